@@ -1,0 +1,158 @@
+# advc Makefile: one library, one program, one benchmark, one test binary.
+#
+#   make                      build/libadvc.a, build/advc, build/advc-bench
+#   make SIMD=auto|avx2|neon|scalar   choose the kernels' ISA (auto follows
+#                             -march=native); non-auto builds go to build/<simd>/
+#   make test                 Check suite, native ISA
+#   make test SIMD=scalar     same suite on the scalar kernels
+#   make test-neon            cross-compile for aarch64, run under qemu
+#   make sanitize             suite under ASan + UBSan (= make test SAN=1)
+#   make bench                verify-then-time microbenchmarks
+#   make data / make run      fetch MNIST + Fashion-MNIST / the main job
+#   make clean
+
+CC      ?= cc
+SIMD    ?= auto
+SAN     ?=
+RUN     ?=
+AR      ?= ar
+
+# ---- configuration ---------------------------------------------------------
+ifeq ($(SIMD),auto)
+  ARCHFLAGS := -march=native
+else ifeq ($(SIMD),avx2)
+  ARCHFLAGS := -mavx2 -mfma
+else ifeq ($(SIMD),neon)
+  ARCHFLAGS :=
+else ifeq ($(SIMD),scalar)
+  ARCHFLAGS := -DADVC_FORCE_SCALAR
+else
+  $(error SIMD must be auto, avx2, neon or scalar (got '$(SIMD)'))
+endif
+
+# Which ISA the compiler will target: read its predefined macros, the same
+# test src/kernels/dispatch.h makes.
+ifeq ($(SIMD),scalar)
+  ISA := scalar
+else
+  ISA := $(shell $(CC) $(ARCHFLAGS) -dM -E -x c /dev/null 2>/dev/null | awk \
+    '/define __AVX2__ /{a=1} /define __FMA__ /{f=1} /define __ARM_NEON /{n=1} \
+     /define __aarch64__ /{r=1} END{print (a&&f)?"avx2":((n&&r)?"neon":"scalar")}')
+endif
+ifeq ($(SIMD),neon)
+  ifneq ($(ISA),neon)
+    $(error SIMD=neon needs an aarch64 compiler, e.g. CC=aarch64-linux-gnu-gcc)
+  endif
+endif
+ifeq ($(SIMD),avx2)
+  ifneq ($(ISA),avx2)
+    $(error SIMD=avx2 needs an x86-64 compiler with -mavx2 -mfma)
+  endif
+endif
+
+# Default build goes to build/; every other configuration to its own folder
+# so switching never mixes objects.
+ifeq ($(SIMD)$(SAN),auto)
+  BUILD ?= build
+else
+  BUILD ?= build/$(SIMD)$(if $(SAN),-san)
+endif
+
+WARN     := -Wall -Wextra -Wpedantic
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) $(ARCHFLAGS) -pthread
+CPPFLAGS += -Iinclude -Isrc/kernels -D_POSIX_C_SOURCE=200809L -MMD -MP
+LDLIBS   += -lm -pthread
+ifneq ($(SAN),)
+  CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+# ---- sources ---------------------------------------------------------------
+KERNEL_SRC := $(wildcard src/kernels/*.c src/kernels/scalar/*.c)
+ifneq ($(ISA),scalar)
+  KERNEL_SRC += $(wildcard src/kernels/$(ISA)/*.c)
+endif
+LIB_SRC   := $(wildcard src/core/*.c src/io/*.c src/nn/*.c src/nn/ops/*.c \
+               src/models/*.c src/adv/*.c) $(KERNEL_SRC)
+CLI_SRC   := $(wildcard src/cli/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+TEST_SRC  := $(wildcard tests/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ   := $(call obj,$(LIB_SRC))
+CLI_OBJ   := $(call obj,$(CLI_SRC))
+BENCH_OBJ := $(call obj,$(BENCH_SRC))
+TEST_OBJ  := $(call obj,$(TEST_SRC))
+
+LIB   := $(BUILD)/libadvc.a
+PROG  := $(BUILD)/advc
+BENCH := $(BUILD)/advc-bench
+TESTS := $(BUILD)/advc-tests
+
+# Check (tests only).  A cross build links the target's static Check.
+ifeq ($(ISA),neon)
+  CHECK_LIBS := -static -L/usr/lib/aarch64-linux-gnu -lcheck -lsubunit -lrt -lm
+  CHECK_CFLAGS :=
+else
+  CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+  CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+endif
+ifeq ($(ISA),neon)
+  TEST_DEFS := -DADVC_EXPECT_ISA=\"neon\"
+else ifeq ($(SIMD),scalar)
+  TEST_DEFS := -DADVC_EXPECT_ISA=\"scalar\"
+else ifeq ($(SIMD),avx2)
+  TEST_DEFS := -DADVC_EXPECT_ISA=\"avx2\"
+endif
+
+.PHONY: all test test-neon sanitize bench data run clean check-deps print-isa
+all: $(LIB) $(PROG) $(BENCH)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(PROG): $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BENCH): $(BENCH_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(BENCH_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(TEST_OBJ): CPPFLAGS += $(CHECK_CFLAGS) $(TEST_DEFS) -Itests
+$(TEST_OBJ): | check-deps
+$(TESTS): $(TEST_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(CHECK_LIBS) $(LDLIBS) -o $@
+
+# ---- tests -----------------------------------------------------------------
+check-deps:
+	@sh tests/need.sh $(if $(filter neon,$(ISA)),neon,native)
+
+test: check-deps $(TESTS) $(PROG)
+	$(RUN) $(TESTS)
+
+test-neon:
+	@sh tests/need.sh neon
+	$(MAKE) test SIMD=neon CC=aarch64-linux-gnu-gcc BUILD=build/neon \
+	    RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+
+sanitize:
+	$(MAKE) test SAN=1
+
+# ---- benchmarks, data, the main job ----------------------------------------
+bench: $(BENCH)
+	$(BENCH) all
+
+print-isa:
+	@echo $(ISA)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

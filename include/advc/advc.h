@@ -1,0 +1,7 @@
+/* advc/advc.h: everything public in one include.  Each floor has its own
+ * header; a lower floor never includes a higher one. */
+#ifndef ADVC_ADVC_H
+#define ADVC_ADVC_H
+#include "advc/core.h"
+#include "advc/kernels.h"
+#endif

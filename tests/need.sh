@@ -1,0 +1,40 @@
+#!/bin/sh
+# need.sh native|neon: make sure the test tools are installed.
+# When a tool is missing: as root without a terminal (CI), install it with
+# apt-get; otherwise say exactly which command installs it, and fail.
+set -e
+want="$1"
+
+have_native() { pkg-config --exists check 2>/dev/null || [ -f /usr/include/check.h ]; }
+have_neon() {
+    command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 &&
+    command -v qemu-aarch64 >/dev/null 2>&1 &&
+    [ -f /usr/lib/aarch64-linux-gnu/libcheck.a ]
+}
+can_install() { [ "$(id -u)" = 0 ] && { [ -n "${CI:-}" ] || ! [ -t 0 ]; }; }
+
+case "$want" in
+native)
+    have_native && exit 0
+    if can_install; then
+        echo "need.sh: installing Check with apt-get" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq check pkg-config >&2
+        exit 0
+    fi
+    echo "Check (the C unit-test library) is missing: run  sudo apt-get install -y check pkg-config" >&2
+    exit 1 ;;
+neon)
+    have_neon && exit 0
+    if can_install; then
+        echo "need.sh: installing the aarch64 cross compiler, qemu-user and Check:arm64" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        dpkg --add-architecture arm64
+        apt-get update -qq
+        apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user check:arm64 >&2
+        exit 0
+    fi
+    echo "NEON tests need: sudo apt-get install -y gcc-aarch64-linux-gnu qemu-user && sudo dpkg --add-architecture arm64 && sudo apt-get update && sudo apt-get install -y check:arm64" >&2
+    exit 1 ;;
+*)
+    echo "usage: need.sh native|neon" >&2; exit 2 ;;
+esac

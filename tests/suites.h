@@ -1,0 +1,17 @@
+/* suites.h: every Check suite of the test binary, one line each.  Each
+ * tests/test_<name>.c defines Suite *advc_suite_<name>(void). */
+#ifndef ADVC_SUITES_H
+#define ADVC_SUITES_H
+#include <check.h>
+
+#define ADVC_SUITES(X) \
+    X(core)            \
+    X(gemm)            \
+    X(im2col)          \
+    X(act)             \
+    X(vec)
+
+#define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
+ADVC_SUITES(ADVC_DECLARE_SUITE)
+#undef ADVC_DECLARE_SUITE
+#endif
