@@ -9,7 +9,8 @@
     X(gemm)            \
     X(im2col)          \
     X(act)             \
-    X(vec)
+    X(vec)             \
+    X(data)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

@@ -50,20 +50,22 @@ advc_status advc_data_read(FILE *f, void *buf, size_t n, const char *path)
                           path);
 }
 
+void advc_data_to_unit(const uint8_t *src, float *dst, size_t n)
+{
+    /* Division, not multiplication by 1/255, so each value is the correctly
+     * rounded byte/255 and 255 maps to exactly 1. */
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
+}
+
 advc_status advc_data_read_pixels(FILE *f, float *dst, size_t n,
                                   const char *path)
 {
-    /* Division, not multiplication by 1/255, so each value is the correctly
-     * rounded byte/255 (and 255 maps to exactly 1). */
-    float lut[256];
-    for (int i = 0; i < 256; i++) lut[i] = (float)i / 255.0f;
-
     uint8_t buf[1 << 16];
     while (n > 0) {
         size_t k = n < sizeof buf ? n : sizeof buf;
         advc_status s = advc_data_read(f, buf, k, path);
         if (s != ADVC_OK) return s;
-        for (size_t i = 0; i < k; i++) dst[i] = lut[buf[i]];
+        advc_data_to_unit(buf, dst, k);
         dst += k;
         n -= k;
     }

@@ -21,6 +21,9 @@ advc_status advc_data_read(FILE *f, void *buf, size_t n, const char *path);
 advc_status advc_data_read_pixels(FILE *f, float *dst, size_t n,
                                   const char *path);
 
+/* dst[i] = src[i] / 255 for i in [0, n). */
+void advc_data_to_unit(const uint8_t *src, float *dst, size_t n);
+
 /* True if the first bytes are gzip's magic 1f 8b (RFC 1952). */
 bool advc_data_is_gzip(const uint8_t *head, size_t n);
 
