@@ -10,7 +10,10 @@
     X(im2col)          \
     X(act)             \
     X(vec)             \
-    X(data)
+    X(data)            \
+    X(loss)            \
+    X(optim)           \
+    X(checkpoint)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)
