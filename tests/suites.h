@@ -13,7 +13,8 @@
     X(data)            \
     X(loss)            \
     X(optim)           \
-    X(checkpoint)
+    X(checkpoint)      \
+    X(models)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

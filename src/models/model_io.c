@@ -1,0 +1,237 @@
+/* model_io.c: model files.  Saving turns a compiled graph's tensor table
+ * (names, kinds, shapes, ranges of the parameter and state slabs) into an
+ * advc_checkpoint with the spec, activation, input shape and class count;
+ * loading rebuilds the graph from that spec, compiles it, checks that
+ * every stored tensor matches the rebuilt one by name, kind and shape, and
+ * copies the data in: a round trip is bit-exact.
+ * Not here: the byte layout (src/io/checkpoint.c).
+ */
+#include "model_spec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "(16,1,4,4)" */
+static void fmt_dims(char *out, size_t outsz, int ndim, const int *dims)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int d = 0; d < ndim && len < outsz; d++) {
+        int w = snprintf(out + len, outsz - len, "%s%d", d ? "," : "(",
+                         dims[d]);
+        if (w < 0) return;
+        len += (size_t)w;
+    }
+    if (len < outsz) snprintf(out + len, outsz - len, ndim ? ")" : "()");
+}
+
+advc_status advc_model_save(const char *path, advc_graph *g,
+                            const char *spec, advc_act_spec act,
+                            const char *meta)
+{
+    if (!path || !g || !spec)
+        return advc_set_error(ADVC_ERR_ARG, "advc_model_save: NULL argument");
+    size_t np = 0, ns = 0;
+    float *params = advc_graph_params(g, &np);
+    float *state = advc_graph_state(g, &ns);
+    if (!params)
+        return advc_set_error(ADVC_ERR_STATE, "model file '%s': the graph "
+                              "is not compiled", path);
+
+    advc_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    if (strlen(spec) >= sizeof ck.spec)
+        return advc_set_error(ADVC_ERR_ARG, "model file '%s': spec longer "
+                              "than %zu characters", path,
+                              sizeof ck.spec - 1);
+    if (meta && strlen(meta) >= sizeof ck.meta)
+        return advc_set_error(ADVC_ERR_ARG, "model file '%s': metadata "
+                              "longer than %zu characters", path,
+                              sizeof ck.meta - 1);
+    strcpy(ck.spec, spec);
+    if (meta) strcpy(ck.meta, meta);
+    advc_act_spec_format(act, ck.act, sizeof ck.act);
+    advc_shape in = advc_graph_input_shape(g);
+    ck.c = in.c;
+    ck.h = in.h;
+    ck.w = in.w;
+    ck.classes = advc_graph_classes(g);
+
+    int nt = advc_graph_num_tensors(g);
+    ck.ntensors = nt;
+    ck.tensors = nt > 0 ? calloc((size_t)nt, sizeof *ck.tensors) : NULL;
+    if (nt > 0 && !ck.tensors)
+        return advc_set_error(ADVC_ERR_NOMEM, "model file '%s': no memory",
+                              path);
+    for (int i = 0; i < nt; i++) {
+        const advc_tensor_info *ti = advc_graph_tensor(g, i);
+        advc_ckpt_tensor *t = &ck.tensors[i];
+        bool is_state = ti->kind == ADVC_TENSOR_STATE;
+        float *slab = is_state ? state : params;
+        size_t slab_n = is_state ? ns : np;
+        if (!slab || ti->offset + ti->count > slab_n) {
+            free(ck.tensors);
+            return advc_set_error(ADVC_ERR_STATE, "model file '%s': tensor "
+                                  "'%s' lies outside its slab", path,
+                                  ti->name);
+        }
+        snprintf(t->name, sizeof t->name, "%s", ti->name);
+        t->kind = (int)ti->kind;
+        t->ndim = ti->ndim;
+        for (int d = 0; d < 4; d++) t->dims[d] = d < ti->ndim ? ti->dims[d]
+                                                              : 0;
+        t->count = ti->count;
+        t->data = slab + ti->offset;
+    }
+    advc_status st = advc_checkpoint_write(path, &ck);
+    free(ck.tensors); /* the data belongs to the graph */
+    return st;
+}
+
+static bool same_shape(const advc_ckpt_tensor *t, const advc_tensor_info *ti)
+{
+    if (t->ndim != ti->ndim) return false;
+    for (int d = 0; d < ti->ndim; d++)
+        if (t->dims[d] != ti->dims[d]) return false;
+    return t->count == ti->count;
+}
+
+static const char *kind_name(int k)
+{
+    switch (k) {
+    case ADVC_TENSOR_WEIGHT: return "weight";
+    case ADVC_TENSOR_BIAS: return "bias";
+    case ADVC_TENSOR_STATE: return "state";
+    default: return "unknown";
+    }
+}
+
+/* Checks ck's tensors against g's and copies them in. */
+static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
+                                advc_graph *g)
+{
+    int nt = advc_graph_num_tensors(g);
+    size_t np = 0, ns = 0;
+    float *params = advc_graph_params(g, &np);
+    float *state = advc_graph_state(g, &ns);
+    bool *seen = calloc((size_t)(nt > 0 ? nt : 1), sizeof *seen);
+    if (!seen)
+        return advc_set_error(ADVC_ERR_NOMEM, "model file '%s': no memory",
+                              path);
+    advc_status st = ADVC_OK;
+    for (int i = 0; i < ck->ntensors && st == ADVC_OK; i++) {
+        const advc_ckpt_tensor *t = &ck->tensors[i];
+        int j = advc_graph_find_tensor(g, t->name);
+        if (j < 0) {
+            st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
+                                "'%s' is not in the model of spec '%s'",
+                                path, t->name, ck->spec);
+            break;
+        }
+        const advc_tensor_info *ti = advc_graph_tensor(g, j);
+        if (seen[j]) {
+            st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
+                                "'%s' appears twice", path, t->name);
+            break;
+        }
+        seen[j] = true;
+        if (t->kind != (int)ti->kind) {
+            st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
+                                "'%s' is a %s tensor, the spec '%s' expects "
+                                "a %s one", path, t->name,
+                                kind_name(t->kind), ck->spec,
+                                kind_name((int)ti->kind));
+            break;
+        }
+        if (!same_shape(t, ti)) {
+            char a[64], b[64];
+            fmt_dims(a, sizeof a, t->ndim, t->dims);
+            fmt_dims(b, sizeof b, ti->ndim, ti->dims);
+            st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
+                                "'%s' has shape %s, the spec '%s' expects %s",
+                                path, t->name, a, ck->spec, b);
+            break;
+        }
+        bool is_state = ti->kind == ADVC_TENSOR_STATE;
+        float *slab = is_state ? state : params;
+        size_t slab_n = is_state ? ns : np;
+        if (ti->count > 0 && (!slab || ti->offset + ti->count > slab_n)) {
+            st = advc_set_error(ADVC_ERR_STATE, "model file '%s': tensor "
+                                "'%s' lies outside its slab", path, t->name);
+            break;
+        }
+        if (ti->count > 0)
+            memcpy(slab + ti->offset, t->data, ti->count * sizeof(float));
+    }
+    for (int j = 0; j < nt && st == ADVC_OK; j++) {
+        if (!seen[j])
+            st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
+                                "'%s' of spec '%s' is missing", path,
+                                advc_graph_tensor(g, j)->name, ck->spec);
+    }
+    free(seen);
+    return st;
+}
+
+/* Prefixes the last error with the file name (the message is copied
+ * first: advc_last_error's buffer is the one being written). */
+static advc_status refuse(const char *path)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", advc_last_error());
+    return advc_set_error(ADVC_ERR_FORMAT, "model file '%s': %s", path, msg);
+}
+
+advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
+                            advc_graph **out, advc_checkpoint *ck_out)
+{
+    if (!path || !out)
+        return advc_set_error(ADVC_ERR_ARG, "advc_model_load: NULL argument");
+    *out = NULL;
+    if (batch < 1)
+        return advc_set_error(ADVC_ERR_ARG, "model file '%s': batch must be "
+                              ">= 1 (got %d)", path, batch);
+    advc_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    advc_status st = advc_checkpoint_read(path, &ck);
+    if (st != ADVC_OK) return st;
+
+    advc_graph *g = NULL;
+    advc_act_spec act;
+    /* The header strings come from a file: make sure they end. */
+    ck.spec[sizeof ck.spec - 1] = '\0';
+    ck.act[sizeof ck.act - 1] = '\0';
+    ck.meta[sizeof ck.meta - 1] = '\0';
+    st = advc_act_spec_parse(ck.act, &act);
+    if (st != ADVC_OK) {
+        st = refuse(path);
+        goto done;
+    }
+    advc_shape in = {ck.c, ck.h, ck.w};
+    st = advc_model_build(ck.spec, in, ck.classes, act, &g);
+    if (st != ADVC_OK) {
+        st = refuse(path);
+        goto done;
+    }
+    st = advc_graph_compile(g, batch, pool);
+    if (st != ADVC_OK) goto done;
+    /* Everything is overwritten below; init first so the slabs never hold
+     * undefined bytes, whatever the graph keeps outside its tensors. */
+    advc_graph_init_params(g, 0);
+    st = load_tensors(path, &ck, g);
+
+done:
+    if (st == ADVC_OK) {
+        *out = g;
+        if (ck_out) { /* header only: the tensors are freed below */
+            *ck_out = ck;
+            ck_out->ntensors = 0;
+            ck_out->tensors = NULL;
+        }
+    } else if (g) {
+        advc_graph_free(g);
+    }
+    advc_checkpoint_free(&ck);
+    return st;
+}
