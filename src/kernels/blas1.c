@@ -1,8 +1,8 @@
 /* blas1.c: the public BLAS-1 kernels and optimizer updates, forwarded to
- * this build's ISA (see dispatch.h).  Element-wise kernels may use fused
- * multiply-adds, so they match scalar/blas1_ref.c to a few ulp rather than
- * bit for bit; sum and dot add in a different order (several vector
- * accumulators), within the error bound stated in tests/test_vec.c.
+ * this build's ISA (see dispatch.h).  Element-wise kernels (axpy, scale,
+ * SGD, Adam) round exactly as scalar/blas1_ref.c does and match it bit for
+ * bit; sum and dot add in a different order (several vector accumulators),
+ * within the error bound stated in tests/test_vec.c.
  * Arrays may be the same array (in place) but not partly overlap.
  */
 #include <assert.h>

@@ -2,7 +2,9 @@
  * One implementation for every ISA: the class count is small (10 for
  * MNIST), so the cost is a few expf per sample, far below the GEMMs.  Each
  * row's maximum is subtracted before expf, so logits of +-1e4 are fine.
- * The double-precision oracle is scalar/xent_ref.c.
+ * Accuracy (u = 2^-24, held by tests/test_vec.c against the double oracle
+ * scalar/xent_ref.c): p_j within (|z_j - max| + c + 2) u relatively, loss
+ * within (c u + 2e-6)(1 + loss), gradient within (c + 4) u |scale|.
  */
 #include <assert.h>
 #include <math.h>
@@ -18,7 +20,8 @@ static float row_max(int c, const float *z)
 }
 
 /* e_j = exp(z_j - m) into e (which may be z itself); returns sum_j e_j.
- * Every e_j is in (0, 1] and one of them is 1, so the sum is in [1, c]. */
+ * Every e_j is in [0, 1] and the max's is 1, so the sum is in [1, c]: no
+ * overflow, and no division by zero later. */
 static float row_exp(int c, const float *z, float m, float *e)
 {
     float s = 0.0f;

@@ -4,6 +4,7 @@
  * (no fused multiply-add); sum and dot accumulate in double and round once,
  * so they are the accurate side of any comparison.
  */
+#include <assert.h>
 #include <math.h>
 #include "advc/kernels.h"
 
@@ -76,6 +77,7 @@ void advc_adam_update_ref(size_t n, float *w, const float *g, float *m,
                           float *v, float lr, float b1, float b2, float eps,
                           float wd, int t)
 {
+    assert(t >= 1);
     float step = (float)((double)lr / (1.0 - pow(b1, t))); /* lr/(1-b1^t) */
     float ibc2 = (float)(1.0 / (1.0 - pow(b2, t)));        /* 1/(1-b2^t)  */
     float c1 = 1.0f - b1, c2 = 1.0f - b2;

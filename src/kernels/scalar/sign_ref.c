@@ -14,10 +14,13 @@
 #endif
 
 /* a*sign(g) without a multiply: +a, -a, or 0 for g = +-0 and for NaN g
- * (both comparisons are false for NaN, so a NaN gradient never moves x). */
+ * (both comparisons are false for NaN, so a NaN gradient never moves x).
+ * Two plain selects rather than a nested ?: so compilers emit compare +
+ * blend, not a branch that random gradient signs would mispredict. */
 static float signed_step(float g, float a)
 {
-    return g > 0.0f ? a : (g < 0.0f ? -a : 0.0f);
+    float s = g > 0.0f ? a : 0.0f;
+    return g < 0.0f ? -a : s;
 }
 
 /* The clamp is written with the comparisons the SIMD max/min instructions

@@ -7,7 +7,7 @@
 #include <math.h>
 #include "advc/kernels.h"
 
-/* The row's max m and log(sum_j exp(z_j - m)), so logsumexp(z) = m + lse. */
+/* max_j z_j; logsumexp(z) = m + log(sum_j exp(z_j - m)) with it. */
 static double row_max(int c, const float *z)
 {
     double m = -INFINITY;
@@ -16,6 +16,7 @@ static double row_max(int c, const float *z)
     return m;
 }
 
+/* sum_j exp(z_j - m), in [1, c] when m is the max */
 static double row_sumexp(int c, const float *z, double m)
 {
     double s = 0.0;
