@@ -14,7 +14,8 @@
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \
-    X(models)
+    X(models)          \
+    X(nn)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

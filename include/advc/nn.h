@@ -1,0 +1,183 @@
+/* advc/nn.h: networks as small static graphs, with forward, backward and
+ * the input gradient that attacks need.
+ *
+ * Life of a graph:
+ *   1. build:    g = advc_graph_new(input shape); add nodes (each returns
+ *                its node id, or -1 after an error, which is sticky and
+ *                reported by compile); mark one or more outputs (exits).
+ *   2. compile:  advc_graph_compile(g, batch, pool) sizes every buffer for
+ *                `batch` samples and allocates once: the parameter slab, its
+ *                gradient slab, the state slab (batch-norm running stats),
+ *                activations, gradients, workspace.  May be called again
+ *                with another batch size (parameters are kept).
+ *   3. init:     advc_graph_init_params(g, seed): He/Kaiming-style init for
+ *                the relu family, same seed => same bits.
+ *   4. run:      forward(x, n <= batch, mode) -> each exit's logits;
+ *                write dL/dlogits into advc_graph_dlogits(g, e) for every
+ *                exit; backward(pass) -> input gradient, and (for UPDATE
+ *                passes) parameter gradients accumulated with +=.
+ * A training step allocates nothing.  The graph never changes its own
+ * parameters: optimizers do (nn/optim), attacks never do.
+ *
+ * Not here: losses (advc/loss.h), optimizers, schedules, model builders.
+ */
+#ifndef ADVC_NN_H
+#define ADVC_NN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "advc/core.h"
+#include "advc/kernels.h"
+
+/* Per-sample shape; a flat vector of f features is (f, 1, 1). */
+typedef struct {
+    int c, h, w;
+} advc_shape;
+
+static inline size_t advc_shape_size(advc_shape s)
+{
+    return (size_t)s.c * (size_t)s.h * (size_t)s.w;
+}
+
+typedef enum {
+    ADVC_MODE_EVAL = 0, /* batch norm uses running stats; dropout off   */
+    ADVC_MODE_TRAIN     /* batch norm uses batch stats and updates the
+                           running ones; dropout on                      */
+} advc_mode;
+
+/* Which backward pass: ATTACK computes the input gradient only (no
+ * parameter gradients; attacks use it); UPDATE computes parameter
+ * gradients (accumulated into the gradient slab) and the input gradient.
+ * Each pass kind can use its own activation-derivative rule (the SAT
+ * ablation, background.md section 4). */
+typedef enum { ADVC_PASS_ATTACK = 0, ADVC_PASS_UPDATE = 1 } advc_pass;
+
+/* An activation with its parameter (psoftplus's a; ignored by others). */
+typedef struct {
+    advc_act f;
+    float alpha;
+} advc_act_spec;
+
+typedef struct advc_graph advc_graph;
+
+/* ---- building ----------------------------------------------------------
+ * Every builder takes the input node id(s) and returns the new node's id
+ * (>= 0), or -1 if an argument is invalid (the graph then records the
+ * error; advc_graph_compile reports it).  Node 0 is the input.
+ * `name` prefixes the node's parameter names in checkpoints, e.g. "conv1"
+ * gives "conv1.w", "conv1.b"; it may be NULL (a name is generated). */
+advc_graph *advc_graph_new(advc_shape input);
+void advc_graph_free(advc_graph *g);
+int advc_graph_input(const advc_graph *g); /* always 0 */
+
+/* y = x W^T + b; W (out, in), b (out); x is flattened per sample. */
+int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias);
+/* y = conv2d(x, W) + b, NCHW; W (cout, cin, k, k), b (cout); im2col+GEMM,
+ * 1x1 stride-1 convolutions skip im2col. */
+int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
+                int stride, int pad, bool bias);
+/* y = gamma (x - mean) / sqrt(var + 1e-5) + beta per channel; train mode
+ * uses batch statistics and updates running ones with momentum 0.1
+ * (running = 0.9 running + 0.1 batch, unbiased var); eval mode uses the
+ * running ones.  gamma, beta (c); running mean, var (c) are state. */
+int advc_batchnorm(advc_graph *g, const char *name, int x);
+/* y = f(x); its backward rule is f' unless the graph's override for the
+ * pass says otherwise (advc_graph_set_backward_act). */
+int advc_activation(advc_graph *g, int x, advc_act_spec act);
+/* y_i = max_j (x W_ij^T + b_ij), j < pieces; W (units*pieces, in). */
+int advc_maxout(advc_graph *g, const char *name, int x, int units,
+                int pieces);
+/* Max / average pooling, k x k window, stride, zero padding (padding is
+ * ignored by max and excluded from the average's count). */
+int advc_maxpool(advc_graph *g, int x, int k, int stride, int pad);
+int advc_avgpool(advc_graph *g, int x, int k, int stride, int pad);
+/* (c, h, w) -> (c, 1, 1): the mean over h*w. */
+int advc_global_avgpool(advc_graph *g, int x);
+/* Train mode: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p), seeded;
+ * eval mode: y = x. */
+int advc_dropout(advc_graph *g, int x, float p);
+/* y = a + b (same shapes). */
+int advc_add(advc_graph *g, int a, int b);
+/* Channel concatenation of n inputs with equal h, w. */
+int advc_concat(advc_graph *g, const int *xs, int n);
+/* (c, h, w) -> (c*h*w, 1, 1); no copy. */
+int advc_flatten(advc_graph *g, int x);
+
+/* Marks node x as an exit (its per-sample shape must be (classes, 1, 1)).
+ * Exits are numbered in the order they are marked; the last one is the
+ * "final" exit.  weight is its default weight in a summed loss. */
+int advc_graph_add_exit(advc_graph *g, int x, float weight);
+
+/* ---- compile, parameters ----------------------------------------------- */
+advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool);
+/* Draws all parameters from `seed`; batch-norm state to mean 0, var 1. */
+void advc_graph_init_params(advc_graph *g, uint64_t seed);
+
+int advc_graph_batch(const advc_graph *g);   /* compiled batch size */
+advc_shape advc_graph_input_shape(const advc_graph *g);
+int advc_graph_num_exits(const advc_graph *g);
+int advc_graph_classes(const advc_graph *g); /* logits per exit */
+float advc_graph_exit_weight(const advc_graph *g, int e);
+advc_pool *advc_graph_pool(const advc_graph *g);
+
+/* Named tensors: every parameter and state tensor, in build order.  The
+ * checkpoint format stores exactly these. */
+typedef enum {
+    ADVC_TENSOR_WEIGHT, /* trainable, weight-decayed by default          */
+    ADVC_TENSOR_BIAS,   /* trainable, not decayed (biases, BN gamma/beta) */
+    ADVC_TENSOR_STATE   /* not trainable: BN running mean / var          */
+} advc_tensor_kind;
+
+typedef struct {
+    char name[64];          /* e.g. "exit2.fc.w"                        */
+    advc_tensor_kind kind;
+    int ndim, dims[4];      /* e.g. (cout, cin, k, k)                    */
+    size_t offset, count;   /* range in the params slab (WEIGHT, BIAS)
+                               or in the state slab (STATE)             */
+} advc_tensor_info;
+
+int advc_graph_num_tensors(const advc_graph *g);
+const advc_tensor_info *advc_graph_tensor(const advc_graph *g, int i);
+/* Index of the tensor with this name, or -1. */
+int advc_graph_find_tensor(const advc_graph *g, const char *name);
+/* The slabs: all trainable parameters are one contiguous array, their
+ * gradients another of the same length; state is a third. */
+float *advc_graph_params(advc_graph *g, size_t *count);
+float *advc_graph_grads(advc_graph *g, size_t *count);
+float *advc_graph_state(advc_graph *g, size_t *count);
+size_t advc_graph_num_params(const advc_graph *g);
+
+/* ---- running ------------------------------------------------------------ */
+/* x: (n, c, h, w) with n <= the compiled batch.  Copies x in. */
+void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode);
+/* Exit e's logits from the last forward: (n, classes). */
+const float *advc_graph_logits(const advc_graph *g, int e);
+/* Where the caller writes dL/dlogits of exit e before backward: (n, classes).
+ * backward() reads every exit's buffer; the caller must write all of them
+ * (zeros for an exit that is not in the loss). */
+float *advc_graph_dlogits(advc_graph *g, int e);
+/* Backward through the last forward (same n, same mode).  UPDATE adds the
+ * parameter gradients into the gradient slab (zero it first with
+ * advc_graph_zero_grads); both kinds write the input gradient. */
+void advc_graph_backward(advc_graph *g, advc_pass pass);
+/* dL/dx from the last backward: (n, c, h, w). */
+const float *advc_graph_input_grad(const advc_graph *g);
+void advc_graph_zero_grads(advc_graph *g);
+
+/* Activation-derivative override for one pass kind: every activation node
+ * whose forward is `forward` (ADVC_ACT_COUNT: every activation node) uses
+ * rule.f' in backward passes of that kind.  rule.f = ADVC_ACT_COUNT clears
+ * the override (backward uses the forward's own derivative). */
+void advc_graph_set_backward_act(advc_graph *g, advc_pass pass,
+                                 advc_act forward, advc_act_spec rule);
+
+/* Dropout and any other randomness in forward passes draw from this seed
+ * and an internal step counter, so a run is reproducible. */
+void advc_graph_set_seed(advc_graph *g, uint64_t seed);
+
+/* A one-line description per node (for `advc info` and debugging). */
+void advc_graph_describe(const advc_graph *g, void (*line)(const char *s,
+                                                           void *ctx),
+                         void *ctx);
+
+#endif /* ADVC_NN_H */

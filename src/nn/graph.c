@@ -1,0 +1,733 @@
+/* graph.c: the graph engine: building (nodes, named tensors, sticky
+ * errors), compiling (size every buffer, then allocate each slab once),
+ * running (forward in build order, backward in reverse), and the tensor
+ * table the optimizers and checkpoints use.  The ops themselves live in
+ * src/nn/ops/, one file each.
+ *
+ * Buffers, all sized at compile for `batch` samples:
+ *   params, grads   (nparams)   trainable tensors, one contiguous slab each;
+ *                               allocated at the first compile and kept
+ *   state           (nstate)    batch-norm running statistics; kept
+ *   acts, dacts                 per node (batch, shape) outputs and dL/dy,
+ *                               64-byte aligned; flatten shares its input's
+ *   aux                         per-node saved buffers (argmax, masks, ...)
+ *   ws                          one workspace, the max over nodes
+ *   dlogits         (nexits, batch, classes) the caller's dL/dlogits
+ *
+ * Backward gradients: semantically every dL/dy is zeroed at the start of a
+ * backward and each consumer adds its share.  The zeroing is lazy: a node
+ * tracks whether its dL/dy has been written in this pass (grad_live); the
+ * first writer overwrites, later ones add (nn_input_grad), and a node whose
+ * dL/dy was never written contributes nothing and is skipped.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "graph_internal.h"
+
+typedef struct {
+    advc_tensor_info info;
+    nn_init init;
+    int fan_in;
+    float **val, **grad;    /* where to put the tensor's pointers */
+} nn_tensor;
+
+typedef struct {
+    /* Exactly one slot is set; sizes are in its element type. */
+    float **f;
+    int32_t **i;
+    uint8_t **u;
+    size_t elem, fixed, per_sample;
+} nn_auxdecl;
+
+typedef struct {
+    int node;
+    float weight;
+} nn_exit;
+
+struct advc_graph {
+    advc_shape input;
+    nn_node **nodes;        /* (nnodes); nodes[0] is the input            */
+    int nnodes, nodes_cap;
+    nn_tensor *tensors;
+    int ntensors, tensors_cap;
+    nn_auxdecl *aux;
+    int naux, aux_cap;
+    nn_exit *exits;
+    int nexits, exits_cap;
+    size_t nparams, nstate;
+
+    float *params;          /* (nparams), NULL before the first compile   */
+    float *grads;           /* (nparams)                                  */
+    float *state;           /* (nstate)                                   */
+
+    int batch;              /* 0 before compile                           */
+    advc_pool *pool;
+    float *acts, *dacts;    /* all nodes' y, dy                           */
+    void *auxmem;
+    float *ws;              /* (ws_floats)                                */
+    size_t ws_floats;
+    float *dlogits;         /* (nexits, batch, classes)                   */
+
+    int last_n;             /* samples in the last forward (0: none)      */
+    advc_mode last_mode;
+    advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
+    uint64_t seed, step;
+
+    advc_status err;
+    char errmsg[256];
+};
+
+/* ---- errors ------------------------------------------------------------ */
+
+int nn_fail(advc_graph *g, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (g->err == ADVC_OK) {
+        g->err = ADVC_ERR_ARG;
+        snprintf(g->errmsg, sizeof g->errmsg, "%s", msg);
+    }
+    advc_set_error(ADVC_ERR_ARG, "%s", msg);
+    return -1;
+}
+
+/* arr (of *cap elements of size sz) grown to hold `need`: the (possibly
+ * moved) array, or NULL with arr untouched if memory runs out. */
+static void *grow(void *arr, int *cap, int need, size_t sz)
+{
+    if (need <= *cap) return arr;
+    int nc = *cap ? *cap * 2 : 8;
+    while (nc < need) nc *= 2;
+    void *p = realloc(arr, (size_t)nc * sz);
+    if (p) *cap = nc;
+    return p;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+static void noop_pass(nn_node *v, const nn_ctx *c) { (void)v, (void)c; }
+static const nn_op input_op = { "input", noop_pass, noop_pass, NULL, NULL };
+
+advc_graph *advc_graph_new(advc_shape input)
+{
+    if (input.c <= 0 || input.h <= 0 || input.w <= 0) {
+        advc_set_error(ADVC_ERR_ARG, "graph input shape (%d,%d,%d) is not "
+                       "positive", input.c, input.h, input.w);
+        return NULL;
+    }
+    advc_graph *g = calloc(1, sizeof *g);
+    if (!g) {
+        advc_set_error(ADVC_ERR_NOMEM, "out of memory creating a graph");
+        return NULL;
+    }
+    g->input = input;
+    for (int p = 0; p < 2; p++)
+        for (int f = 0; f < ADVC_ACT_COUNT; f++)
+            g->bact[p][f] = (advc_act_spec){ ADVC_ACT_COUNT, 0.0f };
+    if (!nn_add(g, &input_op, "input", NULL, 0, input, NULL)) {
+        advc_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void free_run_buffers(advc_graph *g)
+{
+    advc_free(g->acts), advc_free(g->dacts), advc_free(g->auxmem);
+    advc_free(g->ws), advc_free(g->dlogits);
+    g->acts = g->dacts = g->ws = g->dlogits = NULL;
+    g->auxmem = NULL;
+}
+
+void advc_graph_free(advc_graph *g)
+{
+    if (!g) return;
+    for (int i = 0; i < g->nnodes; i++) {
+        free(g->nodes[i]->priv);
+        free(g->nodes[i]->in);
+        free(g->nodes[i]);
+    }
+    free(g->nodes), free(g->tensors), free(g->aux), free(g->exits);
+    advc_free(g->params), advc_free(g->grads), advc_free(g->state);
+    free_run_buffers(g);
+    free(g);
+}
+
+int advc_graph_input(const advc_graph *g)
+{
+    (void)g;
+    return 0;
+}
+
+nn_node *nn_get(advc_graph *g, int id, const char *op)
+{
+    if (id < 0 || id >= g->nnodes) {
+        nn_fail(g, "%s: input node id %d does not exist (graph has %d "
+                "nodes)", op, id, g->nnodes);
+        return NULL;
+    }
+    return g->nodes[id];
+}
+
+nn_node *nn_add(advc_graph *g, const nn_op *op, const char *name,
+                nn_node *const *in, int nin, advc_shape shape, void *priv)
+{
+    if (g->params) {
+        free(priv);
+        nn_fail(g, "%s: cannot add nodes to a compiled graph", op->name);
+        return NULL;
+    }
+    if (shape.c <= 0 || shape.h <= 0 || shape.w <= 0) {
+        free(priv);
+        nn_fail(g, "%s: output shape (%d,%d,%d) is empty", op->name, shape.c,
+                shape.h, shape.w);
+        return NULL;
+    }
+    if (name && strlen(name) >= sizeof g->nodes[0]->name - 8) {
+        free(priv);
+        nn_fail(g, "%s: name '%s' is too long", op->name, name);
+        return NULL;
+    }
+    nn_node *v = calloc(1, sizeof *v);
+    nn_node **inputs = nin ? malloc((size_t)nin * sizeof *inputs) : NULL;
+    nn_node **nodes = grow(g->nodes, &g->nodes_cap, g->nnodes + 1,
+                           sizeof *g->nodes);
+    if (nodes) g->nodes = nodes;
+    if (!v || (nin && !inputs) || !nodes) {
+        free(v), free(inputs), free(priv);
+        nn_fail(g, "%s: out of memory", op->name);
+        return NULL;
+    }
+    for (int i = 0; i < nin; i++) inputs[i] = in[i];
+    v->id = g->nnodes;
+    v->op = op;
+    v->nin = nin;
+    v->in = inputs;
+    v->shape = shape;
+    v->priv = priv;
+    if (name) snprintf(v->name, sizeof v->name, "%s", name);
+    else snprintf(v->name, sizeof v->name, "%s%d", op->name, v->id);
+    g->nodes[g->nnodes++] = v;
+    return v;
+}
+
+bool nn_param(advc_graph *g, nn_node *v, const char *suffix,
+              advc_tensor_kind kind, nn_init init, int fan_in, int ndim,
+              const int *dims, float **val, float **grad)
+{
+    nn_tensor *ts = grow(g->tensors, &g->tensors_cap, g->ntensors + 1,
+                         sizeof *g->tensors);
+    if (!ts) {
+        nn_fail(g, "%s: out of memory", v->name);
+        return false;
+    }
+    g->tensors = ts;
+    nn_tensor t;
+    memset(&t, 0, sizeof t);
+    int len = snprintf(t.info.name, sizeof t.info.name, "%s.%s", v->name,
+                       suffix);
+    if (len < 0 || (size_t)len >= sizeof t.info.name) {
+        nn_fail(g, "tensor name '%s.%s' is too long", v->name, suffix);
+        return false;
+    }
+    if (advc_graph_find_tensor(g, t.info.name) >= 0) {
+        nn_fail(g, "two tensors are named '%s' (node names must be unique)",
+                t.info.name);
+        return false;
+    }
+    assert(ndim >= 1 && ndim <= 4);
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        t.info.dims[d] = dims[d];
+        count *= (size_t)dims[d];
+    }
+    t.info.kind = kind;
+    t.info.ndim = ndim;
+    t.info.count = count;
+    if (kind == ADVC_TENSOR_STATE) {
+        t.info.offset = g->nstate;
+        g->nstate += count;
+    } else {
+        t.info.offset = g->nparams;
+        g->nparams += count;
+        v->nparams += count;
+    }
+    t.init = init;
+    t.fan_in = fan_in;
+    t.val = val;
+    t.grad = kind == ADVC_TENSOR_STATE ? NULL : grad;
+    g->tensors[g->ntensors++] = t;
+    return true;
+}
+
+static bool add_aux(advc_graph *g, nn_auxdecl a)
+{
+    nn_auxdecl *as = grow(g->aux, &g->aux_cap, g->naux + 1, sizeof *g->aux);
+    if (!as) {
+        nn_fail(g, "out of memory");
+        return false;
+    }
+    g->aux = as;
+    g->aux[g->naux++] = a;
+    return true;
+}
+
+bool nn_aux_floats(advc_graph *g, float **slot, size_t fixed,
+                   size_t per_sample)
+{
+    return add_aux(g, (nn_auxdecl){ slot, NULL, NULL, sizeof **slot, fixed,
+                                    per_sample });
+}
+
+bool nn_aux_ints(advc_graph *g, int32_t **slot, size_t fixed,
+                 size_t per_sample)
+{
+    return add_aux(g, (nn_auxdecl){ NULL, slot, NULL, sizeof **slot, fixed,
+                                    per_sample });
+}
+
+bool nn_aux_bytes(advc_graph *g, uint8_t **slot, size_t fixed,
+                  size_t per_sample)
+{
+    return add_aux(g, (nn_auxdecl){ NULL, NULL, slot, sizeof **slot, fixed,
+                                    per_sample });
+}
+
+/* Bytes of aux buffer a for `batch` samples, rounded to 64. */
+static size_t aux_bytes(const nn_auxdecl *a, int batch)
+{
+    size_t b = (a->fixed + (size_t)batch * a->per_sample) * a->elem;
+    return (b + 63) / 64 * 64;
+}
+
+int advc_graph_add_exit(advc_graph *g, int x, float weight)
+{
+    nn_node *v = nn_get(g, x, "exit");
+    if (!v) return -1;
+    if (v->shape.h != 1 || v->shape.w != 1)
+        return nn_fail(g, "exit: node %d (%s) has shape (%d,%d,%d), not "
+                       "(classes,1,1)", x, v->name, v->shape.c, v->shape.h,
+                       v->shape.w);
+    if (g->nexits > 0 && g->nodes[g->exits[0].node]->shape.c != v->shape.c)
+        return nn_fail(g, "exit: node %d (%s) has %d classes, the first exit "
+                       "%d", x, v->name, v->shape.c,
+                       g->nodes[g->exits[0].node]->shape.c);
+    if (!isfinite(weight))
+        return nn_fail(g, "exit: weight of node %d is not finite", x);
+    if (g->params)
+        return nn_fail(g, "exit: cannot add exits to a compiled graph");
+    nn_exit *es = grow(g->exits, &g->exits_cap, g->nexits + 1,
+                       sizeof *g->exits);
+    if (!es) return nn_fail(g, "exit: out of memory");
+    g->exits = es;
+    g->exits[g->nexits] = (nn_exit){ x, weight };
+    return g->nexits++;
+}
+
+/* ---- compile ----------------------------------------------------------- */
+
+/* Rounds a float count up to whole 64-byte lines. */
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+static void *alloc_floats(size_t n)
+{
+    return advc_alloc((n ? n : 1) * sizeof(float));
+}
+
+/* The parameter slabs: sized by the build, allocated at the first compile
+ * and kept by later ones. */
+static advc_status alloc_params(advc_graph *g)
+{
+    g->params = alloc_floats(g->nparams);
+    g->grads = alloc_floats(g->nparams);
+    g->state = alloc_floats(g->nstate);
+    if (!g->params || !g->grads || !g->state) {
+        advc_free(g->params), advc_free(g->grads), advc_free(g->state);
+        g->params = g->grads = g->state = NULL;
+        return advc_set_error(ADVC_ERR_NOMEM, "out of memory for %zu "
+                              "parameters", g->nparams);
+    }
+    memset(g->params, 0, g->nparams * sizeof *g->params);
+    memset(g->grads, 0, g->nparams * sizeof *g->grads);
+    /* State starts as init_params leaves it: mean 0, var 1. */
+    for (int i = 0; i < g->ntensors; i++) {
+        const nn_tensor *t = &g->tensors[i];
+        if (t->info.kind != ADVC_TENSOR_STATE) continue;
+        for (size_t j = 0; j < t->info.count; j++)
+            g->state[t->info.offset + j] = t->init == NN_INIT_ONE ? 1.0f
+                                                                  : 0.0f;
+    }
+    for (int i = 0; i < g->ntensors; i++) {
+        const nn_tensor *t = &g->tensors[i];
+        if (t->info.kind == ADVC_TENSOR_STATE) {
+            *t->val = g->state + t->info.offset;
+        } else {
+            *t->val = g->params + t->info.offset;
+            if (t->grad) *t->grad = g->grads + t->info.offset;
+        }
+    }
+    return ADVC_OK;
+}
+
+advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
+{
+    if (g->err != ADVC_OK)
+        return advc_set_error(g->err, "%s", g->errmsg);
+    if (batch <= 0)
+        return advc_set_error(ADVC_ERR_ARG, "compile: batch %d is not "
+                              "positive", batch);
+    if (g->nexits == 0)
+        return advc_set_error(ADVC_ERR_ARG, "compile: the graph has no exit "
+                              "(advc_graph_add_exit)");
+    if (!g->params) {
+        advc_status s = alloc_params(g);
+        if (s != ADVC_OK) return s;
+    }
+    free_run_buffers(g);
+    g->batch = 0;
+    g->last_n = 0;
+    int T = advc_pool_threads(pool);
+
+    /* Size. */
+    size_t nact = 0, naux = 0, nws = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        if (!v->alias) nact += round16((size_t)batch * nn_size(v));
+        if (v->op->workspace) {
+            size_t w = v->op->workspace(v, batch, T);
+            if (w > nws) nws = w;
+        }
+    }
+    for (int i = 0; i < g->naux; i++) naux += aux_bytes(&g->aux[i], batch);
+    size_t classes = (size_t)advc_graph_classes(g);
+
+    /* Allocate once. */
+    g->acts = alloc_floats(nact);
+    g->dacts = alloc_floats(nact);
+    g->auxmem = advc_alloc(naux ? naux : 1);
+    g->ws = alloc_floats(nws);
+    g->dlogits = alloc_floats((size_t)g->nexits * batch * classes);
+    if (!g->acts || !g->dacts || !g->auxmem || !g->ws || !g->dlogits) {
+        free_run_buffers(g);
+        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
+                              "graph for batch %d", batch);
+    }
+    /* Nothing reads an unwritten buffer, but zeros make a mistake
+     * reproducible. */
+    memset(g->acts, 0, nact * sizeof *g->acts);
+    memset(g->dacts, 0, nact * sizeof *g->dacts);
+    memset(g->dlogits, 0, (size_t)g->nexits * batch * classes *
+                              sizeof *g->dlogits);
+
+    /* Point. */
+    size_t off = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        if (v->alias) continue;
+        v->y = g->acts + off;
+        v->dy = g->dacts + off;
+        off += round16((size_t)batch * nn_size(v));
+    }
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        if (v->alias) v->y = v->alias->y, v->dy = v->alias->dy;
+    }
+    unsigned char *a = g->auxmem;
+    for (int i = 0; i < g->naux; i++) {
+        const nn_auxdecl *x = &g->aux[i];
+        if (x->f) *x->f = (float *)(void *)a;
+        if (x->i) *x->i = (int32_t *)(void *)a;
+        if (x->u) *x->u = a;
+        a += aux_bytes(x, batch);
+    }
+    g->ws_floats = nws;
+    g->batch = batch;
+    g->pool = pool;
+    return ADVC_OK;
+}
+
+void advc_graph_init_params(advc_graph *g, uint64_t seed)
+{
+    if (!g->params) {
+        advc_set_error(ADVC_ERR_STATE, "init_params: graph not compiled");
+        return;
+    }
+    for (int i = 0; i < g->ntensors; i++) {
+        const nn_tensor *t = &g->tensors[i];
+        float *p = t->info.kind == ADVC_TENSOR_STATE ? g->state : g->params;
+        p += t->info.offset;
+        /* One stream per tensor: a tensor's values depend on the seed and
+         * its index only. */
+        advc_rng r;
+        advc_rng_seed(&r, seed, (uint64_t)i);
+        float std = t->fan_in > 0 ? sqrtf(2.0f / (float)t->fan_in) : 0.0f;
+        for (size_t j = 0; j < t->info.count; j++) {
+            switch (t->init) {
+            case NN_INIT_HE: p[j] = std * advc_rng_normal(&r); break;
+            case NN_INIT_ZERO: p[j] = 0.0f; break;
+            case NN_INIT_ONE: p[j] = 1.0f; break;
+            }
+        }
+    }
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+int advc_graph_batch(const advc_graph *g) { return g->batch; }
+advc_shape advc_graph_input_shape(const advc_graph *g) { return g->input; }
+int advc_graph_num_exits(const advc_graph *g) { return g->nexits; }
+advc_pool *advc_graph_pool(const advc_graph *g) { return g->pool; }
+size_t advc_graph_num_params(const advc_graph *g) { return g->nparams; }
+int advc_graph_num_tensors(const advc_graph *g) { return g->ntensors; }
+
+int advc_graph_classes(const advc_graph *g)
+{
+    return g->nexits ? g->nodes[g->exits[0].node]->shape.c : 0;
+}
+
+float advc_graph_exit_weight(const advc_graph *g, int e)
+{
+    assert(e >= 0 && e < g->nexits);
+    return g->exits[e].weight;
+}
+
+const advc_tensor_info *advc_graph_tensor(const advc_graph *g, int i)
+{
+    assert(i >= 0 && i < g->ntensors);
+    return &g->tensors[i].info;
+}
+
+int advc_graph_find_tensor(const advc_graph *g, const char *name)
+{
+    for (int i = 0; i < g->ntensors; i++)
+        if (strcmp(g->tensors[i].info.name, name) == 0) return i;
+    return -1;
+}
+
+float *advc_graph_params(advc_graph *g, size_t *count)
+{
+    if (count) *count = g->nparams;
+    return g->params;
+}
+
+float *advc_graph_grads(advc_graph *g, size_t *count)
+{
+    if (count) *count = g->nparams;
+    return g->grads;
+}
+
+float *advc_graph_state(advc_graph *g, size_t *count)
+{
+    if (count) *count = g->nstate;
+    return g->state;
+}
+
+void advc_graph_zero_grads(advc_graph *g)
+{
+    if (g->grads) memset(g->grads, 0, g->nparams * sizeof *g->grads);
+}
+
+void advc_graph_set_seed(advc_graph *g, uint64_t seed)
+{
+    g->seed = seed;
+    g->step = 0;
+}
+
+void advc_graph_set_backward_act(advc_graph *g, advc_pass pass,
+                                 advc_act forward, advc_act_spec rule)
+{
+    assert(pass == ADVC_PASS_ATTACK || pass == ADVC_PASS_UPDATE);
+    assert(forward >= 0 && forward <= ADVC_ACT_COUNT);
+    assert(rule.f >= 0 && rule.f <= ADVC_ACT_COUNT);
+    assert(rule.f != ADVC_ACT_PSOFTPLUS || rule.alpha > 0.0f);
+    for (int f = 0; f < ADVC_ACT_COUNT; f++)
+        if (forward == ADVC_ACT_COUNT || (int)forward == f)
+            g->bact[pass][f] = rule;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+typedef struct {
+    nn_range_fn fn;
+    void *ctx;
+    size_t n, align;
+} par_job;
+
+static void par_task(void *p, int t, int T)
+{
+    const par_job *j = p;
+    size_t lo, hi;
+    advc_split_range(j->n, t, T, j->align, &lo, &hi);
+    if (lo < hi) j->fn(j->ctx, lo, hi, t);
+}
+
+void nn_parallel(advc_pool *pool, size_t n, size_t align, size_t grain,
+                 nn_range_fn fn, void *ctx)
+{
+    if (n == 0) return;
+    if (n < grain || advc_pool_threads(pool) == 1) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    par_job j = { fn, ctx, n, align };
+    advc_pool_run(pool, par_task, &j);
+}
+
+typedef struct {
+    const float *src;
+    float *dst;
+    bool acc;
+} copy_job;
+
+static void copy_range(void *p, size_t lo, size_t hi, int t)
+{
+    const copy_job *j = p;
+    (void)t;
+    if (j->acc) advc_axpy(hi - lo, 1.0f, j->src + lo, j->dst + lo);
+    else memcpy(j->dst + lo, j->src + lo, (hi - lo) * sizeof *j->dst);
+}
+
+void nn_copy_or_add(advc_pool *pool, size_t n, const float *src, float *dst,
+                    bool acc)
+{
+    copy_job j = { src, dst, acc };
+    nn_parallel(pool, n, 16, 1 << 15, copy_range, &j);
+}
+
+double nn_sum(const float *x, size_t len)
+{
+    enum { LANES = 16 };
+    float acc[LANES] = { 0 };
+    size_t q = 0;
+    for (; q + LANES <= len; q += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += x[q + l];
+    double s = 0;
+    for (int l = 0; l < LANES; l++) s += acc[l];
+    for (; q < len; q++) s += x[q];
+    return s;
+}
+
+static nn_node *owner(nn_node *v) { return v->alias ? v->alias : v; }
+
+float *nn_input_grad(nn_node *v, int i, bool *acc)
+{
+    nn_node *u = owner(v->in[i]);
+    *acc = u->grad_live;
+    u->grad_live = true;
+    return u->dy;
+}
+
+static nn_ctx make_ctx(advc_graph *g, int n, advc_mode mode, advc_pass pass)
+{
+    nn_ctx c;
+    memset(&c, 0, sizeof c);
+    c.pool = g->pool;
+    c.nthreads = advc_pool_threads(g->pool);
+    c.n = n;
+    c.mode = mode;
+    c.pass = pass;
+    memcpy(c.bact, g->bact[pass], sizeof c.bact);
+    c.ws = g->ws;
+    c.seed = g->seed;
+    c.step = g->step;
+    return c;
+}
+
+void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode)
+{
+    assert(g->batch > 0 && "advc_graph_forward: graph not compiled");
+    assert(n >= 1 && n <= g->batch);
+    nn_node *in = g->nodes[0];
+    memcpy(in->y, x, (size_t)n * nn_size(in) * sizeof *x);
+    nn_ctx c = make_ctx(g, n, mode, ADVC_PASS_ATTACK);
+    for (int i = 1; i < g->nnodes; i++)
+        g->nodes[i]->op->forward(g->nodes[i], &c);
+    g->last_n = n;
+    g->last_mode = mode;
+    if (mode == ADVC_MODE_TRAIN) g->step++;
+}
+
+const float *advc_graph_logits(const advc_graph *g, int e)
+{
+    assert(e >= 0 && e < g->nexits && g->batch > 0);
+    return g->nodes[g->exits[e].node]->y;
+}
+
+float *advc_graph_dlogits(advc_graph *g, int e)
+{
+    assert(e >= 0 && e < g->nexits && g->batch > 0);
+    return g->dlogits + (size_t)e * g->batch * advc_graph_classes(g);
+}
+
+void advc_graph_backward(advc_graph *g, advc_pass pass)
+{
+    assert(g->last_n > 0 && "advc_graph_backward: no forward to go back "
+                            "through");
+    int n = g->last_n;
+    nn_ctx c = make_ctx(g, n, g->last_mode, pass);
+    for (int i = 0; i < g->nnodes; i++) g->nodes[i]->grad_live = false;
+
+    size_t classes = (size_t)advc_graph_classes(g);
+    for (int e = 0; e < g->nexits; e++) {
+        nn_node *u = owner(g->nodes[g->exits[e].node]);
+        const float *d = advc_graph_dlogits(g, e);
+        size_t cnt = (size_t)n * classes;
+        if (u->grad_live) advc_axpy(cnt, 1.0f, d, u->dy);
+        else memcpy(u->dy, d, cnt * sizeof *d);
+        u->grad_live = true;
+    }
+    for (int i = g->nnodes - 1; i >= 1; i--) {
+        nn_node *v = g->nodes[i];
+        if (owner(v)->grad_live) v->op->backward(v, &c);
+    }
+    nn_node *in = g->nodes[0];
+    if (!in->grad_live)
+        memset(in->dy, 0, (size_t)n * nn_size(in) * sizeof *in->dy);
+}
+
+const float *advc_graph_input_grad(const advc_graph *g)
+{
+    assert(g->batch > 0);
+    return g->nodes[0]->dy;
+}
+
+/* ---- describe ---------------------------------------------------------- */
+
+void advc_graph_describe(const advc_graph *g,
+                         void (*line)(const char *s, void *ctx), void *ctx)
+{
+    char buf[320], extra[96], ins[64];
+    for (int i = 0; i < g->nnodes; i++) {
+        const nn_node *v = g->nodes[i];
+        extra[0] = '\0';
+        if (v->op->describe) v->op->describe(v, extra, sizeof extra);
+        int k = 0;
+        ins[0] = '\0';
+        for (int j = 0; j < v->nin && k < (int)sizeof ins - 12; j++)
+            k += snprintf(ins + k, sizeof ins - (size_t)k, "%s%d",
+                          j ? "," : "", v->in[j]->id);
+        int len = snprintf(buf, sizeof buf, "%3d %-10s %-20s <- [%s] "
+                           "(%d,%d,%d)%s%s", i, v->op->name, v->name, ins,
+                           v->shape.c, v->shape.h, v->shape.w,
+                           extra[0] ? " " : "", extra);
+        if (v->nparams && len < (int)sizeof buf)
+            len += snprintf(buf + len, sizeof buf - (size_t)len,
+                            " params=%zu", v->nparams);
+        for (int e = 0; e < g->nexits && len < (int)sizeof buf; e++)
+            if (g->exits[e].node == i)
+                len += snprintf(buf + len, sizeof buf - (size_t)len,
+                                " exit%d(w=%g)", e,
+                                (double)g->exits[e].weight);
+        line(buf, ctx);
+    }
+    snprintf(buf, sizeof buf, "total: %d nodes, %zu parameters, %zu state, "
+             "%d exits", g->nnodes, g->nparams, g->nstate, g->nexits);
+    line(buf, ctx);
+}

@@ -1,0 +1,139 @@
+/* graph_internal.h: what the graph engine (graph.c) and the ops in
+ * src/nn/ops/ share, and nothing else sees: the node, the op table, the run
+ * context and the helpers an op uses to declare parameters and buffers.
+ *
+ * An op is one file: a builder (validates arguments, infers the output
+ * shape, allocates its small typed struct, declares its parameters and
+ * saved buffers) and an nn_op table (forward, backward, workspace size,
+ * describe).  The graph owns every buffer; ops only hold pointers that the
+ * graph fills in at compile time.
+ */
+#ifndef ADVC_GRAPH_INTERNAL_H
+#define ADVC_GRAPH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "advc/nn.h"
+
+typedef struct nn_node nn_node;
+typedef struct nn_ctx nn_ctx;
+
+/* One op kind.  forward reads its inputs' y and writes v->y; backward reads
+ * v->dy and writes or adds its inputs' gradients (see nn_input_grad) and,
+ * in UPDATE passes, adds its parameter gradients. */
+typedef struct {
+    const char *name;
+    void (*forward)(nn_node *v, const nn_ctx *c);
+    void (*backward)(nn_node *v, const nn_ctx *c);
+    /* Floats of shared workspace one pass needs for `batch` samples on
+     * `nthreads` threads (NULL: none). */
+    size_t (*workspace)(const nn_node *v, int batch, int nthreads);
+    /* Op-specific part of the describe line, e.g. "k=3 s=1 p=1" (NULL:
+     * none). */
+    void (*describe)(const nn_node *v, char *buf, size_t size);
+} nn_op;
+
+struct nn_node {
+    int id;
+    const nn_op *op;
+    char name[48];
+    int nin;
+    nn_node **in;           /* (nin) input nodes                          */
+    advc_shape shape;       /* per-sample output shape                    */
+    void *priv;             /* the op's typed struct (owned; freed)       */
+    /* Set at compile: */
+    float *y;               /* (batch, shape) output                      */
+    float *dy;              /* (batch, shape) dL/dy                       */
+    nn_node *alias;         /* if not NULL, y and dy are alias's (flatten) */
+    bool grad_live;         /* this backward has written dy (nn_input_grad) */
+    size_t nparams;         /* trainable floats this node declared        */
+};
+
+/* What a forward or backward call needs besides the node. */
+struct nn_ctx {
+    advc_pool *pool;
+    int nthreads;           /* advc_pool_threads(pool)                     */
+    int n;                  /* samples in this pass (<= compiled batch)    */
+    advc_mode mode;
+    advc_pass pass;         /* backward only                               */
+    advc_act_spec bact[ADVC_ACT_COUNT]; /* backward rule per forward act   */
+    float *ws;              /* shared workspace (max over nodes)           */
+    uint64_t seed, step;    /* randomness: graph seed, forward counter     */
+};
+
+/* Values per sample of v's output. */
+static inline size_t nn_size(const nn_node *v)
+{
+    return advc_shape_size(v->shape);
+}
+
+/* ---- building (graph.c) ------------------------------------------------- */
+
+/* Records the graph's first error (sticky, reported by compile) and
+ * returns -1, so builders can `return nn_fail(g, ...)`. */
+int nn_fail(advc_graph *g, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The node with this id, or NULL after recording an error naming `op`. */
+nn_node *nn_get(advc_graph *g, int id, const char *op);
+/* Appends a node; `priv` (malloc'd, may be NULL) is owned by the graph from
+ * here on, even on failure.  name NULL gives "<op><id>".  Returns the new
+ * node or NULL (error recorded). */
+nn_node *nn_add(advc_graph *g, const nn_op *op, const char *name,
+                nn_node *const *in, int nin, advc_shape shape, void *priv);
+/* How advc_graph_init_params fills a tensor. */
+typedef enum {
+    NN_INIT_HE,   /* normal, std = sqrt(2 / fan_in)  */
+    NN_INIT_ZERO,
+    NN_INIT_ONE
+} nn_init;
+
+/* Declares tensor "<node name>.<suffix>" of shape dims[0..ndim).  At
+ * compile *val (and *grad for WEIGHT/BIAS, if grad is not NULL) are set to
+ * its place in the params (grads, state) slab; the pointed-to fields must
+ * live as long as the graph (they are in the op's struct).  Returns false
+ * after an error. */
+bool nn_param(advc_graph *g, nn_node *v, const char *suffix,
+              advc_tensor_kind kind, nn_init init, int fan_in, int ndim,
+              const int *dims, float **val, float **grad);
+/* Declares a saved buffer of fixed + batch * per_sample elements, placed
+ * (64-byte aligned) in the graph's aux slab at compile, where *slot is set:
+ * argmax indices, batch statistics, dropout masks. */
+bool nn_aux_floats(advc_graph *g, float **slot, size_t fixed,
+                   size_t per_sample);
+bool nn_aux_ints(advc_graph *g, int32_t **slot, size_t fixed,
+                 size_t per_sample);
+bool nn_aux_bytes(advc_graph *g, uint8_t **slot, size_t fixed,
+                  size_t per_sample);
+
+/* ---- running (graph.c) -------------------------------------------------- */
+
+/* dL/d(input i of v), and whether the caller must add to it (*acc true) or
+ * may overwrite it (false: v is the first node in this backward to reach
+ * that buffer; semantically the buffer is zero).  Marks it written.  Take
+ * the inputs in order and write each before taking the next (an input may
+ * appear twice). */
+float *nn_input_grad(nn_node *v, int i, bool *acc);
+
+/* Runs fn(ctx, lo, hi, t) on fixed contiguous parts [lo, hi) of [0, n)
+ * (parts aligned to `align`), part t on thread t of the pool.  Work under
+ * `grain` items runs on the calling thread alone.  Each item must be
+ * computed the same way whatever part it falls in. */
+typedef void (*nn_range_fn)(void *ctx, size_t lo, size_t hi, int t);
+void nn_parallel(advc_pool *pool, size_t n, size_t align, size_t grain,
+                 nn_range_fn fn, void *ctx);
+
+/* sum_q x_q over [0, len), with 16 independent float accumulators
+ * combined in double: the compiler keeps the lanes in vector registers (one
+ * accumulator would serialise on the add latency), and the order of the
+ * sum is fixed by the code, whatever the ISA or thread count. */
+double nn_sum(const float *x, size_t len);
+
+/* dst = src (acc false) or dst += src (acc true), parallel over [0, n). */
+void nn_copy_or_add(advc_pool *pool, size_t n, const float *src, float *dst,
+                    bool acc);
+
+#endif /* ADVC_GRAPH_INTERNAL_H */

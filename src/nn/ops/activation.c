@@ -1,0 +1,97 @@
+/* activation.c: an elementwise activation, y = f(x).
+ *   forward   y = f(x)
+ *   backward  dx = dy * r'(x), r = f unless the graph overrides the rule
+ *             for this pass kind and f (advc_graph_set_backward_act), e.g.
+ *             forward relu, backward psoftplus(a=10)' = sigmoid(10 x).
+ * The kernels take the forward INPUT x, which is what makes the override
+ * possible.  Threads take fixed contiguous ranges of the n*size values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "../graph_internal.h"
+
+typedef struct {
+    advc_act_spec act;
+} act_op;
+
+typedef struct {
+    advc_act_spec rule;
+    const float *x;  /* (n, shape) forward input  */
+    float *y;        /* (n, shape) forward output */
+    float *dy, *dx;  /* (n, shape)                */
+    bool acc;
+} act_job;
+
+/* Values per part: elementwise work is cheap, so parts are large. */
+#define ACT_GRAIN ((size_t)1 << 15)
+
+static void forward_range(void *p, size_t lo, size_t hi, int t)
+{
+    const act_job *j = p;
+    (void)t;
+    advc_act_forward(j->rule.f, j->rule.alpha, hi - lo, j->x + lo, j->y + lo);
+}
+
+static void backward_range(void *p, size_t lo, size_t hi, int t)
+{
+    const act_job *j = p;
+    size_t len = hi - lo;
+    (void)t;
+    if (!j->acc) {
+        advc_act_backward(j->rule.f, j->rule.alpha, len, j->x + lo,
+                          j->dy + lo, j->dx + lo);
+        return;
+    }
+    /* dy is not needed after this node: scale it in place, then add. */
+    advc_act_backward(j->rule.f, j->rule.alpha, len, j->x + lo, j->dy + lo,
+                      j->dy + lo);
+    advc_axpy(len, 1.0f, j->dy + lo, j->dx + lo);
+}
+
+static void act_forward(nn_node *v, const nn_ctx *c)
+{
+    const act_op *d = v->priv;
+    act_job j = { d->act, v->in[0]->y, v->y, NULL, NULL, false };
+    nn_parallel(c->pool, (size_t)c->n * nn_size(v), 16, ACT_GRAIN,
+                forward_range, &j);
+}
+
+static void act_backward(nn_node *v, const nn_ctx *c)
+{
+    const act_op *d = v->priv;
+    advc_act_spec rule = c->bact[d->act.f];
+    if (rule.f == ADVC_ACT_COUNT) rule = d->act;
+    act_job j = { rule, v->in[0]->y, NULL, v->dy, NULL, false };
+    j.dx = nn_input_grad(v, 0, &j.acc);
+    nn_parallel(c->pool, (size_t)c->n * nn_size(v), 16, ACT_GRAIN,
+                backward_range, &j);
+}
+
+static void act_describe(const nn_node *v, char *buf, size_t size)
+{
+    const act_op *d = v->priv;
+    if (d->act.f == ADVC_ACT_PSOFTPLUS)
+        snprintf(buf, size, "%s a=%g", advc_act_name(d->act.f),
+                 (double)d->act.alpha);
+    else
+        snprintf(buf, size, "%s", advc_act_name(d->act.f));
+}
+
+static const nn_op act_vt = { "act", act_forward, act_backward, NULL,
+                              act_describe };
+
+int advc_activation(advc_graph *g, int x, advc_act_spec act)
+{
+    nn_node *u = nn_get(g, x, "activation");
+    if (!u) return -1;
+    if ((int)act.f < 0 || act.f >= ADVC_ACT_COUNT)
+        return nn_fail(g, "activation: unknown function %d", (int)act.f);
+    if (act.f == ADVC_ACT_PSOFTPLUS && !(act.alpha > 0.0f))
+        return nn_fail(g, "activation: psoftplus needs alpha > 0 (got %g)",
+                       (double)act.alpha);
+    act_op *d = calloc(1, sizeof *d);
+    if (!d) return nn_fail(g, "activation: out of memory");
+    d->act = act;
+    nn_node *v = nn_add(g, &act_vt, NULL, &u, 1, u->shape, d);
+    return v ? v->id : -1;
+}

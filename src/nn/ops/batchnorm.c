@@ -1,0 +1,215 @@
+/* batchnorm.c: batch normalisation per channel over (n, h, w).
+ *   forward   y = gamma xhat + beta,  xhat = (x - mu) / sqrt(var + eps)
+ *             train: mu, var = the batch's mean and biased variance, and
+ *                    running = 0.9 running + 0.1 batch (unbiased var);
+ *             eval:  mu, var = the running statistics.
+ *   backward  train: dx = gamma/sigma (dy - mean(dy) - xhat mean(dy xhat))
+ *             eval:  dx = gamma/sigma dy           (a per-channel scale)
+ *             dgamma += sum dy xhat,  dbeta += sum dy   (UPDATE only)
+ * with sigma = sqrt(var + eps) and means over the channel's N = n*h*w values.
+ * Threads take whole channels, so every sum has one fixed order.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "../graph_internal.h"
+
+#define BN_EPS 1e-5
+#define BN_MOMENTUM 0.1
+
+typedef struct {
+    int c, hw;
+    float *gamma, *dgamma; /* (c)                                       */
+    float *beta, *dbeta;   /* (c)                                       */
+    float *rmean, *rvar;   /* (c) running statistics (state)            */
+    float *mean, *invstd;  /* (c) statistics the last forward used (aux) */
+} bn_op;
+
+typedef struct {
+    const bn_op *d;
+    const nn_ctx *c;
+    const float *x, *dy; /* (n, c, h, w) */
+    float *y, *dx;       /* (n, c, h, w) */
+    bool acc;
+} bn_job;
+
+/* Plane sums in the manner of nn_sum (graph_internal.h): LANES float
+ * accumulators combined in double. */
+enum { LANES = 16 };
+
+static double lanes_total(const float *acc)
+{
+    double s = 0;
+    for (int l = 0; l < LANES; l++) s += acc[l];
+    return s;
+}
+
+/* sum_q (x_q - mu)^2 */
+static double plane_sqdev(const float *x, int len, float mu)
+{
+    float acc[LANES] = { 0 };
+    int q = 0;
+    for (; q + LANES <= len; q += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float e = x[q + l] - mu;
+            acc[l] += e * e;
+        }
+    double s = lanes_total(acc);
+    for (; q < len; q++) s += (double)(x[q] - mu) * (x[q] - mu);
+    return s;
+}
+
+/* *sdy += sum_q dy_q,  *sdev += sum_q dy_q (x_q - mu) */
+static void plane_dy_sums(const float *dy, const float *x, int len, float mu,
+                          double *sdy, double *sdev)
+{
+    float a[LANES] = { 0 }, b[LANES] = { 0 };
+    int q = 0;
+    for (; q + LANES <= len; q += LANES)
+        for (int l = 0; l < LANES; l++) {
+            a[l] += dy[q + l];
+            b[l] += dy[q + l] * (x[q + l] - mu);
+        }
+    double s = lanes_total(a), t = lanes_total(b);
+    for (; q < len; q++) {
+        s += dy[q];
+        t += (double)dy[q] * (x[q] - mu);
+    }
+    *sdy += s;
+    *sdev += t;
+}
+
+static void forward_channels(void *p, size_t lo, size_t hi, int t)
+{
+    const bn_job *j = p;
+    const bn_op *d = j->d;
+    int n = j->c->n, hw = d->hw;
+    size_t stride = (size_t)d->c * hw; /* from one image to the next */
+    (void)t;
+    for (size_t ch = lo; ch < hi; ch++) {
+        const float *x = j->x + ch * hw;
+        float *y = j->y + ch * hw;
+        if (j->c->mode == ADVC_MODE_TRAIN) {
+            /* Two passes: the mean, then the squared deviations. */
+            double N = (double)n * hw, s = 0, ss = 0;
+            for (int i = 0; i < n; i++) s += nn_sum(x + i * stride, (size_t)hw);
+            float mu = (float)(s / N);
+            for (int i = 0; i < n; i++)
+                ss += plane_sqdev(x + i * stride, hw, mu);
+            double var = ss / N;
+            d->mean[ch] = mu;
+            d->invstd[ch] = (float)(1.0 / sqrt(var + BN_EPS));
+            double unbiased = N > 1 ? ss / (N - 1) : var;
+            d->rmean[ch] = (float)((1 - BN_MOMENTUM) * d->rmean[ch] +
+                                   BN_MOMENTUM * mu);
+            d->rvar[ch] = (float)((1 - BN_MOMENTUM) * d->rvar[ch] +
+                                  BN_MOMENTUM * unbiased);
+        } else {
+            d->mean[ch] = d->rmean[ch];
+            d->invstd[ch] = (float)(1.0 / sqrt((double)d->rvar[ch] + BN_EPS));
+        }
+        float mu = d->mean[ch], scale = d->gamma[ch] * d->invstd[ch];
+        float beta = d->beta[ch];
+        for (int i = 0; i < n; i++) {
+            const float *xi = x + i * stride;
+            float *yi = y + i * stride;
+            for (int q = 0; q < hw; q++) yi[q] = (xi[q] - mu) * scale + beta;
+        }
+    }
+}
+
+static void backward_channels(void *p, size_t lo, size_t hi, int t)
+{
+    const bn_job *j = p;
+    const bn_op *d = j->d;
+    int n = j->c->n, hw = d->hw;
+    size_t stride = (size_t)d->c * hw;
+    bool train = j->c->mode == ADVC_MODE_TRAIN;
+    (void)t;
+    for (size_t ch = lo; ch < hi; ch++) {
+        const float *x = j->x + ch * hw, *dy = j->dy + ch * hw;
+        float *dx = j->dx + ch * hw;
+        float mu = d->mean[ch], istd = d->invstd[ch];
+        double sdy = 0, sdev = 0; /* sum dy, sum dy (x - mu) */
+        for (int i = 0; i < n; i++)
+            plane_dy_sums(dy + i * stride, x + i * stride, hw, mu, &sdy,
+                          &sdev);
+        double sdyx = sdev * istd; /* sum dy xhat */
+        if (j->c->pass == ADVC_PASS_UPDATE) {
+            d->dgamma[ch] += (float)sdyx;
+            d->dbeta[ch] += (float)sdy;
+        }
+        /* Train mode: the mean and variance depend on x too. */
+        double N = (double)n * hw;
+        float scale = d->gamma[ch] * istd;
+        float mdy = train ? (float)(sdy / N) : 0.0f;
+        float mdyx = train ? (float)(sdyx / N) : 0.0f;
+        for (int i = 0; i < n; i++) {
+            const float *xi = x + i * stride, *dyi = dy + i * stride;
+            float *dxi = dx + i * stride;
+            if (j->acc)
+                for (int q = 0; q < hw; q++)
+                    dxi[q] += scale * (dyi[q] - mdy -
+                                       (xi[q] - mu) * istd * mdyx);
+            else
+                for (int q = 0; q < hw; q++)
+                    dxi[q] = scale * (dyi[q] - mdy -
+                                      (xi[q] - mu) * istd * mdyx);
+        }
+    }
+}
+
+/* Channels per thread part: enough values that waking threads pays. */
+static size_t bn_grain(const bn_op *d, int n)
+{
+    size_t per = (size_t)n * d->hw;
+    return per >= (1 << 14) ? 1 : ((size_t)1 << 14) / per;
+}
+
+static void bn_forward(nn_node *v, const nn_ctx *c)
+{
+    bn_job j = { v->priv, c, v->in[0]->y, NULL, v->y, NULL, false };
+    nn_parallel(c->pool, (size_t)j.d->c, 1, bn_grain(j.d, c->n),
+                forward_channels, &j);
+}
+
+static void bn_backward(nn_node *v, const nn_ctx *c)
+{
+    bn_job j = { v->priv, c, v->in[0]->y, v->dy, NULL, NULL, false };
+    j.dx = nn_input_grad(v, 0, &j.acc);
+    nn_parallel(c->pool, (size_t)j.d->c, 1, bn_grain(j.d, c->n),
+                backward_channels, &j);
+}
+
+static void bn_describe(const nn_node *v, char *buf, size_t size)
+{
+    const bn_op *d = v->priv;
+    snprintf(buf, size, "channels=%d", d->c);
+}
+
+static const nn_op bn_vt = { "batchnorm", bn_forward, bn_backward, NULL,
+                             bn_describe };
+
+int advc_batchnorm(advc_graph *g, const char *name, int x)
+{
+    nn_node *u = nn_get(g, x, "batchnorm");
+    if (!u) return -1;
+    bn_op *d = calloc(1, sizeof *d);
+    if (!d) return nn_fail(g, "batchnorm: out of memory");
+    d->c = u->shape.c;
+    d->hw = u->shape.h * u->shape.w;
+    nn_node *v = nn_add(g, &bn_vt, name, &u, 1, u->shape, d);
+    if (!v) return -1;
+    int dims[1] = { d->c };
+    bool ok = nn_param(g, v, "gamma", ADVC_TENSOR_BIAS, NN_INIT_ONE, 0, 1,
+                       dims, &d->gamma, &d->dgamma) &&
+              nn_param(g, v, "beta", ADVC_TENSOR_BIAS, NN_INIT_ZERO, 0, 1,
+                       dims, &d->beta, &d->dbeta) &&
+              nn_param(g, v, "running_mean", ADVC_TENSOR_STATE, NN_INIT_ZERO,
+                       0, 1, dims, &d->rmean, NULL) &&
+              nn_param(g, v, "running_var", ADVC_TENSOR_STATE, NN_INIT_ONE, 0,
+                       1, dims, &d->rvar, NULL) &&
+              nn_aux_floats(g, &d->mean, (size_t)d->c, 0) &&
+              nn_aux_floats(g, &d->invstd, (size_t)d->c, 0);
+    return ok ? v->id : -1;
+}

@@ -1,0 +1,116 @@
+/* concat.c: channel concatenation of n inputs with equal h, w (MSDNet's
+ * dense connectivity).
+ *   forward   y_i = [x0_i; x1_i; ...]           per sample i
+ *   backward  dxj_i += dy_i[channels of xj]
+ * Threads take whole samples.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../graph_internal.h"
+
+/* Up to this many inputs: the accumulate flags live on the stack. */
+#define CONCAT_MAX 256
+
+typedef struct {
+    const nn_node *v;
+    size_t size;        /* values per output sample             */
+    bool acc[CONCAT_MAX];
+    float *dx[CONCAT_MAX];
+} concat_job;
+
+static void forward_samples(void *p, size_t lo, size_t hi, int t)
+{
+    const concat_job *j = p;
+    const nn_node *v = j->v;
+    (void)t;
+    for (size_t i = lo; i < hi; i++) {
+        float *y = v->y + i * j->size;
+        for (int k = 0; k < v->nin; k++) {
+            size_t sk = nn_size(v->in[k]);
+            memcpy(y, v->in[k]->y + i * sk, sk * sizeof *y);
+            y += sk;
+        }
+    }
+}
+
+/* Within a sample the inputs are written in order, so an input listed
+ * twice is overwritten by its first slice and added to by its second. */
+static void backward_samples(void *p, size_t lo, size_t hi, int t)
+{
+    const concat_job *j = p;
+    const nn_node *v = j->v;
+    (void)t;
+    for (size_t i = lo; i < hi; i++) {
+        const float *dy = v->dy + i * j->size;
+        for (int k = 0; k < v->nin; k++) {
+            size_t sk = nn_size(v->in[k]);
+            float *dx = j->dx[k] + i * sk;
+            if (j->acc[k]) advc_axpy(sk, 1.0f, dy, dx);
+            else memcpy(dx, dy, sk * sizeof *dx);
+            dy += sk;
+        }
+    }
+}
+
+static size_t concat_grain(const nn_node *v)
+{
+    return 1 + ((size_t)1 << 14) / nn_size(v);
+}
+
+static void concat_forward(nn_node *v, const nn_ctx *c)
+{
+    concat_job j;
+    j.v = v;
+    j.size = nn_size(v);
+    nn_parallel(c->pool, (size_t)c->n, 1, concat_grain(v), forward_samples,
+                &j);
+}
+
+static void concat_backward(nn_node *v, const nn_ctx *c)
+{
+    concat_job j;
+    j.v = v;
+    j.size = nn_size(v);
+    for (int k = 0; k < v->nin; k++) j.dx[k] = nn_input_grad(v, k, &j.acc[k]);
+    nn_parallel(c->pool, (size_t)c->n, 1, concat_grain(v), backward_samples,
+                &j);
+}
+
+static void concat_describe(const nn_node *v, char *buf, size_t size)
+{
+    snprintf(buf, size, "inputs=%d", v->nin);
+}
+
+static const nn_op concat_vt = { "concat", concat_forward, concat_backward,
+                                 NULL, concat_describe };
+
+int advc_concat(advc_graph *g, const int *xs, int n)
+{
+    if (!xs || n < 1 || n > CONCAT_MAX)
+        return nn_fail(g, "concat: %d inputs (need 1 to %d)", n, CONCAT_MAX);
+    nn_node **in = malloc((size_t)n * sizeof *in);
+    if (!in) return nn_fail(g, "concat: out of memory");
+    long c = 0;
+    for (int k = 0; k < n; k++) {
+        in[k] = nn_get(g, xs[k], "concat");
+        if (!in[k]) {
+            free(in);
+            return -1;
+        }
+        if (in[k]->shape.h != in[0]->shape.h ||
+            in[k]->shape.w != in[0]->shape.w) {
+            int id0 = xs[0], h0 = in[0]->shape.h, w0 = in[0]->shape.w;
+            int hk = in[k]->shape.h, wk = in[k]->shape.w;
+            free(in);
+            return nn_fail(g, "concat: node %d is %dx%d but node %d is %dx%d",
+                           xs[k], hk, wk, id0, h0, w0);
+        }
+        c += in[k]->shape.c;
+    }
+    advc_shape s = { (int)(c < (1L << 30) ? c : 0), in[0]->shape.h,
+                     in[0]->shape.w };
+    nn_node *v = nn_add(g, &concat_vt, NULL, in, n, s, NULL);
+    free(in);
+    return v ? v->id : -1;
+}
