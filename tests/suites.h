@@ -15,7 +15,8 @@
     X(optim)           \
     X(checkpoint)      \
     X(models)          \
-    X(nn)
+    X(nn)              \
+    X(attack)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)
