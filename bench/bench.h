@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include "advc/advc.h"
+#include "advc/train.h"
 
 typedef struct {
     int m, n, k;      /* GEMM sizes from --m --n --k (0 = the default set) */
@@ -37,5 +38,6 @@ int bench_gemm(const bench_opts *o);
 int bench_conv(const bench_opts *o);
 int bench_act(const bench_opts *o);
 int bench_sign(const bench_opts *o);
+int bench_train(const bench_opts *o); /* not part of `all` */
 
 #endif

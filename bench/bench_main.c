@@ -17,10 +17,13 @@ static const char usage[] =
     "  act    activation forward/backward against libm scalar code\n"
     "  sign   attack sign steps and BLAS-1 updates\n"
     "  all    all of the above\n"
+    "  train  training images/s for --model SPEC (default cnn), --batch B\n"
     "options:\n"
     "  --m M --n N --k K   one GEMM size instead of the default set\n"
     "  --threads T         one thread count instead of 1 and all CPUs\n"
     "  --reps R            timed repetitions; the median is printed (default 7)\n"
+    "  --model SPEC        model for train (see advc train --help)\n"
+    "  --batch B           batch for train (default 128)\n"
     "  -h, --help          this text\n"
     "Output: one line per case, key=value pairs, ending status=PASS|FAIL.\n";
 
@@ -44,6 +47,8 @@ int main(int argc, char **argv)
         { "k", required_argument, NULL, 'k' },
         { "threads", required_argument, NULL, 't' },
         { "reps", required_argument, NULL, 'r' },
+        { "model", required_argument, NULL, 'M' },
+        { "batch", required_argument, NULL, 'b' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -55,6 +60,8 @@ int main(int argc, char **argv)
         case 'k': o.k = parse_int("k", optarg, 1); break;
         case 't': o.threads = parse_int("threads", optarg, 1); break;
         case 'r': o.reps = parse_int("reps", optarg, 1); break;
+        case 'M': o.model = optarg; break;
+        case 'b': o.batch = parse_int("batch", optarg, 1); break;
         case 'h': fputs(usage, stdout); return 0;
         default:
             fprintf(stderr, "advc-bench: unknown option (see --help)\n");
@@ -71,13 +78,17 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[optind];
     int all = strcmp(cmd, "all") == 0, failed = 0, known = all;
-    struct { const char *name; int (*fn)(const bench_opts *); } cmds[] = {
-        { "peak", bench_peak }, { "gemm", bench_gemm },
-        { "conv", bench_conv }, { "act", bench_act },
-        { "sign", bench_sign },
+    struct {
+        const char *name;
+        int (*fn)(const bench_opts *);
+        int in_all;
+    } cmds[] = {
+        { "peak", bench_peak, 1 }, { "gemm", bench_gemm, 1 },
+        { "conv", bench_conv, 1 }, { "act", bench_act, 1 },
+        { "sign", bench_sign, 1 }, { "train", bench_train, 0 },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (all || strcmp(cmd, cmds[i].name) == 0) {
+        if ((all && cmds[i].in_all) || strcmp(cmd, cmds[i].name) == 0) {
             known = 1;
             failed += cmds[i].fn(&o);
             fflush(stdout);

@@ -4,4 +4,10 @@
 #define ADVC_ADVC_H
 #include "advc/core.h"
 #include "advc/kernels.h"
+#include "advc/data.h"
+#include "advc/nn.h"
+#include "advc/loss.h"
+#include "advc/optim.h"
+#include "advc/checkpoint.h"
+#include "advc/models.h"
 #endif

@@ -6,6 +6,7 @@
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    const char *summary; /* one line for `advc --help` */
 } cli_command;
 
 /* Terminated by an entry with name == NULL. */

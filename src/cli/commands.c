@@ -3,6 +3,13 @@
 #include <stddef.h>
 #include "cli.h"
 
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
 const cli_command cli_commands[] = {
-    { NULL, NULL }
+    { "train", cmd_train, "train a model on a data directory" },
+    { "eval", cmd_eval, "accuracy of a saved model (per exit)" },
+    { "info", cmd_info, "what a checkpoint holds" },
+    { NULL, NULL, NULL }
 };

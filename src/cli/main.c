@@ -13,11 +13,21 @@ static const char usage[] =
     "advc trains image classifiers, attacks them and measures how robust\n"
     "they are, on plain CPUs.\n"
     "\n"
-    "commands:\n"
+    "commands:\n";
+
+static const char usage_tail[] =
     "  help        this text\n"
     "  version     the version and the kernels' ISA (also --version)\n"
     "\n"
     "Run 'advc COMMAND --help' for a command's options.\n";
+
+static void print_usage(FILE *f)
+{
+    fputs(usage, f);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-10s  %s\n", c->name, c->summary);
+    fputs(usage_tail, f);
+}
 
 static void print_version(void)
 {
@@ -27,12 +37,12 @@ static void print_version(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(usage, stderr);
+        print_usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        fputs(usage, stdout);
+        print_usage(stdout);
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
