@@ -9,7 +9,7 @@ int cmd_info(int argc, char **argv);
 
 const cli_command cli_commands[] = {
     { "train", cmd_train, "train a model on a data directory" },
-    { "eval", cmd_eval, "accuracy of a saved model (per exit)" },
+    { "eval", cmd_eval, "clean and robust accuracy, masking checks" },
     { "info", cmd_info, "what a checkpoint holds" },
     { NULL, NULL, NULL }
 };

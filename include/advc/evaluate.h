@@ -1,0 +1,58 @@
+/* advc/evaluate.h: honest robustness evaluation.
+ *
+ * Runs a list of attacks over a data set batch by batch and reports, for
+ * every exit: clean accuracy, accuracy under each attack, and the
+ * per-sample worst case (a sample counts as robust only if it is right
+ * clean and under every attack).  Alongside, the gradient-masking checks of
+ * background.md section 7, each flagged when it fails:
+ *   - large-eps: PGD at a huge budget must bring accuracy near 0;
+ *   - pgd>=fgsm: PGD must not be weaker than FGSM;
+ *   - noise: random noise in the ball must not beat PGD;
+ *   - zero-grad: the share of samples whose input gradient is all zeros.
+ * Attacks are run against the final exit's "fooled" criterion and the
+ * multi-exit mode in each config; every setting is echoed in the report.
+ */
+#ifndef ADVC_EVALUATE_H
+#define ADVC_EVALUATE_H
+
+#include "advc/attack.h"
+#include "advc/data.h"
+
+#define ADVC_EVAL_MAX_ATTACKS 16
+#define ADVC_EVAL_MAX_EXITS 16
+
+typedef struct {
+    int n;                                   /* samples evaluated          */
+    int exits, nattacks;
+    advc_attack_config attacks[ADVC_EVAL_MAX_ATTACKS];
+    /* Accuracies in [0,1]: [exit] and [exit][attack]. */
+    float clean_acc[ADVC_EVAL_MAX_EXITS];
+    float robust_acc[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
+    float worst_acc[ADVC_EVAL_MAX_EXITS];    /* right clean and under all   */
+    double seconds[ADVC_EVAL_MAX_ATTACKS];   /* attack time                 */
+} advc_robust_report;
+
+/* Evaluates the first `limit` samples (all if <= 0) of d. */
+advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
+                             const advc_attack_config *attacks, int nattacks,
+                             advc_robust_report *rep);
+
+typedef struct {
+    int n;                 /* samples the checks ran on                     */
+    float eps;             /* the budget under test                         */
+    float large_eps;       /* the large budget used                         */
+    float acc_large_eps;   /* PGD accuracy at large_eps (want ~0)           */
+    float acc_fgsm, acc_pgd, acc_noise;
+    float zero_grad_share; /* samples with an all-zero input gradient       */
+    bool large_eps_ok, pgd_vs_fgsm_ok, noise_ok, zero_grad_ok;
+} advc_masking_report;
+
+/* Runs the four checks on the first `limit` samples of d (all if <= 0)
+ * at budget eps with PGD of `steps` steps; large_eps is typically 1.0 for
+ * L-inf on [0, 1] images (anything is reachable). */
+advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
+                                int limit, float eps, int steps,
+                                float large_eps, uint64_t seed,
+                                advc_masking_report *rep);
+
+#endif /* ADVC_EVALUATE_H */
