@@ -10,6 +10,7 @@
  * result, no deadlock.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,16 @@ struct advc_pool {
  * pool's per-worker scratch (another worker may hold the same slot). */
 static _Thread_local int task_depth;
 
-static inline void cpu_relax(void)
+/* One poll of a spin-wait.  Every 64th poll gives the CPU away: on an
+ * idle machine sched_yield returns at once, but when more threads are
+ * runnable than there are cores (other jobs, or a pool larger than the
+ * machine) the thread we wait for gets to run instead of our spinning. */
+static inline void cpu_relax(int poll)
 {
+    if ((poll & 63) == 63) {
+        sched_yield();
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __asm__ __volatile__("pause");
 #elif defined(__aarch64__)
@@ -68,7 +77,7 @@ static void *worker_main(void *arg)
         while (atomic_load_explicit(&p->generation, memory_order_acquire) ==
                    seen &&
                !atomic_load(&p->stop) && polls < SPIN_POLLS) {
-            cpu_relax();
+            cpu_relax(polls);
             polls++;
         }
         pthread_mutex_lock(&p->mu);
@@ -186,7 +195,7 @@ void advc_pool_run(advc_pool *p, advc_task_fn fn, void *ctx)
     int polls = 0;
     while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 &&
            polls < SPIN_POLLS) {
-        cpu_relax();
+        cpu_relax(polls);
         polls++;
     }
     pthread_mutex_lock(&p->mu);
