@@ -16,7 +16,8 @@
     X(checkpoint)      \
     X(models)          \
     X(nn)              \
-    X(attack)
+    X(attack)          \
+    X(pictures)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

@@ -10,4 +10,8 @@
 #include "advc/optim.h"
 #include "advc/checkpoint.h"
 #include "advc/models.h"
+#include "advc/image.h"
+#include "advc/attack.h"
+#include "advc/train.h"
+#include "advc/evaluate.h"
 #endif

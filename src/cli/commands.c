@@ -6,10 +6,16 @@
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_attack(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 const cli_command cli_commands[] = {
     { "train", cmd_train, "train a model on a data directory" },
     { "eval", cmd_eval, "clean and robust accuracy, masking checks" },
     { "info", cmd_info, "what a checkpoint holds" },
+    { "attack", cmd_attack, "attack test images: grid.png and .npy arrays" },
+    { "probe", cmd_probe, "logits along the FGSM direction (SVG, CSV)" },
+    { "plot", cmd_plot, "SVG plots of training logs and eps sweeps" },
     { NULL, NULL, NULL }
 };

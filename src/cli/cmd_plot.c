@@ -1,0 +1,390 @@
+/* cmd_plot.c: `advc plot`: SVG line plots from the CSV files advc writes.
+ *   --log FILE.csv    training log (advc train --log): x = the "epoch"
+ *                     column; panels for loss ("loss" and "*_loss"
+ *                     columns), accuracy ("*_acc" columns, negative values
+ *                     such as val_acc = -1 meaning "none" are left out)
+ *                     and learning rate ("lr"), each when present; other
+ *                     columns (seconds, ...) are ignored.
+ *   --sweep FILE.csv  accuracy against eps (advc eval --sweep-csv):
+ *                     header "eps,<attack>,...", accuracies in [0, 1] (or
+ *                     percent); one series per attack.
+ * Columns are found by their header names, so new columns need no change
+ * here.  Not here: reading any other CSV dialect (quoted commas, escapes).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "advc/advc.h"
+#include "advc/image.h"
+#include "cli_util.h"
+
+static const char usage[] =
+    "usage: advc plot (--log FILE.csv | --sweep FILE.csv) --out FILE.svg\n"
+    "\n"
+    "  --log FILE.csv    a training log (advc train --log): x is the epoch\n"
+    "                    column; one panel for loss, one for every *_acc\n"
+    "                    column (negative values = none, left out), one for\n"
+    "                    the learning rate\n"
+    "  --sweep FILE.csv  accuracy against eps (advc eval --sweep-csv): the\n"
+    "                    header is eps,<attack>,...; one series per attack\n"
+    "  --out FILE.svg    the plot\n"
+    "  --title T         the title (default from the input)\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "CSV: comma-separated, the first line names the columns, one number\n"
+    "per field; empty fields and 'nan' are gaps; lines starting with '#'\n"
+    "are skipped.\n";
+
+#define CSV_MAX_BYTES (64u << 20) /* a training log is a few KiB */
+#define CSV_MAX_COLS 64
+
+typedef struct {
+    int ncols, nrows;
+    char *names[CSV_MAX_COLS]; /* pointers into text */
+    double *col[CSV_MAX_COLS]; /* (nrows) each; NaN for a gap */
+    char *text;                /* the file, modified in place */
+} csv_table;
+
+static void csv_free(csv_table *t)
+{
+    for (int c = 0; c < t->ncols; c++) free(t->col[c]);
+    free(t->text);
+    memset(t, 0, sizeof *t);
+}
+
+/* Strips spaces, tabs and '\r' at both ends, then one pair of quotes. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s[n - 1] = '\0';
+        s++;
+    }
+    return s;
+}
+
+/* Splits line at commas in place into fields[0..max); returns the number
+ * of fields in the line, which may exceed max (the rest are not stored). */
+static int split(char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (n < max) fields[n] = trim(p);
+        n++;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return n;
+}
+
+static int is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r') return 0;
+    return 1;
+}
+
+static advc_status csv_read(const char *path, csv_table *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return advc_set_error(ADVC_ERR_IO, "%s: cannot open: %s", path,
+                              strerror(errno));
+    size_t cap = 4096, len = 0;
+    t->text = malloc(cap);
+    for (;;) {
+        if (!t->text) {
+            fclose(f);
+            return advc_set_error(ADVC_ERR_NOMEM, "%s: out of memory", path);
+        }
+        len += fread(t->text + len, 1, cap - len - 1, f);
+        if (len < cap - 1) break;
+        if (cap >= CSV_MAX_BYTES) {
+            fclose(f);
+            csv_free(t);
+            return advc_set_error(ADVC_ERR_FORMAT, "%s: larger than %u MiB, "
+                                  "not a log", path, CSV_MAX_BYTES >> 20);
+        }
+        cap *= 2;
+        char *nt = realloc(t->text, cap);
+        if (!nt) free(t->text);
+        t->text = nt;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        csv_free(t);
+        return advc_set_error(ADVC_ERR_IO, "%s: read error", path);
+    }
+    t->text[len] = '\0';
+    if (memchr(t->text, '\0', len)) {
+        csv_free(t);
+        return advc_set_error(ADVC_ERR_FORMAT, "%s: binary data, not CSV",
+                              path);
+    }
+
+    int rowcap = 0, lineno = 0;
+    char *line = t->text;
+    advc_status s = ADVC_OK;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = '\0';
+        lineno++;
+        char *next = nl ? nl + 1 : NULL;
+        if (is_blank(line) || trim(line)[0] == '#') {
+            line = next;
+            continue;
+        }
+        char *fields[CSV_MAX_COLS];
+        int nf = split(line, fields, CSV_MAX_COLS);
+        if (nf > CSV_MAX_COLS) {
+            s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: %d columns (at most "
+                               "%d)", path, lineno, nf, CSV_MAX_COLS);
+            break;
+        }
+        if (t->ncols == 0) { /* the header */
+            for (int c = 0; c < nf; c++) {
+                if (!*fields[c]) {
+                    s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: column %d "
+                                       "has no name", path, lineno, c + 1);
+                    break;
+                }
+                t->names[c] = fields[c];
+            }
+            if (s != ADVC_OK) break;
+            t->ncols = nf;
+            line = next;
+            continue;
+        }
+        if (nf != t->ncols) {
+            s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: %d fields but the "
+                               "header names %d columns", path, lineno, nf,
+                               t->ncols);
+            break;
+        }
+        if (t->nrows == rowcap) {
+            rowcap = rowcap ? 2 * rowcap : 64;
+            for (int c = 0; c < t->ncols; c++) {
+                double *nc = realloc(t->col[c], (size_t)rowcap * sizeof *nc);
+                if (!nc) {
+                    s = advc_set_error(ADVC_ERR_NOMEM, "%s: out of memory",
+                                       path);
+                    break;
+                }
+                t->col[c] = nc;
+            }
+            if (s != ADVC_OK) break;
+        }
+        for (int c = 0; c < nf; c++) {
+            const char *v = fields[c];
+            double d = NAN;
+            if (*v && strcmp(v, "-") != 0) {
+                char *end;
+                errno = 0;
+                d = strtod(v, &end);
+                if (*end != '\0') {
+                    s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: '%s' in "
+                                       "column %s is not a number", path,
+                                       lineno, v, t->names[c]);
+                    break;
+                }
+            }
+            t->col[c][t->nrows] = d;
+        }
+        if (s != ADVC_OK) break;
+        t->nrows++;
+        line = next;
+    }
+    if (s == ADVC_OK && t->ncols == 0)
+        s = advc_set_error(ADVC_ERR_FORMAT, "%s: empty, no header line",
+                           path);
+    if (s == ADVC_OK && t->nrows == 0)
+        s = advc_set_error(ADVC_ERR_FORMAT, "%s: a header but no rows",
+                           path);
+    if (s != ADVC_OK) csv_free(t);
+    return s;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int finite_count(const double *v, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) k += isfinite(v[i]) != 0;
+    return k;
+}
+
+/* Fixes the y range to [0, 1] or [0, 100] when every finite value of the
+ * panel's series lies in it (accuracies), else leaves it to the data. */
+static void accuracy_range(advc_plot *p)
+{
+    double mn = INFINITY, mx = -INFINITY;
+    for (int s = 0; s < p->nseries; s++)
+        for (int i = 0; i < p->series[s].n; i++) {
+            double v = p->series[s].y[i];
+            if (!isfinite(v)) continue;
+            if (v < mn) mn = v;
+            if (v > mx) mx = v;
+        }
+    if (mn > mx || mn < 0) return;
+    p->ymin = 0;
+    p->ymax = mx <= 1 ? 1 : mx <= 100 ? 100 : 0;
+}
+
+/* --log: loss, accuracy and learning-rate panels. */
+static int plot_log(const char *path, const char *out, const char *title)
+{
+    csv_table t;
+    if (csv_read(path, &t) != ADVC_OK) return cli_fail("plot");
+    int xc = 0;
+    for (int c = 0; c < t.ncols; c++)
+        if (!strcmp(t.names[c], "epoch")) xc = c;
+    const double *x = t.col[xc];
+    advc_plot_series loss[CSV_MAX_COLS], acc[CSV_MAX_COLS], lr[1];
+    int nl = 0, na = 0, nlr = 0, dropped = 0;
+    for (int c = 0; c < t.ncols; c++) {
+        if (c == xc) continue;
+        const char *nm = t.names[c];
+        advc_plot_series s = { nm, x, t.col[c], t.nrows, NULL, false };
+        if (!strcmp(nm, "loss") || ends_with(nm, "_loss")) {
+            loss[nl++] = s;
+        } else if (ends_with(nm, "_acc")) {
+            for (int i = 0; i < t.nrows; i++)
+                if (t.col[c][i] < 0) t.col[c][i] = NAN; /* -1: none */
+            if (finite_count(t.col[c], t.nrows) > 0) acc[na++] = s;
+            else dropped++;
+        } else if (!strcmp(nm, "lr")) {
+            lr[nlr++] = s;
+        }
+    }
+    if (nl == 0 && na == 0) {
+        fprintf(stderr, "advc plot: %s has no loss or *_acc column with "
+                "values (header: %s ...)\n", path, t.names[0]);
+        csv_free(&t);
+        return 1;
+    }
+    char ttl[300];
+    if (title) snprintf(ttl, sizeof ttl, "%s", title);
+    else snprintf(ttl, sizeof ttl, "Training: %s", path);
+    bool markers = t.nrows <= 60;
+    advc_plot panels[3];
+    int np = 0;
+    if (nl) {
+        panels[np++] = (advc_plot){ .title = ttl, .xlabel = t.names[xc],
+                                    .ylabel = "loss", .series = loss,
+                                    .nseries = nl, .markers = markers };
+    }
+    if (na) {
+        advc_plot p = { .title = np ? NULL : ttl, .xlabel = t.names[xc],
+                        .ylabel = "accuracy", .series = acc, .nseries = na,
+                        .markers = markers };
+        accuracy_range(&p);
+        panels[np++] = p;
+    }
+    if (nlr) {
+        panels[np++] = (advc_plot){ .xlabel = t.names[xc],
+                                    .ylabel = "learning rate", .series = lr,
+                                    .nseries = 1, .markers = markers };
+    }
+    int rc = 0;
+    if (advc_svg_write(out, panels, np, 0, np > 1 ? 320 : 0) != ADVC_OK) {
+        rc = cli_fail("plot");
+    } else {
+        printf("wrote %s: %d rows; %s%s%s%s\n", out, t.nrows,
+               nl ? "loss " : "", na ? "accuracy " : "",
+               nlr ? "learning-rate " : "", "panels");
+        if (dropped)
+            printf("left out %d accuracy column(s) with no values\n",
+                   dropped);
+    }
+    csv_free(&t);
+    return rc;
+}
+
+/* --sweep: accuracy against eps, one series per attack column. */
+static int plot_sweep(const char *path, const char *out, const char *title)
+{
+    csv_table t;
+    if (csv_read(path, &t) != ADVC_OK) return cli_fail("plot");
+    if (t.ncols < 2) {
+        fprintf(stderr, "advc plot: %s needs eps and at least one attack "
+                "column\n", path);
+        csv_free(&t);
+        return 1;
+    }
+    advc_plot_series s[CSV_MAX_COLS];
+    for (int c = 1; c < t.ncols; c++)
+        s[c - 1] = (advc_plot_series){ t.names[c], t.col[0], t.col[c],
+                                       t.nrows, NULL, false };
+    advc_plot p = { .title = title ? title : "Accuracy against eps",
+                    .xlabel = t.names[0], .ylabel = "accuracy",
+                    .series = s, .nseries = t.ncols - 1, .markers = true,
+                    .note = path };
+    accuracy_range(&p);
+    int rc = 0;
+    if (advc_svg_plot(out, &p) != ADVC_OK) rc = cli_fail("plot");
+    else
+        printf("wrote %s: %d attack(s) at %d eps values\n", out,
+               t.ncols - 1, t.nrows);
+    csv_free(&t);
+    return rc;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    const char *cmd = "plot", *log = NULL, *sweep = NULL, *out = NULL;
+    const char *title = NULL;
+    static const struct option longopts[] = {
+        { "log", required_argument, NULL, 'l' },
+        { "sweep", required_argument, NULL, 's' },
+        { "out", required_argument, NULL, 'o' },
+        { "title", required_argument, NULL, 'T' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': log = optarg; break;
+        case 's': sweep = optarg; break;
+        case 'o': out = optarg; break;
+        case 'T': title = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        case ':': {
+            char m[160];
+            snprintf(m, sizeof m, "option %s needs a value", argv[optind - 1]);
+            return cli_usage_error(cmd, m);
+        }
+        default: {
+            char m[160];
+            snprintf(m, sizeof m, "unknown option '%s'", argv[optind - 1]);
+            return cli_usage_error(cmd, m);
+        }
+        }
+    }
+    if (optind < argc) {
+        char m[160];
+        snprintf(m, sizeof m, "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(cmd, m);
+    }
+    if (!log == !sweep)
+        return cli_usage_error(cmd, "give exactly one of --log and --sweep");
+    if (!out) return cli_usage_error(cmd, "--out FILE.svg is required");
+    return log ? plot_log(log, out, title) : plot_sweep(sweep, out, title);
+}
