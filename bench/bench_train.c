@@ -1,10 +1,14 @@
-/* bench_train.c: training throughput, images per second, for one model.
- *   advc-bench train --model SPEC [--batch B] [--threads T] [--reps R]
+/* bench_train.c: training throughput, images per second, for one model
+ * and one recipe, through the library's training loop (advc_train).
+ *   advc-bench train --model SPEC [--recipe R] [--steps K] [--eps E]
+ *                    [--batch B] [--threads T] [--reps R]
  * Data: the committed MNIST sample (data/mnist-sample) when it is there,
  * else seeded random 1x28x28 images with random labels.  Verification
- * before timing: the loss on a fixed batch must fall after a few steps
- * (the step really trains).  Reported: median over --reps timed runs of
- * 10 steps each. */
+ * before timing: the recipe's loss on one fixed batch must be finite and
+ * fall over 8 steps (the step really trains).  Reported: median over
+ * --reps timed runs of one epoch of 10 batches (free: 10 batches x m
+ * replays; img_per_s counts each image once per optimizer step).  The
+ * catastrophic-overfitting guard is off (it is per-epoch evaluation). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +21,10 @@
 
 typedef struct {
     advc_graph *g;
-    advc_optimizer *opt;
-    const float *x; /* (steps, B, in) */
-    const int *y;   /* (steps, B) */
-    int B;
-    size_t per;
-    float last_loss;
+    advc_dataset d;          /* STEPS_PER_REP batches                     */
+    advc_train_config cfg;
+    advc_train_result res;
+    int failed;
 } train_ctx;
 
 /* Peak resident memory of this process so far, in MiB (Linux: KiB). */
@@ -33,30 +35,10 @@ static double max_rss_mb(void)
     return ru.ru_maxrss / 1024.0;
 }
 
-static float one_step(train_ctx *t, int s)
-{
-    advc_graph *g = t->g;
-    int classes = advc_graph_classes(g), exits = advc_graph_num_exits(g);
-    const int *y = t->y + (size_t)s * t->B;
-    advc_graph_forward(g, t->x + (size_t)s * t->B * t->per, t->B,
-                       ADVC_MODE_TRAIN);
-    float loss = 0;
-    for (int e = 0; e < exits; e++) {
-        float *dz = advc_graph_dlogits(g, e);
-        memset(dz, 0, (size_t)t->B * classes * sizeof *dz);
-        loss += advc_loss_xent(t->B, classes, advc_graph_logits(g, e), y,
-                               NULL, dz, 1.0f / (float)t->B);
-    }
-    advc_graph_zero_grads(g);
-    advc_graph_backward(g, ADVC_PASS_UPDATE);
-    advc_optimizer_step(t->opt, 1e-3f);
-    return loss;
-}
-
-static void run_steps(void *v)
+static void run_epoch(void *v)
 {
     train_ctx *t = v;
-    for (int s = 0; s < STEPS_PER_REP; s++) t->last_loss = one_step(t, s);
+    if (advc_train(t->g, &t->d, &t->cfg, &t->res) != ADVC_OK) t->failed = 1;
 }
 
 /* Fills (x, y) for STEPS_PER_REP batches from the sample or at random. */
@@ -82,6 +64,12 @@ static void make_data(float *x, int *y, int n, size_t per)
 int bench_train(const bench_opts *o)
 {
     const char *spec = o->model ? o->model : "cnn";
+    const char *rname = o->recipe ? o->recipe : "std";
+    advc_recipe recipe = advc_recipe_parse(rname);
+    if (recipe == ADVC_RECIPE_COUNT) {
+        fprintf(stderr, "advc-bench train: unknown --recipe '%s'\n", rname);
+        return 1;
+    }
     int B = o->batch > 0 ? o->batch : 128, th[2], nth = bench_thread_list(o, th);
     int failed = 0;
     advc_shape in = { 1, 28, 28 };
@@ -89,7 +77,9 @@ int bench_train(const bench_opts *o)
     int n = B * STEPS_PER_REP;
     float *x = advc_alloc((size_t)n * per * sizeof *x);
     int *y = malloc((size_t)n * sizeof *y);
+    uint8_t *y8 = malloc((size_t)n);
     make_data(x, y, n, per);
+    for (int i = 0; i < n; i++) y8[i] = (uint8_t)y[i];
     for (int ti = 0; ti < nth; ti++) {
         advc_pool *pool = advc_pool_create(th[ti]);
         advc_graph *g = NULL;
@@ -103,28 +93,60 @@ int bench_train(const bench_opts *o)
             break;
         }
         advc_graph_init_params(g, 1);
-        advc_opt_config oc = advc_opt_defaults(ADVC_OPT_ADAM);
-        advc_optimizer *opt = advc_optimizer_new(g, &oc);
-        train_ctx t = { g, opt, x, y, B, per, 0 };
-        /* Verify: 8 steps on batch 0 must lower its loss. */
-        float first = one_step(&t, 0), after = first;
-        for (int s = 0; s < 8; s++) after = one_step(&t, 0);
-        int pass = isfinite(first) && isfinite(after) && after < first;
-        double sec = bench_time(run_steps, &t, o->reps);
-        pass = pass && isfinite(t.last_loss);
-        printf("bench=train model=%s recipe=std isa=%s threads=%d batch=%d "
-               "img_per_s=%.1f ms_per_step=%.2f loss_first=%.4f "
-               "loss_after8=%.4f max_rss_mb=%.1f status=%s\n",
-               spec, advc_isa_name(), th[ti], B,
-               STEPS_PER_REP * B / sec, sec * 1e3 / STEPS_PER_REP,
-               (double)first, (double)after, max_rss_mb(),
-               pass ? "PASS" : "FAIL");
+        train_ctx t;
+        memset(&t, 0, sizeof t);
+        t.g = g;
+        t.cfg = advc_train_defaults();
+        t.cfg.batch = B;
+        t.cfg.recipe = recipe;
+        t.cfg.rc.eps = o->eps > 0 ? o->eps : 0.3f;
+        t.cfg.rc.steps = o->steps;
+        t.cfg.guard.count = 0;
+        t.cfg.progress = ADVC_PROGRESS_NONE;
+        if (advc_train_check(g, &t.cfg) != ADVC_OK) {
+            fprintf(stderr, "advc-bench train: %s\n", advc_last_error());
+            advc_graph_free(g);
+            advc_pool_destroy(pool);
+            failed++;
+            break;
+        }
+        advc_recipe_config rc = advc_recipe_resolve(
+            recipe, &t.cfg.rc, advc_graph_num_exits(g));
+        int replays = recipe == ADVC_RECIPE_FREE ? rc.replays : 1;
+        /* Verify: 8 steps on batch 0 (free: 8 replays) must lower its
+         * loss.  epochs counts loop epochs times the replays. */
+        t.d = (advc_dataset){ B, 1, 28, 28, 10, x, y8 };
+        t.cfg.epochs = replays;
+        run_epoch(&t);
+        float first = t.res.loss;
+        t.cfg.epochs = 7 * replays;
+        run_epoch(&t);
+        float after = t.res.loss;
+        int pass = !t.failed && isfinite(first) && isfinite(after) &&
+                   after < first;
+        /* Time: one loop epoch over STEPS_PER_REP batches. */
+        t.d.n = n;
+        t.cfg.epochs = replays;
+        double sec = bench_time(run_epoch, &t, o->reps);
+        pass = pass && !t.failed && isfinite(t.res.loss);
+        long updates = t.res.steps;
+        printf("bench=train model=%s recipe=%s", spec, rname);
+        if (recipe == ADVC_RECIPE_PGD || recipe == ADVC_RECIPE_TRADES)
+            printf(" steps=%d", rc.steps);
+        if (recipe == ADVC_RECIPE_FREE) printf(" replays=%d", rc.replays);
+        if (recipe != ADVC_RECIPE_STD) printf(" eps=%g", (double)rc.eps);
+        printf(" isa=%s threads=%d batch=%d img_per_s=%.1f ms_per_step=%.2f "
+               "loss_first=%.4f loss_after8=%.4f max_rss_mb=%.1f "
+               "status=%s\n",
+               advc_isa_name(), th[ti], B, (double)updates * B / sec,
+               sec * 1e3 / (double)updates, (double)first, (double)after,
+               max_rss_mb(), pass ? "PASS" : "FAIL");
         failed += !pass;
-        advc_optimizer_free(opt);
         advc_graph_free(g);
         advc_pool_destroy(pool);
     }
     advc_free(x);
     free(y);
+    free(y8);
     return failed;
 }

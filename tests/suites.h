@@ -17,7 +17,8 @@
     X(models)          \
     X(nn)              \
     X(attack)          \
-    X(pictures)
+    X(pictures)        \
+    X(recipes)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

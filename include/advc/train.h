@@ -1,12 +1,17 @@
-/* advc/train.h: the training loop and clean evaluation.
+/* advc/train.h: the training loop, the adversarial-training recipes and
+ * clean evaluation.
  *
  * One loop for every recipe: each step gathers a shuffled batch, lets the
- * recipe make the training input and accumulate the gradient of its loss,
- * then the optimizer steps at the scheduled learning rate.  At the end of
- * each epoch the model is evaluated on the held-out split, a CSV line is
- * logged and the checkpoint is written (temporary file + rename).  A NaN
- * or inf loss stops training with ADVC_ERR_NAN and leaves the last good
- * checkpoint in place.
+ * recipe make the training input (clean, FGSM, FGSM-RS, PGD, free replay,
+ * TRADES' KL-PGD) and accumulate the gradient of its loss, then the
+ * optimizer steps at the scheduled learning rate.  At the end of each epoch
+ * the model is evaluated on the held-out split, the catastrophic-
+ * overfitting guard attacks a held-out batch (FGSM and PGD), a CSV line is
+ * logged and the checkpoints are written (temporary file + rename): the
+ * last one at out_path and the best one by held-out PGD accuracy at
+ * advc_train_best_path(out_path).  A NaN or inf loss stops training with
+ * ADVC_ERR_NAN and leaves the last good checkpoint in place.
+ * The recipes, their papers and defaults: src/adv/recipes.c.
  */
 #ifndef ADVC_TRAIN_H
 #define ADVC_TRAIN_H
@@ -21,37 +26,150 @@ typedef enum {
     ADVC_PROGRESS_LIVE      /* a live line on stderr, redrawn (a tty)     */
 } advc_progress;
 
-typedef enum { ADVC_RECIPE_STD = 0, ADVC_RECIPE_COUNT } advc_recipe;
+typedef enum {
+    ADVC_RECIPE_STD = 0, /* CE(x)                                          */
+    ADVC_RECIPE_FGSM,    /* Goodfellow: a CE(x) + (1-a) CE(x_fgsm)         */
+    ADVC_RECIPE_FGSM_RS, /* Wong et al.: CE(x + delta), FGSM from U(-eps,eps) */
+    ADVC_RECIPE_PGD,     /* Madry et al.: CE(x_pgd), PGD-k, random start   */
+    ADVC_RECIPE_FREE,    /* Shafahi et al.: m replays, delta carried over  */
+    ADVC_RECIPE_TRADES,  /* Zhang et al.: CE(x) + beta KL(f(x) || f(x_adv)) */
+    ADVC_RECIPE_ME_FGSM, /* Chen et al.: multi-exit FGSM(-RS) + exit L2    */
+    ADVC_RECIPE_COUNT
+} advc_recipe;
+
+/* Which mode the training attacks run the model in (BatchNorm batch
+ * statistics and dropout on, or running statistics and dropout off). */
+typedef enum {
+    ADVC_ADV_MODE_DEFAULT = 0, /* the reference implementation's choice:
+                                  TRAIN for fgsm, fgsm-rs, pgd, free,
+                                  me-fgsm (Wong et al.'s and Madry et al.'s
+                                  code); EVAL for trades (its code)        */
+    ADVC_ADV_MODE_TRAIN,
+    ADVC_ADV_MODE_EVAL
+} advc_adv_mode;
+
+#define ADVC_MAX_EXIT_L2 16
+
+/* The recipe's settings.  0 (or ADVC_ACT_COUNT for the rules) means "the
+ * recipe's default", listed in src/adv/recipes.c and `advc train --help`. */
+typedef struct {
+    float eps;          /* L-inf budget on [0,1] pixels (default 0.3)       */
+    float step_size;    /* attack step (fgsm: eps; fgsm-rs, me-fgsm: 1.25
+                           eps; pgd, trades: 2.5 eps / steps; free: eps)  */
+    int steps;          /* pgd (7), trades (10)                            */
+    float alpha;        /* fgsm: weight of the clean loss (0.5); negative:
+                           default; 0 trains on FGSM examples only        */
+    float beta;         /* trades: KL weight (6); negative: default        */
+    int replays;        /* free: m (8)                                     */
+    bool no_random_start; /* me-fgsm: plain FGSM (step eps) instead of
+                             FGSM-RS                                       */
+    advc_adv_mode adv_mode;
+    /* SAT ablation (background.md section 4): the derivative used for
+     * ReLU in ATTACK passes (attacks made during training) and in UPDATE
+     * passes (parameter gradients).  f = ADVC_ACT_COUNT: ReLU's own.
+     * Applied for the training run only; removed before the guard attacks
+     * the model and when advc_train returns. */
+    advc_act_spec attack_grad, update_grad;
+    /* Per-exit L2 on exit<i>.fc.w (Chen et al.): n_exit_l2 = 0 none (for
+     * me-fgsm: the default list), else one value per exit. */
+    int n_exit_l2;
+    float exit_l2[ADVC_MAX_EXIT_L2];
+} advc_recipe_config;
+
+/* The catastrophic-overfitting guard (background.md section 3): each epoch
+ * the held-out guard batch is attacked with FGSM and PGD (eval mode, the
+ * real backward rules, eps = the recipe's eps, step 2.5 eps / steps, one
+ * restart, a fixed seed).  The best epoch by PGD accuracy is kept; a drop
+ * of more than co_threshold below the best stops training (or warns). */
+typedef struct {
+    int count;          /* images; -1: min(512, a tenth of the training
+                           images); 0: no guard.  Taken from the front of
+                           the validation split if there is one, else from
+                           the end of the training split, which are then
+                           held out of training                           */
+    int steps;          /* PGD steps (10)                                   */
+    float co_threshold; /* 0.2 = 20 points                                  */
+    bool co_warn;       /* warn and go on instead of stopping              */
+} advc_guard_config;
+
+/* Called after each epoch's training steps, before evaluation (tests use
+ * it to force a collapse).  May change the parameters. */
+typedef void (*advc_epoch_hook)(advc_graph *g, int epoch, void *ctx);
 
 typedef struct {
-    int epochs;               /* passes over the training split          */
+    int epochs;               /* passes over the training split (free: the
+                                 loop makes ceil(epochs / replays))        */
     int batch;                /* must equal the graph's compiled batch   */
     advc_opt_config opt;
     advc_schedule sched;
-    uint64_t seed;            /* shuffling, dropout (init is the caller's) */
+    uint64_t seed;            /* shuffling, dropout, random starts (init
+                                 is the caller's)                         */
     int val_count;            /* last val_count training samples held out */
     advc_recipe recipe;
+    advc_recipe_config rc;
+    advc_guard_config guard;
     /* Outputs (each may be NULL). */
     const char *out_path;     /* checkpoint, rewritten every epoch        */
     const char *log_path;     /* CSV, one line per epoch                  */
     const char *spec;         /* stored in the checkpoint                 */
     advc_act_spec act;        /* stored in the checkpoint                 */
     advc_progress progress;
+    advc_epoch_hook hook;     /* NULL normally */
+    void *hook_ctx;
 } advc_train_config;
 
-/* Defaults: 1 epoch, batch 128, Adam lr 1e-3 constant, seed 1, no
- * validation, std recipe, progress per epoch. */
+/* Defaults: 1 epoch, batch 128, Adam lr 2e-3 constant, seed 1, no
+ * validation, std recipe with every recipe setting at its default, the
+ * guard on (count -1, PGD-10, threshold 0.2, stop), progress per epoch. */
 advc_train_config advc_train_defaults(void);
 const char *advc_recipe_name(advc_recipe r);
 advc_recipe advc_recipe_parse(const char *s); /* ADVC_RECIPE_COUNT if unknown */
 
+/* The recipe settings with every default filled in for recipe r on a
+ * model with `exits` exits (exit_l2 stays empty unless r is me-fgsm). */
+advc_recipe_config advc_recipe_resolve(advc_recipe r,
+                                       const advc_recipe_config *rc,
+                                       int exits);
+
+/* Checks cfg against g without training: recipe, eps in (0, 1], steps,
+ * step size, alpha in [0, 1], beta >= 0, replays, the backward rules
+ * (need a ReLU model: cfg->act), the exit-L2 list (needs a multi-exit
+ * model, one value per exit, each >= 0), the guard.  ADVC_ERR_ARG with a
+ * one-line message naming the flag.  advc_train calls it first. */
+advc_status advc_train_check(const advc_graph *g,
+                             const advc_train_config *cfg);
+
+/* "0.1,0.1,0.15" -> out[0..*n); ADVC_ERR_ARG on junk, negatives or more
+ * than max values. */
+advc_status advc_exit_l2_parse(const char *s, float *out, int max, int *n);
+/* A backward rule for --attack-grad / --update-grad: an activation spec
+ * (advc_act_spec_parse) that is differentiable: psoftplus:A, softplus,
+ * silu, gelu, elu, sigmoid, tanh, or relu (= no change). */
+advc_status advc_grad_rule_parse(const char *s, advc_act_spec *out);
+
+/* Where the best checkpoint goes: out with ".best" before the extension
+ * ("m.advc" -> "m.best.advc", "m" -> "m.best"). */
+void advc_train_best_path(const char *out, char *buf, size_t bufsz);
+
+typedef struct {
+    int epoch;            /* 1-based; 0: not measured                    */
+    float clean, fgsm, pgd; /* guard-batch accuracies in [0,1]          */
+} advc_guard_point;
+
 typedef struct {
     int epochs_done;
-    long steps;
+    long steps;           /* optimizer steps                              */
     double seconds;       /* training time, excluding evaluation */
     float loss;           /* mean training loss of the last epoch */
     float train_acc;      /* final-exit accuracy on the last epoch's batches */
     float val_acc;        /* final exit on the held-out split (-1 if none) */
+    int guard_n;          /* guard images (0: no guard)                   */
+    /* The guard at the epoch in out_path (the last one saved), at the
+     * best epoch (in the best path) and at the first epoch whose PGD
+     * accuracy fell more than the threshold below the best (co.epoch 0:
+     * none).  When training stops there, out_path keeps the epoch before. */
+    advc_guard_point last, best, co;
+    bool stopped;         /* training stopped at co.epoch                 */
 } advc_train_result;
 
 /* g must be compiled for cfg->batch and initialised. */

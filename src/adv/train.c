@@ -1,18 +1,29 @@
-/* train.c: the one training loop (see advc/train.h).
+/* train.c: the one training loop (see advc/train.h) and the catastrophic-
+ * overfitting guard.
  *
  * A step: gather a shuffled batch -> the recipe makes the training input
- * and accumulates d(loss)/d(params) -> optimizer step at the scheduled
- * rate.  Everything the loop needs is allocated before the first step.
- * Recipes plug in as a `step` function; the standard one is here, the
- * adversarial ones live in their own files.
+ * and accumulates d(loss)/d(params) (recipes.c, through the table in
+ * train_internal.h) -> optimizer step at the scheduled rate; free training
+ * replays each batch m times, one optimizer step per replay.  Everything
+ * the loop needs is allocated before the first step.
+ *
+ * Guard (Wong, Rice, Kolter, ICLR 2020, section "catastrophic
+ * overfitting"): their code runs PGD-5 on one training batch each epoch and
+ * stops when robust accuracy falls by more than 20 points from the previous
+ * epoch.  Here: a held-out batch (not trained on), FGSM and PGD-k attacks
+ * in eval mode with the model's real backward rules, the drop measured
+ * from the BEST epoch so far (a slow slide also counts), and both the best
+ * (by PGD accuracy) and the last checkpoints kept.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "advc/train.h"
+#include "advc/attack.h"
+#include "advc/checkpoint.h"
 #include "advc/loss.h"
 #include "advc/models.h"
+#include "train_internal.h"
 
 advc_train_config advc_train_defaults(void)
 {
@@ -21,69 +32,29 @@ advc_train_config advc_train_defaults(void)
     c.epochs = 1;
     c.batch = 128;
     c.opt = advc_opt_defaults(ADVC_OPT_ADAM);
-    advc_schedule_parse("constant", 1e-3f, &c.sched);
+    advc_schedule_parse("constant", 2e-3f, &c.sched);
     c.seed = 1;
     c.recipe = ADVC_RECIPE_STD;
+    c.rc.alpha = -1.0f;
+    c.rc.beta = -1.0f;
+    c.rc.attack_grad.f = ADVC_ACT_COUNT;
+    c.rc.update_grad.f = ADVC_ACT_COUNT;
+    c.guard.count = -1;
+    c.guard.steps = 10;
+    c.guard.co_threshold = 0.2f;
     c.act.f = ADVC_ACT_RELU;
     c.progress = ADVC_PROGRESS_EPOCH;
     return c;
 }
 
-static const char *const recipe_names[ADVC_RECIPE_COUNT] = { "std" };
-
-const char *advc_recipe_name(advc_recipe r)
+void advc_train_best_path(const char *out, char *buf, size_t bufsz)
 {
-    return r >= 0 && r < ADVC_RECIPE_COUNT ? recipe_names[r] : "?";
+    const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+    if (dot && (!slash || dot > slash + 1))
+        snprintf(buf, bufsz, "%.*s.best%s", (int)(dot - out), out, dot);
+    else
+        snprintf(buf, bufsz, "%s.best", out);
 }
-
-advc_recipe advc_recipe_parse(const char *s)
-{
-    for (int r = 0; r < ADVC_RECIPE_COUNT; r++)
-        if (strcmp(s, recipe_names[r]) == 0) return (advc_recipe)r;
-    return ADVC_RECIPE_COUNT;
-}
-
-/* What a recipe's step sees: the batch, its labels, and scratch. */
-typedef struct {
-    advc_graph *g;
-    const float *x; /* (n, c, h, w) clean batch */
-    const int *y;   /* (n) */
-    int n;
-    int *pred;      /* (n) final-exit predictions on the training input */
-} step_ctx;
-
-/* Sets every exit's dlogits to the weighted cross-entropy gradient of the
- * last forward and returns the weighted loss sum_e w_e mean_i CE_ie. */
-static float multi_exit_xent(advc_graph *g, const int *y, int n)
-{
-    int classes = advc_graph_classes(g), exits = advc_graph_num_exits(g);
-    float total = 0;
-    for (int e = 0; e < exits; e++) {
-        float w = advc_graph_exit_weight(g, e);
-        float *dz = advc_graph_dlogits(g, e);
-        memset(dz, 0, (size_t)n * classes * sizeof *dz);
-        total += w * advc_loss_xent(n, classes, advc_graph_logits(g, e), y,
-                                    NULL, dz, w / (float)n);
-    }
-    return total;
-}
-
-/* Standard training: L = sum_e w_e CE(f_e(x), y). */
-static float step_std(step_ctx *s)
-{
-    advc_graph *g = s->g;
-    advc_graph_forward(g, s->x, s->n, ADVC_MODE_TRAIN);
-    float loss = multi_exit_xent(g, s->y, s->n);
-    int last = advc_graph_num_exits(g) - 1;
-    advc_argmax_rows(s->n, advc_graph_classes(g), advc_graph_logits(g, last),
-                     s->pred);
-    advc_graph_zero_grads(g);
-    advc_graph_backward(g, ADVC_PASS_UPDATE);
-    return loss;
-}
-
-typedef float (*recipe_step_fn)(step_ctx *s);
-static const recipe_step_fn recipe_steps[ADVC_RECIPE_COUNT] = { step_std };
 
 /* ---- evaluation --------------------------------------------------------- */
 
@@ -133,7 +104,73 @@ advc_status advc_eval_clean(advc_graph *g, const advc_dataset *d, int limit,
     return eval_rows(g, d->x, d->y, n, acc, loss);
 }
 
-/* ---- progress and logs -------------------------------------------------- */
+/* ---- the guard ----------------------------------------------------------- */
+
+typedef struct {
+    const float *x;   /* (n, d) held-out images */
+    const uint8_t *y; /* (n) */
+    int n;
+    float *xadv;      /* (B, d) */
+    int *yb, *pred;   /* (B) */
+} guard_set;
+
+static long count_right(advc_graph *g, const float *x, const int *y, int m,
+                        int *pred)
+{
+    advc_graph_forward(g, x, m, ADVC_MODE_EVAL);
+    advc_argmax_rows(m, advc_graph_classes(g),
+                     advc_graph_logits(g, advc_graph_num_exits(g) - 1), pred);
+    long c = 0;
+    for (int i = 0; i < m; i++) c += pred[i] == y[i];
+    return c;
+}
+
+/* Clean, FGSM and PGD-k accuracy of the final exit on the guard set. */
+static advc_status guard_eval(advc_graph *g, const guard_set *gs, float eps,
+                              int steps, uint64_t seed, advc_guard_point *pt)
+{
+    int B = advc_graph_batch(g);
+    size_t d = advc_shape_size(advc_graph_input_shape(g));
+    advc_attack_config fg = advc_attack_defaults(ADVC_ATK_FGSM);
+    advc_attack_config pg = advc_attack_defaults(ADVC_ATK_PGD);
+    fg.eps = pg.eps = eps;
+    fg.seed = pg.seed = seed;
+    pg.steps = steps;
+    pg.step_size = 0; /* 2.5 eps / steps */
+    pg.restarts = 1;
+    long right[3] = { 0, 0, 0 };
+    for (int lo = 0; lo < gs->n; lo += B) {
+        int m = gs->n - lo < B ? gs->n - lo : B;
+        const float *x = gs->x + (size_t)lo * d;
+        gather_labels(gs->y + lo, m, gs->yb);
+        right[0] += count_right(g, x, gs->yb, m, gs->pred);
+        const advc_attack_config *cf[2] = { &fg, &pg };
+        for (int k = 0; k < 2; k++) {
+            advc_status st = advc_attack_run(g, cf[k], x, gs->yb, m,
+                                             gs->xadv);
+            if (st != ADVC_OK) return st;
+            right[k + 1] += count_right(g, gs->xadv, gs->yb, m, gs->pred);
+        }
+    }
+    pt->clean = (float)((double)right[0] / gs->n);
+    pt->fgsm = (float)((double)right[1] / gs->n);
+    pt->pgd = (float)((double)right[2] / gs->n);
+    return ADVC_OK;
+}
+
+/* Installs (on) or removes the training-only backward rules. */
+static void set_rules(advc_graph *g, const advc_recipe_config *rc, bool on)
+{
+    advc_act_spec none = { ADVC_ACT_COUNT, 0.0f };
+    if (rc->attack_grad.f != ADVC_ACT_COUNT)
+        advc_graph_set_backward_act(g, ADVC_PASS_ATTACK, ADVC_ACT_RELU,
+                                    on ? rc->attack_grad : none);
+    if (rc->update_grad.f != ADVC_ACT_COUNT)
+        advc_graph_set_backward_act(g, ADVC_PASS_UPDATE, ADVC_ACT_RELU,
+                                    on ? rc->update_grad : none);
+}
+
+/* ---- progress, logs, checkpoints ----------------------------------------- */
 
 static void format_eta(double s, char *out, size_t outsz)
 {
@@ -150,10 +187,19 @@ static advc_status open_log(const char *path, FILE **out)
     if (!f)
         return advc_set_error(ADVC_ERR_IO, "%s: cannot write the log",
                               path);
-    fprintf(f, "epoch,lr,loss,train_acc,val_acc,seconds\n");
+    fprintf(f, "epoch,lr,loss,train_acc,val_acc,clean_acc,fgsm_acc,pgd_acc,"
+               "seconds\n");
     fflush(f);
     *out = f;
     return ADVC_OK;
+}
+
+/* "%.6f" of v, or "" when v < 0 (not measured). */
+static const char *opt_num(float v, char *buf, size_t bufsz)
+{
+    if (v < 0) buf[0] = '\0';
+    else snprintf(buf, bufsz, "%.6f", (double)v);
+    return buf;
 }
 
 static bool params_finite(advc_graph *g)
@@ -165,30 +211,108 @@ static bool params_finite(advc_graph *g)
     return true;
 }
 
-static advc_status save_epoch(advc_graph *g, const advc_train_config *cfg,
-                              int epoch, const advc_train_result *res)
+static void meta_f(char *meta, size_t sz, const char *key, double v)
 {
-    char meta[1024], v[64];
+    char b[48];
+    snprintf(b, sizeof b, "%.6g", v);
+    advc_meta_set(meta, sz, key, b);
+}
+
+static void meta_i(char *meta, size_t sz, const char *key, long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%ld", v);
+    advc_meta_set(meta, sz, key, b);
+}
+
+static void meta_rule(char *meta, size_t sz, const char *key,
+                      advc_act_spec r)
+{
+    char b[48];
+    if (r.f == ADVC_ACT_COUNT) snprintf(b, sizeof b, "none");
+    else advc_act_spec_format(r, b, sizeof b);
+    advc_meta_set(meta, sz, key, b);
+}
+
+/* Saves g to path with the run's settings and this epoch's results. */
+static advc_status save_epoch(advc_graph *g, const advc_train_config *cfg,
+                              const advc_recipe_config *rc, const char *path,
+                              int epoch, int epochs,
+                              const advc_train_result *res,
+                              const advc_guard_point *pt)
+{
+    char meta[2048], v[256];
+    size_t sz = sizeof meta;
+    advc_recipe r = cfg->recipe;
     meta[0] = '\0';
-    snprintf(v, sizeof v, "%d", epoch);
-    advc_meta_set(meta, sizeof meta, "epoch", v);
-    snprintf(v, sizeof v, "%d", cfg->epochs);
-    advc_meta_set(meta, sizeof meta, "epochs", v);
+    meta_i(meta, sz, "epoch", epoch);
+    meta_i(meta, sz, "epochs", epochs);
     snprintf(v, sizeof v, "%llu", (unsigned long long)cfg->seed);
-    advc_meta_set(meta, sizeof meta, "seed", v);
-    advc_meta_set(meta, sizeof meta, "recipe", advc_recipe_name(cfg->recipe));
-    snprintf(v, sizeof v, "%d", cfg->batch);
-    advc_meta_set(meta, sizeof meta, "batch", v);
-    advc_meta_set(meta, sizeof meta, "optimizer",
+    advc_meta_set(meta, sz, "seed", v);
+    advc_meta_set(meta, sz, "recipe", advc_recipe_name(r));
+    meta_i(meta, sz, "batch", cfg->batch);
+    advc_meta_set(meta, sz, "optimizer",
                   cfg->opt.kind == ADVC_OPT_ADAM ? "adam" : "sgd");
-    snprintf(v, sizeof v, "%g", cfg->sched.lr);
-    advc_meta_set(meta, sizeof meta, "lr", v);
+    meta_f(meta, sz, "lr", cfg->sched.lr);
+    meta_f(meta, sz, "eps", rc->eps);
+    if (r != ADVC_RECIPE_STD) {
+        meta_f(meta, sz, "step_size", rc->step_size);
+        if (r == ADVC_RECIPE_PGD || r == ADVC_RECIPE_TRADES)
+            meta_i(meta, sz, "steps", rc->steps);
+        if (r == ADVC_RECIPE_FGSM) meta_f(meta, sz, "alpha", rc->alpha);
+        if (r == ADVC_RECIPE_TRADES) meta_f(meta, sz, "beta", rc->beta);
+        if (r == ADVC_RECIPE_FREE) meta_i(meta, sz, "replays", rc->replays);
+        if (r == ADVC_RECIPE_ME_FGSM)
+            advc_meta_set(meta, sz, "random_start",
+                          rc->no_random_start ? "0" : "1");
+        advc_meta_set(meta, sz, "adv_mode",
+                      rc->adv_mode == ADVC_ADV_MODE_EVAL ? "eval" : "train");
+    }
+    meta_rule(meta, sz, "attack_grad", rc->attack_grad);
+    meta_rule(meta, sz, "update_grad", rc->update_grad);
+    if (rc->n_exit_l2 > 0) {
+        size_t k = 0;
+        for (int e = 0; e < rc->n_exit_l2 && k < sizeof v - 16; e++)
+            k += (size_t)snprintf(v + k, sizeof v - k, "%s%g", e ? "," : "",
+                                  (double)rc->exit_l2[e]);
+        advc_meta_set(meta, sz, "exit_l2", v);
+    }
     snprintf(v, sizeof v, "%.4f", res->val_acc);
-    advc_meta_set(meta, sizeof meta, "val_acc", v);
+    advc_meta_set(meta, sz, "val_acc", v);
     snprintf(v, sizeof v, "%.4f", res->train_acc);
-    advc_meta_set(meta, sizeof meta, "train_acc", v);
-    return advc_model_save(cfg->out_path, g, cfg->spec ? cfg->spec : "?",
-                           cfg->act, meta);
+    advc_meta_set(meta, sz, "train_acc", v);
+    if (res->guard_n > 0) {
+        meta_i(meta, sz, "guard_n", res->guard_n);
+        meta_i(meta, sz, "guard_steps", cfg->guard.steps);
+        snprintf(v, sizeof v, "%.4f", pt->clean);
+        advc_meta_set(meta, sz, "guard_clean_acc", v);
+        snprintf(v, sizeof v, "%.4f", pt->fgsm);
+        advc_meta_set(meta, sz, "guard_fgsm_acc", v);
+        snprintf(v, sizeof v, "%.4f", pt->pgd);
+        advc_meta_set(meta, sz, "guard_pgd_acc", v);
+        meta_i(meta, sz, "best_epoch", res->best.epoch);
+        snprintf(v, sizeof v, "%.4f", res->best.pgd);
+        advc_meta_set(meta, sz, "best_pgd_acc", v);
+    }
+    return advc_model_save(path, g, cfg->spec ? cfg->spec : "?", cfg->act,
+                           meta);
+}
+
+static void print_epoch(const advc_train_config *cfg, int epoch, int epochs,
+                        const advc_train_result *res,
+                        const advc_guard_point *pt, bool best, float lr,
+                        double ips, double sec)
+{
+    if (cfg->progress == ADVC_PROGRESS_LIVE) fputc('\n', stderr);
+    fprintf(stderr, "epoch %d/%d: loss %.4f  train_acc %.2f%%", epoch,
+            epochs, res->loss, 100.0 * res->train_acc);
+    if (res->val_acc >= 0)
+        fprintf(stderr, "  val_acc %.2f%%", 100.0 * res->val_acc);
+    if (pt)
+        fprintf(stderr, "  held-out clean %.1f%% fgsm %.1f%% pgd %.1f%%%s",
+                100.0 * pt->clean, 100.0 * pt->fgsm, 100.0 * pt->pgd,
+                best ? " (best)" : "");
+    fprintf(stderr, "  lr %.3g  %.0f img/s  %.1fs\n", (double)lr, ips, sec);
 }
 
 /* ---- the loop ------------------------------------------------------------ */
@@ -198,13 +322,17 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
 {
     memset(res, 0, sizeof *res);
     res->val_acc = -1;
-    int B = advc_graph_batch(g);
+    res->last.clean = res->last.fgsm = res->last.pgd = -1;
+    advc_status st = advc_train_check(g, cfg);
+    if (st != ADVC_OK) return st;
+    int B = advc_graph_batch(g), E = advc_graph_num_exits(g);
     if (cfg->batch != B)
         return advc_set_error(ADVC_ERR_ARG,
                               "training batch %d differs from the graph's %d",
                               cfg->batch, B);
-    if (cfg->recipe < 0 || cfg->recipe >= ADVC_RECIPE_COUNT)
-        return advc_set_error(ADVC_ERR_ARG, "unknown training recipe");
+    if (cfg->epochs < 1)
+        return advc_set_error(ADVC_ERR_ARG, "epochs %d: want >= 1",
+                              cfg->epochs);
     int ntrain = data->n - cfg->val_count;
     if (cfg->val_count < 0 || ntrain < 1)
         return advc_set_error(ADVC_ERR_ARG,
@@ -217,6 +345,36 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
                               "%dx%dx%d", data->c, data->h, data->w, in.c,
                               in.h, in.w);
     size_t per = advc_shape_size(in);
+    advc_recipe_config rc = advc_recipe_resolve(cfg->recipe, &cfg->rc, E);
+    const recipe_def *def = recipe_get(cfg->recipe);
+
+    /* The guard set: the front of the validation split, else the end of
+     * the training split (then no longer trained on). */
+    guard_set gs = { NULL, NULL, 0, NULL, NULL, NULL };
+    int gn = cfg->guard.count;
+    if (cfg->val_count > 0) {
+        if (gn < 0 || gn > cfg->val_count)
+            gn = gn < 0 && cfg->val_count > 512 ? 512 : cfg->val_count;
+        gs.x = data->x + (size_t)ntrain * per;
+        gs.y = data->y + ntrain;
+    } else {
+        if (gn < 0) gn = ntrain / 10 < 512 ? ntrain / 10 : 512;
+        if (gn >= ntrain)
+            return advc_set_error(ADVC_ERR_ARG,
+                                  "a guard batch of %d leaves no training "
+                                  "data (%d samples): use a smaller "
+                                  "--guard-batch or --val", gn, ntrain);
+        ntrain -= gn;
+        gs.x = data->x + (size_t)ntrain * per;
+        gs.y = data->y + ntrain;
+    }
+    gs.n = cfg->guard.steps > 0 ? gn : 0;
+    res->guard_n = gs.n;
+    uint64_t guard_seed = recipe_mix(cfg->seed, 0x6a4d);
+    float guard_eps = rc.eps;
+
+    int replays = cfg->recipe == ADVC_RECIPE_FREE ? rc.replays : 1;
+    int epochs = (cfg->epochs + replays - 1) / replays;
     /* Drop the last partial batch (batch statistics of a handful of samples
      * are noise), unless the whole split is smaller than one batch. */
     int steps = ntrain >= B ? ntrain / B : 1;
@@ -226,27 +384,54 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
     int *yb = malloc((size_t)B * sizeof *yb);
     int *pred = malloc((size_t)B * sizeof *pred);
     int *perm = malloc((size_t)ntrain * sizeof *perm);
-    float *exit_acc = malloc((size_t)advc_graph_num_exits(g) * sizeof(float));
+    float *exit_acc = malloc((size_t)E * sizeof(float));
+    gs.xadv = advc_alloc((size_t)B * per * sizeof *gs.xadv);
+    gs.yb = malloc((size_t)B * sizeof *gs.yb);
+    gs.pred = malloc((size_t)B * sizeof *gs.pred);
     advc_optimizer *opt = advc_optimizer_new(g, &cfg->opt);
+    recipe_ctx sc;
+    memset(&sc, 0, sizeof sc);
+    sc.g = g;
+    sc.rc = &rc;
+    sc.adv_mode = rc.adv_mode == ADVC_ADV_MODE_EVAL ? ADVC_MODE_EVAL
+                                                    : ADVC_MODE_TRAIN;
+    sc.seed = cfg->seed;
+    sc.x = xb;
+    sc.y = yb;
+    sc.n = bsz;
+    sc.d = per;
+    sc.pred = pred;
     FILE *log = NULL;
-    advc_status st = ADVC_OK;
-    if (!xb || !yb || !pred || !perm || !exit_acc || !opt) {
+    char best_path[4096];
+    bool rules_on = false;
+    if (cfg->out_path)
+        advc_train_best_path(cfg->out_path, best_path, sizeof best_path);
+    if (!xb || !yb || !pred || !perm || !exit_acc || !gs.xadv || !gs.yb ||
+        !gs.pred || !opt) {
         st = opt ? advc_set_error(ADVC_ERR_NOMEM, "out of memory in training")
                  : ADVC_ERR_NOMEM;
         goto done;
     }
+    if ((st = recipe_ws_alloc(&sc, B)) != ADVC_OK) goto done;
+    for (int e = 0; e < rc.n_exit_l2; e++) {
+        char name[32];
+        snprintf(name, sizeof name, "exit%d.fc.w", e);
+        if ((st = advc_optimizer_set_wd(opt, name, rc.exit_l2[e])) != ADVC_OK)
+            goto done;
+    }
     if ((st = open_log(cfg->log_path, &log)) != ADVC_OK) goto done;
     advc_graph_set_seed(g, cfg->seed);
+    set_rules(g, &rc, true);
+    rules_on = true;
     for (int i = 0; i < ntrain; i++) perm[i] = i;
 
-    step_ctx sc = { g, xb, yb, bsz, pred };
     double t_train = 0;
-    for (int epoch = 0; epoch < cfg->epochs; epoch++) {
+    for (int epoch = 0; epoch < epochs; epoch++) {
         advc_rng rng;
         advc_rng_seed(&rng, cfg->seed, 1000 + (uint64_t)epoch);
         advc_rng_shuffle(&rng, perm, ntrain);
         double loss_sum = 0, t0 = advc_now(), last_draw = 0;
-        long correct = 0, seen = 0;
+        long correct = 0, seen = 0, nloss = 0;
         float lr = 0;
         for (int s = 0; s < steps; s++) {
             for (int i = 0; i < bsz; i++) {
@@ -255,67 +440,93 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
                        per * sizeof *xb);
                 yb[i] = data->y[r];
             }
-            lr = advc_schedule_lr(&cfg->sched, epoch + (double)s / steps,
-                                  cfg->epochs);
-            float loss = recipe_steps[cfg->recipe](&sc);
-            if (!isfinite(loss)) {
-                st = advc_set_error(
-                    ADVC_ERR_NAN,
-                    "training diverged: the loss is %g at epoch %d, batch %d "
-                    "(lr %g)%s%s", (double)loss, epoch + 1, s + 1, (double)lr,
-                    cfg->out_path && epoch > 0 ? "; the last good checkpoint "
-                                                 "is kept in "
-                                               : "",
-                    cfg->out_path && epoch > 0 ? cfg->out_path : "");
-                goto done;
+            for (int rep = 0; rep < replays; rep++) {
+                lr = advc_schedule_lr(&cfg->sched,
+                                      epoch + (s + (double)rep / replays) /
+                                                  steps,
+                                      epochs);
+                sc.replay = rep;
+                sc.clean_live = false;
+                if (def->make_input) def->make_input(&sc);
+                float loss = def->loss(&sc);
+                if (!isfinite(loss)) {
+                    st = advc_set_error(
+                        ADVC_ERR_NAN,
+                        "training diverged: the loss is %g at epoch %d, "
+                        "batch %d (lr %g)%s%s", (double)loss, epoch + 1,
+                        s + 1, (double)lr,
+                        cfg->out_path && epoch > 0 ? "; the last good "
+                                                     "checkpoint is kept in "
+                                                   : "",
+                        cfg->out_path && epoch > 0 ? cfg->out_path : "");
+                    goto done;
+                }
+                advc_optimizer_step(opt, lr);
+                res->steps++;
+                loss_sum += loss;
+                nloss++;
+                for (int i = 0; i < bsz; i++) correct += pred[i] == yb[i];
+                seen += bsz;
             }
-            advc_optimizer_step(opt, lr);
-            res->steps++;
-            loss_sum += loss;
-            for (int i = 0; i < bsz; i++) correct += pred[i] == yb[i];
-            seen += bsz;
+            sc.batch_index++;
             double now = advc_now();
             if (cfg->progress == ADVC_PROGRESS_LIVE &&
                 (now - last_draw > 0.2 || s == steps - 1)) {
                 last_draw = now;
-                double el = now - t0, ips = seen / (el > 0 ? el : 1e-9);
+                double el = now - t0, bps = (s + 1) / (el > 0 ? el : 1e-9);
                 char eta[32];
-                format_eta(((double)(steps - s - 1) * bsz +
-                            (double)(cfg->epochs - epoch - 1) * steps * bsz) /
-                               ips,
+                format_eta(((double)(steps - s - 1) +
+                            (double)(epochs - epoch - 1) * steps) / bps,
                            eta, sizeof eta);
                 fprintf(stderr,
                         "\repoch %d/%d  batch %d/%d  %.0f img/s  loss %.4f  "
                         "acc %.2f%%  ETA %s ",
-                        epoch + 1, cfg->epochs, s + 1, steps, ips,
-                        loss_sum / (s + 1), 100.0 * correct / seen, eta);
+                        epoch + 1, epochs, s + 1, steps, bps * bsz,
+                        loss_sum / nloss, 100.0 * correct / seen, eta);
                 fflush(stderr);
             }
         }
         double sec = advc_now() - t0;
         t_train += sec;
         res->epochs_done = epoch + 1;
-        res->loss = (float)(loss_sum / steps);
+        res->loss = (float)(loss_sum / nloss);
         res->train_acc = (float)((double)correct / seen);
+        if (cfg->hook) cfg->hook(g, epoch + 1, cfg->hook_ctx);
         if (cfg->val_count > 0) {
-            st = eval_rows(g, data->x + (size_t)ntrain * per,
-                           data->y + ntrain, cfg->val_count, exit_acc, NULL);
+            st = eval_rows(g, data->x + (size_t)(data->n - cfg->val_count) *
+                                            per,
+                           data->y + (data->n - cfg->val_count),
+                           cfg->val_count, exit_acc, NULL);
             if (st != ADVC_OK) goto done;
-            res->val_acc = exit_acc[advc_graph_num_exits(g) - 1];
+            res->val_acc = exit_acc[E - 1];
         }
-        if (cfg->progress != ADVC_PROGRESS_NONE) {
-            if (cfg->progress == ADVC_PROGRESS_LIVE) fputc('\n', stderr);
-            fprintf(stderr,
-                    "epoch %d/%d: loss %.4f  train_acc %.2f%%", epoch + 1,
-                    cfg->epochs, res->loss, 100.0 * res->train_acc);
-            if (res->val_acc >= 0)
-                fprintf(stderr, "  val_acc %.2f%%", 100.0 * res->val_acc);
-            fprintf(stderr, "  lr %.3g  %.0f img/s  %.1fs\n", (double)lr,
-                    seen / sec, sec);
+        /* The guard attacks the real model: no training-only rules. */
+        advc_guard_point pt = { epoch + 1, -1, -1, -1 };
+        bool is_best = false, stop = false;
+        if (gs.n > 0) {
+            set_rules(g, &rc, false);
+            st = guard_eval(g, &gs, guard_eps, cfg->guard.steps, guard_seed,
+                            &pt);
+            set_rules(g, &rc, true);
+            if (st != ADVC_OK) goto done;
+            if (res->best.epoch == 0 || pt.pgd > res->best.pgd) {
+                res->best = pt;
+                is_best = true;
+            } else if (res->best.pgd - pt.pgd > cfg->guard.co_threshold) {
+                if (res->co.epoch == 0) res->co = pt;
+                stop = !cfg->guard.co_warn;
+            }
         }
+        if (cfg->progress != ADVC_PROGRESS_NONE)
+            print_epoch(cfg, epoch + 1, epochs, res, gs.n > 0 ? &pt : NULL,
+                        is_best, lr, seen / sec, sec);
         if (log) {
-            fprintf(log, "%d,%.6g,%.6f,%.6f,%.6f,%.3f\n", epoch + 1,
-                    (double)lr, res->loss, res->train_acc, res->val_acc, sec);
+            char b[5][32];
+            fprintf(log, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%s,%.3f\n", epoch + 1,
+                    (double)lr, res->loss, res->train_acc,
+                    opt_num(res->val_acc, b[0], 32),
+                    opt_num(pt.clean, b[1], 32), opt_num(pt.fgsm, b[2], 32),
+                    opt_num(pt.pgd, b[3], 32), sec);
             fflush(log);
         }
         if (!params_finite(g)) {
@@ -327,14 +538,38 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
                                 cfg->out_path ? cfg->out_path : "");
             goto done;
         }
-        if (cfg->out_path && (st = save_epoch(g, cfg, epoch + 1, res)))
-            goto done;
+        if (gs.n > 0 && res->co.epoch == epoch + 1 &&
+            cfg->progress != ADVC_PROGRESS_NONE)
+            fprintf(stderr,
+                    "advc train: catastrophic overfitting at epoch %d: "
+                    "held-out PGD accuracy %.1f%%, best %.1f%% at epoch %d%s\n",
+                    epoch + 1, 100.0 * pt.pgd, 100.0 * res->best.pgd,
+                    res->best.epoch,
+                    stop ? "; stopping (the last checkpoint keeps the "
+                           "epoch before)" : "; going on (--co-warn)");
+        if (stop) {
+            res->stopped = true;
+            break;
+        }
+        if (cfg->out_path) {
+            st = save_epoch(g, cfg, &rc, cfg->out_path, epoch + 1, epochs,
+                            res, &pt);
+            if (st == ADVC_OK && is_best)
+                st = save_epoch(g, cfg, &rc, best_path, epoch + 1, epochs,
+                                res, &pt);
+            if (st != ADVC_OK) goto done;
+        }
+        res->last = pt;
     }
     res->seconds = t_train;
 done:
+    if (rules_on) set_rules(g, &rc, false);
     if (log) fclose(log);
     advc_optimizer_free(opt);
+    recipe_ws_free(&sc);
     advc_free(xb);
+    advc_free(gs.xadv);
     free(yb), free(pred), free(perm), free(exit_acc);
+    free(gs.yb), free(gs.pred);
     return st;
 }
