@@ -7,6 +7,8 @@
  * background.md section 7, each flagged when it fails:
  *   - large-eps: PGD at a huge budget must bring accuracy near 0;
  *   - pgd>=fgsm: PGD must not be weaker than FGSM;
+ *   - fgsm<=clean: FGSM must not raise accuracy (label leaking, a sign
+ *     of FGSM training that overfit catastrophically);
  *   - noise: random noise in the ball must not beat PGD;
  *   - zero-grad: the share of samples whose input gradient is all zeros.
  * Attacks are run against the final exit's "fooled" criterion and the
@@ -42,9 +44,10 @@ typedef struct {
     float eps;             /* the budget under test                         */
     float large_eps;       /* the large budget used                         */
     float acc_large_eps;   /* PGD accuracy at large_eps (want ~0)           */
-    float acc_fgsm, acc_pgd, acc_noise;
+    float acc_clean, acc_fgsm, acc_pgd, acc_noise;
     float zero_grad_share; /* samples with an all-zero input gradient       */
-    bool large_eps_ok, pgd_vs_fgsm_ok, noise_ok, zero_grad_ok;
+    bool large_eps_ok, pgd_vs_fgsm_ok, fgsm_vs_clean_ok, noise_ok;
+    bool zero_grad_ok;
 } advc_masking_report;
 
 /* Runs the four checks on the first `limit` samples of d (all if <= 0)

@@ -193,6 +193,7 @@ advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
     rep->n = rr.n;
     rep->eps = eps;
     rep->large_eps = large_eps;
+    rep->acc_clean = rr.clean_acc[fin];
     rep->acc_fgsm = rr.robust_acc[fin][0];
     rep->acc_pgd = rr.robust_acc[fin][1];
     rep->acc_noise = rr.robust_acc[fin][2];
@@ -213,6 +214,7 @@ advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
     rep->zero_grad_share = rr.n ? (float)zeros / rr.n : 0;
     rep->large_eps_ok = rep->acc_large_eps <= LARGE_EPS_MAX_ACC;
     rep->pgd_vs_fgsm_ok = rep->acc_pgd <= rep->acc_fgsm + ORDER_SLACK;
+    rep->fgsm_vs_clean_ok = rep->acc_fgsm <= rep->acc_clean + ORDER_SLACK;
     rep->noise_ok = rep->acc_noise + ORDER_SLACK >= rep->acc_pgd;
     rep->zero_grad_ok = rep->zero_grad_share <= ZERO_GRAD_MAX;
     return ADVC_OK;

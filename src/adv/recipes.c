@@ -351,15 +351,23 @@ static void step_rng(const recipe_ctx *s, uint64_t purpose, advc_rng *r)
 
 static float clamp01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 
-/* p = clamp01(x + U(-eps, eps)) for the whole batch. */
-static void uniform_start(const recipe_ctx *s, float *p)
+/* p = x + U(-eps, eps) for the whole batch, clipped to [0, 1] when clip
+ * is set.  PGD-AT starts from the clipped point (Madry et al.); FGSM-RS
+ * takes its gradient at the unclipped one and clips only the final step
+ * (Wong et al.'s reference).  The difference is not cosmetic: on MNIST,
+ * where most pixels are 0, clipping the start half-rectifies the noise,
+ * the step then acts like plain FGSM, and training overfits
+ * catastrophically (held-out PGD accuracy 0% from epoch 2 at eps 0.3). */
+static void uniform_start(const recipe_ctx *s, float *p, bool clip)
 {
     advc_rng r;
     step_rng(s, 1, &r);
     float eps = s->rc->eps;
     size_t len = (size_t)s->n * s->d;
-    for (size_t k = 0; k < len; k++)
-        p[k] = clamp01(s->x[k] + eps * (2.0f * advc_rng_uniform(&r) - 1.0f));
+    for (size_t k = 0; k < len; k++) {
+        float v = s->x[k] + eps * (2.0f * advc_rng_uniform(&r) - 1.0f);
+        p[k] = clip ? clamp01(v) : v;
+    }
 }
 
 static void sign_step(const recipe_ctx *s, float *p, const float *grad,
@@ -402,7 +410,7 @@ static void input_fgsm(recipe_ctx *s)
 
 static void input_fgsm_rs(recipe_ctx *s)
 {
-    uniform_start(s, s->xadv);
+    uniform_start(s, s->xadv, false); /* the sign step below clips */
     const float *gr = ce_input_grad(s, s->xadv, NULL);
     sign_step(s, s->xadv, gr, s->rc->step_size);
 }
@@ -446,7 +454,7 @@ static void input_pgd(recipe_ctx *s)
 {
     size_t d = s->d;
     int K = s->rc->steps;
-    uniform_start(s, s->xadv);
+    uniform_start(s, s->xadv, true);
     for (int t = 0; t <= K; t++) {
         const float *gr = NULL;
         if (t < K) {

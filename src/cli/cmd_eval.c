@@ -49,8 +49,9 @@ static const char usage[] =
     "\n"
     "Attacks run the model in eval mode on logits, inside [0,1] and the\n"
     "eps-ball. The masking checks (on up to 500 images) flag: accuracy at\n"
-    "eps 1.0 not near 0, PGD weaker than FGSM, random noise stronger than\n"
-    "PGD, and many all-zero input gradients.\n";
+    "eps 1.0 not near 0, PGD weaker than FGSM, FGSM accuracy above clean\n"
+    "accuracy, random noise stronger than PGD, and many all-zero input\n"
+    "gradients.\n";
 
 #define MAX_SWEEP 32
 
@@ -95,8 +96,11 @@ static int push_attack(advc_attack_config *list, int *n, advc_attack_kind kind,
     if (kind != ADVC_ATK_PGD_L2 || o->eps != 0.3f) c.eps = o->eps;
     if (o->steps_set && kind != ADVC_ATK_FGSM && kind != ADVC_ATK_NOISE)
         c.steps = o->steps;
-    /* The step follows eps and steps unless given: 0 = the attack's rule. */
-    c.step_size = o->step_size_set ? o->step_size : 0.0f;
+    /* The step follows eps and steps unless given (0 = the attack's rule);
+     * --step-size is for the iterative sign attacks: FGSM steps eps. */
+    bool iterative = kind == ADVC_ATK_PGD || kind == ADVC_ATK_CW ||
+                     kind == ADVC_ATK_PGD_L2;
+    c.step_size = o->step_size_set && iterative ? o->step_size : 0.0f;
     c.restarts = o->restarts;
     c.seed = o->seed;
     if (!strcmp(o->exit_mode, "sum")) {
@@ -255,18 +259,19 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
         ADVC_OK)
         return cli_fail("eval");
     int fails = !m.large_eps_ok + !m.pgd_vs_fgsm_ok + !m.noise_ok +
-                !m.zero_grad_ok;
+                !m.zero_grad_ok + !m.fgsm_vs_clean_ok;
     if (o->json) {
         printf("{\"model\":");
         json_string(stdout, o->model);
         printf(",\"check\":\"gradient-masking\",\"n\":%d,\"eps\":%g,"
                "\"large_eps\":%g,\"large_eps_acc\":%.4f,\"fgsm_acc\":%.4f,"
                "\"pgd_acc\":%.4f,\"noise_acc\":%.4f,\"zero_grad_share\":%.4f,"
-               "\"passed\":%s,\"seed\":%llu}\n",
+               "\"clean_acc\":%.4f,\"passed\":%s,\"seed\":%llu}\n",
                m.n, (double)m.eps, (double)m.large_eps,
                (double)m.acc_large_eps, (double)m.acc_fgsm,
                (double)m.acc_pgd, (double)m.acc_noise,
-               (double)m.zero_grad_share, fails ? "false" : "true",
+               (double)m.zero_grad_share, (double)m.acc_clean,
+               fails ? "false" : "true",
                (unsigned long long)o->seed);
         return 0;
     }
@@ -278,6 +283,9 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
            100.0 * m.acc_large_eps);
     printf("  [%s] PGD %.2f%% <= FGSM %.2f%%\n", m.pgd_vs_fgsm_ok ? ok : bad,
            100.0 * m.acc_pgd, 100.0 * m.acc_fgsm);
+    printf("  [%s] FGSM %.2f%% <= clean %.2f%% (above: label leaking)\n",
+           m.fgsm_vs_clean_ok ? ok : bad, 100.0 * m.acc_fgsm,
+           100.0 * m.acc_clean);
     printf("  [%s] random noise %.2f%% >= PGD %.2f%%\n",
            m.noise_ok ? ok : bad, 100.0 * m.acc_noise, 100.0 * m.acc_pgd);
     printf("  [%s] all-zero input gradients: %.2f%% of samples\n",
