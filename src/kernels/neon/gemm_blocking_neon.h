@@ -1,8 +1,9 @@
-/* gemm_blocking_neon.h: SGEMM block sizes for the NEON micro-kernel.
+/* gemm_blocking_neon.h: SGEMM block sizes and packing routine for the
+ * NEON micro-kernel (gemm_neon.c).
  *
  * Sized for a typical Armv8 server/desktop core (64 KiB L1d, 1 MiB L2,
- * shared L3, e.g. Neoverse N1/V1, Apple, Graviton); not tuned on hardware
- * here (the NEON build is tested under qemu only).
+ * shared L3: Neoverse N1/V1, Graviton, Apple); not tuned on hardware here
+ * (the NEON build is only tested under qemu).
  */
 #ifndef ADVC_GEMM_BLOCKING_NEON_H
 #define ADVC_GEMM_BLOCKING_NEON_H
@@ -29,5 +30,14 @@
 #ifndef GEMM_NC
 #define GEMM_NC 4080
 #endif
+
+/* Transposing pack, dst[p*width + r] = src[r*ld + p] (0 for r >= rows);
+ * prefetches the first next_rows rows of the next panel, which starts
+ * at src + width*ld (0: none):
+ * the portable one in scalar/gemm_ref.c.  A NEON 4 x 4 transpose version
+ * is the next step once this runs on real hardware. */
+void advc_sgemm_pack_t_ref(int kc, int rows, int width, const float *src,
+                           int ld, float *dst, int next_rows);
+#define GEMM_PACK_T advc_sgemm_pack_t_ref
 
 #endif

@@ -1,7 +1,7 @@
-/* gemm_blocking_scalar.h: SGEMM block sizes for the portable 4x4 scalar
- * micro-kernel (SIMD=scalar builds).  The cache reasoning is the same as
- * for the SIMD kernels; speed matters less here than being correct
- * everywhere, so the sizes are generic rather than tuned.
+/* gemm_blocking_scalar.h: SGEMM block sizes and packing routine for the
+ * portable 4x4 scalar micro-kernel (SIMD=scalar builds).  The cache
+ * reasoning is the same as for the SIMD kernels; speed matters less here
+ * than being correct everywhere, so the sizes are generic, not tuned.
  */
 #ifndef ADVC_GEMM_BLOCKING_SCALAR_H
 #define ADVC_GEMM_BLOCKING_SCALAR_H
@@ -28,5 +28,13 @@
 #ifndef GEMM_NC
 #define GEMM_NC 4080
 #endif
+
+/* Transposing pack, dst[p*width + r] = src[r*ld + p] (0 for r >= rows);
+ * prefetches the first next_rows rows of the next panel, which starts
+ * at src + width*ld (0: none):
+ * the portable one in scalar/gemm_ref.c. */
+void advc_sgemm_pack_t_ref(int kc, int rows, int width, const float *src,
+                           int ld, float *dst, int next_rows);
+#define GEMM_PACK_T advc_sgemm_pack_t_ref
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include "scalar/scalar_kernels.h"
+#include "scalar/gemm_blocking_scalar.h"
 
 /* op(X)[r][c] for a row-major X with row stride ld: X[r][c] or X[c][r]. */
 static inline float op_at(const float *X, advc_trans t, int ld, int r, int c)
@@ -54,16 +55,48 @@ void advc_sgemm_ukernel_4x4_scalar(int k, const float *a, const float *b,
                                    float *c, int ldc, int mr, int nr,
                                    bool accumulate)
 {
-    float acc[SC_MR][SC_NR] = { { 0 } };
+    /* One array per row (not one 4 x 4 array) so that compilers keep each
+     * row in a register, or in four, instead of in memory. */
+    float c0[SC_NR] = { 0 }, c1[SC_NR] = { 0 }, c2[SC_NR] = { 0 },
+          c3[SC_NR] = { 0 };
     for (int p = 0; p < k; p++) {
         const float *ap = a + (size_t)p * SC_MR, *bp = b + (size_t)p * SC_NR;
-        for (int i = 0; i < SC_MR; i++)
-            for (int j = 0; j < SC_NR; j++)
-                acc[i][j] += ap[i] * bp[j];
+        for (int j = 0; j < SC_NR; j++) {
+            c0[j] += ap[0] * bp[j];
+            c1[j] += ap[1] * bp[j];
+            c2[j] += ap[2] * bp[j];
+            c3[j] += ap[3] * bp[j];
+        }
     }
+    const float *rows[SC_MR] = { c0, c1, c2, c3 };
     for (int i = 0; i < mr; i++) {
         float *ci = c + (size_t)i * ldc;
         for (int j = 0; j < nr; j++)
-            ci[j] = accumulate ? ci[j] + acc[i][j] : acc[i][j];
+            ci[j] = accumulate ? ci[j] + rows[i][j] : rows[i][j];
+    }
+}
+
+/* The portable transposing pack used by the scalar and NEON builds (see
+ * GEMM_PACK_T in gemm_blocking.h): p outer so the panel is written in
+ * order, each source row read in step; rows [0, next_rows) of the next
+ * panel (at src + width*ld) are prefetched into L2 a line (16 floats) at
+ * a time.
+ * dst[p*width + r] = src[r*ld + p], r < rows (0 for rows <= r < width) */
+void advc_sgemm_pack_t_ref(int kc, int rows, int width, const float *src,
+                           int ld, float *dst, int next_rows)
+{
+    const float *next = next_rows > 0 ? src + (size_t)width * ld : NULL;
+    for (int p = 0; p < kc; p++) {
+#if defined(__GNUC__)
+        for (int i = 0; p % 16 == 0 && i < next_rows; i++)
+            __builtin_prefetch(next + (size_t)i * ld + p, 0, 2); /* to L2 */
+#else
+        (void)next;
+#endif
+        float *d = dst + (size_t)p * width;
+        for (int r = 0; r < rows; r++)
+            d[r] = src[(size_t)r * ld + p];
+        for (int r = rows; r < width; r++)
+            d[r] = 0.0f;
     }
 }
