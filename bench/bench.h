@@ -15,6 +15,10 @@ typedef struct {
     int reps;         /* --reps: timed repetitions, the median is reported */
     const char *model;   /* --model (train bench, later issues)            */
     int batch;           /* --batch                                        */
+    const char *attack;  /* --attack (attack bench; NULL = pgd)            */
+    int steps;           /* --steps: attack/recipe iterations (0 = default) */
+    float eps;           /* --eps: L-inf budget (0 = default, 0.3)         */
+    const char *recipe;  /* --recipe (train bench; NULL = std)             */
 } bench_opts;
 
 /* Median of x[0..n) (sorts x). */
@@ -39,5 +43,6 @@ int bench_conv(const bench_opts *o);
 int bench_act(const bench_opts *o);
 int bench_sign(const bench_opts *o);
 int bench_train(const bench_opts *o); /* not part of `all` */
+int bench_attack(const bench_opts *o); /* not part of `all` */
 
 #endif

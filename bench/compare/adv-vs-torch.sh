@@ -1,0 +1,86 @@
+#!/bin/sh
+# adv-vs-torch.sh [reps]: advc against PyTorch (CPU) on adversarial
+# workloads, batch 128, L-inf eps 0.3, for `cnn` and `resnet` at 1 and 2
+# threads:
+#   fgsm-rs  FGSM-RS training   advc-bench train --recipe fgsm-rs
+#   pgd7     PGD-7 training     advc-bench train --recipe pgd --steps 7
+#   pgd20    PGD-20 evaluation  advc-bench attack --attack pgd --steps 20
+# against bench/compare/adv_torch.py doing the same.  Prints both key=value
+# lines and a compare=... line (speedup = advc img/s / torch img/s) per
+# case.  Narrow the run with MODELS="cnn", THREADS="1", CASES="pgd20";
+# BUILD=dir uses another build folder.  Needs Debian's python3-torch
+# (installed only for this comparison; advc never uses it): without it the
+# script says so and exits 0.  Timings on a busy machine are noisy: every
+# figure is a median over `reps` runs; rerun when the load is high.
+set -eu
+cd "$(dirname "$0")/../.."
+reps=${1:-3}
+eps=0.3
+MODELS=${MODELS:-cnn resnet}
+THREADS=${THREADS:-1 2}
+CASES=${CASES:-fgsm-rs pgd7 pgd20}
+BUILD=${BUILD:-build}
+# Debian's python3-torch lives with /usr/bin/python3 (a pyenv shim may shadow it).
+PY=${PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+    echo "adv-vs-torch: PyTorch is not installed (apt-get install python3-torch); skipping" >&2
+    exit 0
+fi
+make -s BUILD="$BUILD" "$BUILD/advc-bench"
+BENCH=$BUILD/advc-bench
+has_recipe=0
+if "$BENCH" --help | grep -q -- '--recipe'; then has_recipe=1; fi
+
+# field LINE KEY: the value of KEY=... in a key=value line.
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+
+# compare CASE MODEL THREADS ADVC_LINE TORCH_LINE
+compare() {
+    echo "$4"
+    echo "$5"
+    ai=$(field "$4" img_per_s)
+    pi=$(field "$5" img_per_s)
+    if [ -z "$ai" ] || [ -z "$pi" ]; then
+        echo "compare=$1 model=$2 threads=$3 status=MISSING"
+        return
+    fi
+    echo "compare=$1 model=$2 threads=$3 advc_img_per_s=$ai" \
+         "torch_img_per_s=$pi speedup=$(echo "$ai $pi" | awk '{printf "%.2f", $1/$2}')" \
+         "advc_rss_mb=$(field "$4" max_rss_mb) torch_rss_mb=$(field "$5" max_rss_mb)" \
+         "advc_status=$(field "$4" status)"
+}
+
+for model in $MODELS; do
+    for t in $THREADS; do
+        for c in $CASES; do
+            case $c in
+            fgsm-rs|pgd7)
+                if [ $has_recipe = 0 ]; then
+                    echo "adv-vs-torch: advc-bench train has no --recipe yet; skipping $c" >&2
+                    continue
+                fi
+                if [ $c = fgsm-rs ]; then
+                    set -- --recipe fgsm-rs
+                else
+                    set -- --recipe pgd --steps 7
+                fi
+                a=$("$BENCH" train --model "$model" "$@" --eps $eps \
+                        --threads "$t" --reps "$reps" | grep '^bench=train' || true)
+                p=$("$PY" bench/compare/adv_torch.py train --model "$model" \
+                        "$@" --eps $eps --threads "$t" --reps "$reps")
+                ;;
+            pgd20)
+                a=$("$BENCH" attack --model "$model" --attack pgd --steps 20 \
+                        --eps $eps --threads "$t" --reps "$reps" | grep '^bench=attack' || true)
+                p=$("$PY" bench/compare/adv_torch.py attack --model "$model" \
+                        --attack pgd --steps 20 --eps $eps --threads "$t" --reps "$reps")
+                ;;
+            *)
+                echo "adv-vs-torch: unknown case '$c' (fgsm-rs, pgd7, pgd20)" >&2
+                exit 2
+                ;;
+            esac
+            compare "$c" "$model" "$t" "$a" "$p"
+        done
+    done
+done
