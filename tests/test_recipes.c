@@ -712,8 +712,11 @@ static void guard_run(bool warn)
            res.best.epoch, 100.0 * res.best.pgd, res.co.epoch,
            100.0 * res.co.pgd);
     ck_assert_int_eq(res.guard_n, 100);
-    ck_assert_msg(res.best.epoch >= 1 && res.best.epoch <= 2 &&
-                      res.best.pgd > 0.4f,
+    /* The best epoch is never the collapsed one.  When stopped it is one
+     * of the two before; when only warned, the re-initialised model may
+     * relearn in epoch 4 and beat them, which is fine. */
+    ck_assert_msg(res.best.epoch >= 1 && res.best.epoch != 3 &&
+                      (warn || res.best.epoch <= 2) && res.best.pgd > 0.4f,
                   "best epoch %d pgd %g", res.best.epoch,
                   (double)res.best.pgd);
     ck_assert_int_eq(res.co.epoch, 3);
