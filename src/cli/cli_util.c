@@ -1,6 +1,7 @@
 /* cli_util.c: strict number parsing for flags (the whole string must be a
  * number in range), and the one-line error formats of the CLI. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,22 @@ int cli_usage_error(const char *cmd, const char *what)
 {
     fprintf(stderr, "advc %s: %s (see advc %s --help)\n", cmd, what, cmd);
     return 2;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv)
+{
+    char m[160];
+    snprintf(m, sizeof m,
+             c == ':' ? "option %s needs a value" : "unknown option '%s'",
+             argv[optind - 1]);
+    return cli_usage_error(cmd, m);
+}
+
+int cli_extra_arg(const char *cmd, char **argv)
+{
+    char m[160];
+    snprintf(m, sizeof m, "unexpected argument '%s'", argv[optind]);
+    return cli_usage_error(cmd, m);
 }
 
 advc_pool *cli_pool(const char *cmd, int threads)

@@ -20,6 +20,11 @@ bool cli_float(const char *cmd, const char *flag, const char *s, double lo,
 int cli_fail(const char *cmd);
 /* "advc CMD: unknown option ... (see advc CMD --help)"; returns 2. */
 int cli_usage_error(const char *cmd, const char *what);
+/* getopt_long returned ':' (a flag without its value) or '?' (unknown
+ * flag): prints "advc CMD: ..." naming it; returns 2. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+/* A stray argument at argv[optind]: prints the error; returns 2. */
+int cli_extra_arg(const char *cmd, char **argv);
 /* A pool of `threads` threads (0: the default), or exits with an error. */
 advc_pool *cli_pool(const char *cmd, int threads);
 

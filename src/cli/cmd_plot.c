@@ -366,23 +366,10 @@ int cmd_plot(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'T': title = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
-        case ':': {
-            char m[160];
-            snprintf(m, sizeof m, "option %s needs a value", argv[optind - 1]);
-            return cli_usage_error(cmd, m);
-        }
-        default: {
-            char m[160];
-            snprintf(m, sizeof m, "unknown option '%s'", argv[optind - 1]);
-            return cli_usage_error(cmd, m);
-        }
+        default: return cli_bad_option(cmd, c, argv);
         }
     }
-    if (optind < argc) {
-        char m[160];
-        snprintf(m, sizeof m, "unexpected argument '%s'", argv[optind]);
-        return cli_usage_error(cmd, m);
-    }
+    if (optind < argc) return cli_extra_arg(cmd, argv);
     if (!log == !sweep)
         return cli_usage_error(cmd, "give exactly one of --log and --sweep");
     if (!out) return cli_usage_error(cmd, "--out FILE.svg is required");

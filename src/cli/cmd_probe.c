@@ -111,24 +111,11 @@ int cmd_probe(int argc, char **argv)
             ok = cli_int(cmd, "threads", optarg, 1, 1024, &threads);
             break;
         case 'h': fputs(usage, stdout); return 0;
-        case ':': {
-            char m[160];
-            snprintf(m, sizeof m, "option %s needs a value", argv[optind - 1]);
-            return cli_usage_error(cmd, m);
-        }
-        default: {
-            char m[160];
-            snprintf(m, sizeof m, "unknown option '%s'", argv[optind - 1]);
-            return cli_usage_error(cmd, m);
-        }
+        default: return cli_bad_option(cmd, c, argv);
         }
         if (!ok) return 2;
     }
-    if (optind < argc) {
-        char m[160];
-        snprintf(m, sizeof m, "unexpected argument '%s'", argv[optind]);
-        return cli_usage_error(cmd, m);
-    }
+    if (optind < argc) return cli_extra_arg(cmd, argv);
     if (!model) return cli_usage_error(cmd, "--model FILE is required");
     if (!data_dir) return cli_usage_error(cmd, "--data DIR is required");
     if (!out && !csv)
