@@ -138,7 +138,8 @@ int bench_attack(const bench_opts *o)
         fprintf(stderr, "advc-bench attack: unknown attack '%s'\n", aname);
         return 1;
     }
-    int B = o->batch > 0 ? o->batch : 128, th[2], nth = bench_thread_list(o, th);
+    int B = o->batch > 0 ? o->batch : 128, th[2];
+    int nth = bench_thread_list(o, th);
     advc_shape in = { 1, 28, 28 };
     size_t d = advc_shape_size(in);
 
@@ -166,7 +167,8 @@ int bench_attack(const bench_opts *o)
     float *x = advc_alloc((size_t)nx * d * sizeof *x);
     float *xa = advc_alloc((size_t)B * d * sizeof *xa);
     float *xb = advc_alloc((size_t)B * d * sizeof *xb);
-    int *y = malloc((size_t)nx * sizeof *y), *pred = malloc((size_t)B * sizeof *pred);
+    int *y = malloc((size_t)nx * sizeof *y);
+    int *pred = malloc((size_t)B * sizeof *pred);
 
     /* The model: built and (if there is data) trained once, on one thread;
      * then recompiled for B on each timed thread count. */

@@ -20,11 +20,12 @@ The attack's passes ask autograd for the input gradient only
 like advc's ATTACK passes.  Mode of the attack's passes, as in advc: train
 mode inside adversarial training (Wong et al.'s and Madry et al.'s code,
 advc's recipe default; --attack-mode eval for the other choice), eval mode
-for the PGD evaluation.  Prints one key=value line like advc-bench: img_per_s is the
-median over --reps runs (each --iters batches for train, one batch for
-attack); max_rss_mb is this process's peak resident memory.  Data: uniform
-random images and labels (speed does not depend on the values: every
-sample takes every step).  A benchmark tool: never a dependency of advc.
+for the PGD evaluation.  Prints one key=value line like advc-bench:
+img_per_s is the median over --reps runs (each --iters batches for train,
+one batch for attack); max_rss_mb is this process's peak resident memory.
+Data: uniform random images and labels (speed does not depend on the
+values: every sample takes every step).  A benchmark tool: never a
+dependency of advc.
 """
 import argparse
 import os
@@ -36,6 +37,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_torch import Cnn, ResNet  # noqa: E402  (same architectures)
 
