@@ -240,6 +240,23 @@ START_TEST(test_spec_errors)
 }
 END_TEST
 
+/* Each model's default initialisation, keys or not; unknown names get he. */
+START_TEST(test_default_init)
+{
+    static const char *const uni[] = {"linear", "mlp:hidden=32", "maxout",
+                                      "cnn-small", "cnn"};
+    static const char *const he[] = {"resnet", "resnet:depth=8", "msdnet",
+                                     "msdnet:blocks=2", "cnn-smallx", ""};
+    for (size_t i = 0; i < sizeof uni / sizeof uni[0]; i++)
+        ck_assert_msg(advc_model_default_init(uni[i]) == ADVC_INIT_UNIFORM,
+                      "%s", uni[i]);
+    for (size_t i = 0; i < sizeof he / sizeof he[0]; i++)
+        ck_assert_msg(advc_model_default_init(he[i]) == ADVC_INIT_HE, "%s",
+                      he[i]);
+    ck_assert(advc_model_default_init(NULL) == ADVC_INIT_HE);
+}
+END_TEST
+
 START_TEST(test_bad_shapes_and_classes)
 {
     advc_graph *g = NULL;
@@ -559,6 +576,7 @@ Suite *advc_suite_models(void)
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_loop_test(tc, test_spec_errors, 0, NBAD);
     tcase_add_test(tc, test_bad_shapes_and_classes);
+    tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_usage_lists_models_and_keys);
     tcase_add_test(tc, test_act_spec_round_trip);
     tcase_add_test(tc, test_save_load_bit_exact);

@@ -197,6 +197,62 @@ START_TEST(test_init_seeded)
 }
 END_TEST
 
+/* The uniform scheme: every weight and layer bias in +-1/sqrt(fan_in) with
+ * the uniform's variance 1/(3 fan_in); BN as under he; he is the default
+ * of advc_graph_init_params; names parse both ways. */
+START_TEST(test_init_uniform)
+{
+    advc_graph *a = small_cnn(), *b = small_cnn();
+    ck_assert(advc_graph_compile(a, 2, NULL) == ADVC_OK);
+    ck_assert(advc_graph_compile(b, 2, NULL) == ADVC_OK);
+    advc_graph_init_params_as(a, 7, ADVC_INIT_HE);
+    advc_graph_init_params(b, 7);
+    size_t np;
+    float *pa = advc_graph_params(a, &np), *pb = advc_graph_params(b, NULL);
+    ck_assert(memcmp(pa, pb, np * sizeof *pa) == 0);
+    advc_graph_init_params_as(a, 7, ADVC_INIT_UNIFORM);
+    int weights = 0, biases = 0;
+    for (int i = 0; i < advc_graph_num_tensors(a); i++) {
+        const advc_tensor_info *t = advc_graph_tensor(a, i);
+        if (t->kind == ADVC_TENSOR_STATE) continue;
+        const float *v = pa + t->offset;
+        bool bn = strstr(t->name, "gamma") || strstr(t->name, "beta");
+        if (bn) {
+            for (size_t j = 0; j < t->count; j++)
+                ck_assert(v[j] == (strstr(t->name, "gamma") ? 1.0f : 0.0f));
+            continue;
+        }
+        /* fan_in of a weight: elements per output row; a bias takes its
+         * layer's, the weight declared just before it. */
+        const advc_tensor_info *w =
+            t->kind == ADVC_TENSOR_WEIGHT ? t : advc_graph_tensor(a, i - 1);
+        ck_assert(w->kind == ADVC_TENSOR_WEIGHT);
+        double bound = 1.0 / sqrt((double)(w->count / (size_t)w->dims[0]));
+        double ss = 0;
+        bool nonzero = false;
+        for (size_t j = 0; j < t->count; j++) {
+            ck_assert_msg(fabs(v[j]) <= bound * (1 + 1e-6), "%s[%zu] = %g "
+                          "outside +-%g", t->name, j, (double)v[j], bound);
+            ss += (double)v[j] * v[j];
+            nonzero |= v[j] != 0;
+        }
+        ck_assert_msg(nonzero, "%s is all zero", t->name);
+        if (t->count >= 500)
+            ck_assert_msg(fabs(sqrt(ss / t->count) / (bound / sqrt(3.0)) - 1)
+                              < 0.1, "%s: std off", t->name);
+        if (t->kind == ADVC_TENSOR_WEIGHT) weights++;
+        else biases++;
+    }
+    ck_assert(weights >= 3 && biases >= 3);
+    ck_assert(advc_init_parse("uniform") == ADVC_INIT_UNIFORM);
+    ck_assert(advc_init_parse("he") == ADVC_INIT_HE);
+    ck_assert(advc_init_parse("xavier") == ADVC_INIT_COUNT);
+    ck_assert_str_eq(advc_init_name(ADVC_INIT_UNIFORM), "uniform");
+    advc_graph_free(a);
+    advc_graph_free(b);
+}
+END_TEST
+
 /* Copies dL/dlogits of the first n samples between the graph and buf
  * (2 exits of 5 classes). */
 static void save_dlogits(advc_graph *g, int n, float *buf)
@@ -504,6 +560,7 @@ Suite *advc_suite_nn(void)
     tcase_add_test(tc, test_attack_pass_input_grad_only);
     tcase_add_test(tc, test_backward_act_override);
     tcase_add_test(tc, test_init_seeded);
+    tcase_add_test(tc, test_init_uniform);
     tcase_add_test(tc, test_recompile_and_partial_batch);
     tcase_add_test(tc, test_builder_errors);
     tcase_add_test(tc, test_threads_bitwise);

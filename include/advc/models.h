@@ -16,6 +16,11 @@
  * naming the spec and the bad key or value. */
 advc_status advc_model_build(const char *spec, advc_shape input, int classes,
                              advc_act_spec act, advc_graph **out);
+/* The model's default initialisation (advc_init): uniform (PyTorch's
+ * layer default, as the fast-AT and TRADES reference scripts use) for
+ * linear, mlp, maxout, cnn-small and cnn; he for resnet and msdnet (as
+ * their references).  he for an unknown name. */
+advc_init advc_model_default_init(const char *spec);
 /* Multi-line help text: models, keys, defaults. */
 const char *advc_model_usage(void);
 

@@ -110,7 +110,20 @@ int advc_graph_add_exit(advc_graph *g, int x, float weight);
 
 /* ---- compile, parameters ----------------------------------------------- */
 advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool);
-/* Draws all parameters from `seed`; batch-norm state to mean 0, var 1. */
+/* How weights (and layer biases) are drawn, fan_in = inputs per output:
+ *   he       w ~ N(0, 2 / fan_in), b = 0 (He et al. 2015; the ResNet and
+ *            MSDNet references)
+ *   uniform  w, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's Linear
+ *            and Conv2d default (kaiming_uniform with a = sqrt 5), which
+ *            the fast-AT, PGD-AT and TRADES MNIST scripts leave in place
+ * Batch-norm gamma starts at 1 and beta at 0 in both. */
+typedef enum { ADVC_INIT_HE, ADVC_INIT_UNIFORM, ADVC_INIT_COUNT } advc_init;
+const char *advc_init_name(advc_init how);
+advc_init advc_init_parse(const char *s); /* ADVC_INIT_COUNT if unknown */
+/* Draws all parameters from `seed` by `how`; batch-norm state to mean 0,
+ * var 1.  A tensor's values depend on the seed and its index only. */
+void advc_graph_init_params_as(advc_graph *g, uint64_t seed, advc_init how);
+/* advc_graph_init_params_as(g, seed, ADVC_INIT_HE). */
 void advc_graph_init_params(advc_graph *g, uint64_t seed);
 
 int advc_graph_batch(const advc_graph *g);   /* compiled batch size */

@@ -113,6 +113,8 @@ typedef struct {
     const char *log_path;     /* CSV, one line per epoch                  */
     const char *spec;         /* stored in the checkpoint                 */
     advc_act_spec act;        /* stored in the checkpoint                 */
+    advc_init init;           /* how the caller initialised the weights,
+                                 stored in the metadata (COUNT: not)      */
     advc_progress progress;
     advc_epoch_hook hook;     /* NULL normally */
     void *hook_ctx;

@@ -43,6 +43,7 @@ advc_train_config advc_train_defaults(void)
     c.guard.steps = 10;
     c.guard.co_threshold = 0.2f;
     c.act.f = ADVC_ACT_RELU;
+    c.init = ADVC_INIT_COUNT;
     c.progress = ADVC_PROGRESS_EPOCH;
     return c;
 }
@@ -249,6 +250,8 @@ static advc_status save_epoch(advc_graph *g, const advc_train_config *cfg,
     meta_i(meta, sz, "epochs", epochs);
     snprintf(v, sizeof v, "%llu", (unsigned long long)cfg->seed);
     advc_meta_set(meta, sz, "seed", v);
+    if (cfg->init < ADVC_INIT_COUNT)
+        advc_meta_set(meta, sz, "init", advc_init_name(cfg->init));
     advc_meta_set(meta, sz, "recipe", advc_recipe_name(r));
     meta_i(meta, sz, "batch", cfg->batch);
     advc_meta_set(meta, sz, "optimizer",

@@ -35,6 +35,11 @@ static const char usage[] =
     "  --wd X            L2 weight decay on weights (default 0)\n"
     "  --val N           hold out the last N training images (default 0)\n"
     "  --limit N         train on the first N training images only\n"
+    "  --init I          he: N(0, 2/fan_in) weights, zero biases;\n"
+    "                    uniform: U(+-1/sqrt(fan_in)) weights and biases\n"
+    "                    (PyTorch's layer default).  Default: uniform for\n"
+    "                    linear, mlp, maxout, cnn-small, cnn (as the fast-AT\n"
+    "                    and TRADES scripts), he for resnet and msdnet\n"
     "  --seed S          seed for init, shuffling, dropout (default 1)\n"
     "  --threads T       worker threads (default: ADVC_THREADS or all CPUs)\n"
     "  --out FILE        checkpoint (default model.advc)\n"
@@ -98,7 +103,7 @@ enum {
     OPT_NESTEROV = 256, OPT_RECIPE, OPT_EPS, OPT_STEP_SIZE, OPT_STEPS,
     OPT_ALPHA, OPT_BETA, OPT_REPLAYS, OPT_NO_RS, OPT_ADV_MODE,
     OPT_ATTACK_GRAD, OPT_UPDATE_GRAD, OPT_EXIT_L2, OPT_GUARD_BATCH,
-    OPT_GUARD_STEPS, OPT_CO_THRESHOLD, OPT_CO_WARN
+    OPT_GUARD_STEPS, OPT_CO_THRESHOLD, OPT_CO_WARN, OPT_INIT
 };
 
 /* --eps: a number or a fraction "a/b", in (0, 1]. */
@@ -149,7 +154,7 @@ int cmd_train(int argc, char **argv)
     float lr = 0, momentum = 0.9f, wd = 0;
     uint64_t seed = 1;
     advc_train_config cfg = advc_train_defaults();
-    const char *recipe_s = "std";
+    const char *recipe_s = "std", *init_s = NULL;
     static const struct option longopts[] = {
         { "recipe", required_argument, NULL, OPT_RECIPE },
         { "eps", required_argument, NULL, OPT_EPS },
@@ -181,6 +186,7 @@ int cmd_train(int argc, char **argv)
         { "val", required_argument, NULL, 'v' },
         { "limit", required_argument, NULL, 'L' },
         { "seed", required_argument, NULL, 'S' },
+        { "init", required_argument, NULL, OPT_INIT },
         { "threads", required_argument, NULL, 't' },
         { "out", required_argument, NULL, 'O' },
         { "log", required_argument, NULL, 'g' },
@@ -210,6 +216,7 @@ int cmd_train(int argc, char **argv)
         case 'v': ok = cli_int(cmd, "val", optarg, 0, 100000000, &val); break;
         case 'L': ok = cli_int(cmd, "limit", optarg, 1, 100000000, &limit); break;
         case 'S': ok = cli_u64(cmd, "seed", optarg, &seed); break;
+        case OPT_INIT: init_s = optarg; break;
         case 't': ok = cli_int(cmd, "threads", optarg, 1, 1024, &threads); break;
         case 'O': out = optarg; break;
         case 'g': log = optarg; break;
@@ -310,6 +317,13 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     cfg.opt.weight_decay = wd;
+    cfg.init = init_s ? advc_init_parse(init_s)
+                      : advc_model_default_init(spec);
+    if (cfg.init == ADVC_INIT_COUNT) {
+        fprintf(stderr, "advc train: bad value '%s' for --init (he or "
+                "uniform)\n", init_s);
+        return 2;
+    }
     if (advc_schedule_parse(sched_s, lr, &cfg.sched) != ADVC_OK) {
         fprintf(stderr, "advc train: bad value '%s' for --schedule: %s\n",
                 sched_s, advc_last_error());
@@ -357,14 +371,16 @@ int cmd_train(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    advc_graph_init_params(g, seed);
+    advc_graph_init_params_as(g, seed, cfg.init);
     advc_recipe_config rcr = advc_recipe_resolve(
         cfg.recipe, &cfg.rc, advc_graph_num_exits(g));
     fprintf(stderr,
             "advc train: %s (%zu parameters, act %s) on %s: %d images, "
-            "%d epochs, batch %d, %s lr %g %s, seed %llu, %d threads\n",
+            "%d epochs, batch %d, %s lr %g %s, init %s, seed %llu, "
+            "%d threads\n",
             spec, advc_graph_num_params(g), act_s, data_dir, data.n - val,
             epochs, batch, opt_s, (double)lr, sched_s,
+            advc_init_name(cfg.init),
             (unsigned long long)seed, advc_pool_threads(pool));
     fprintf(stderr, "advc train: recipe %s, eps %g", recipe_s,
             (double)rcr.eps);

@@ -17,6 +17,7 @@ typedef struct {
     const char *name;
     advc_status (*build)(const mctx *m);
     const char *const *keys; /* NULL-terminated */
+    advc_init init;          /* default weight initialisation */
 } model_entry;
 
 static const char *const keys_none[] = {NULL};
@@ -31,18 +32,20 @@ static const char *const keys_msdnet[] = {
     NULL};
 
 static const model_entry models[] = {
-    {"linear", advc_build_linear, keys_none},
-    {"mlp", advc_build_mlp, keys_mlp},
-    {"maxout", advc_build_maxout, keys_maxout},
-    {"cnn-small", advc_build_cnn_small, keys_none},
-    {"cnn", advc_build_cnn, keys_none},
-    {"resnet", advc_build_resnet, keys_resnet},
-    {"msdnet", advc_build_msdnet, keys_msdnet},
+    {"linear", advc_build_linear, keys_none, ADVC_INIT_UNIFORM},
+    {"mlp", advc_build_mlp, keys_mlp, ADVC_INIT_UNIFORM},
+    {"maxout", advc_build_maxout, keys_maxout, ADVC_INIT_UNIFORM},
+    {"cnn-small", advc_build_cnn_small, keys_none, ADVC_INIT_UNIFORM},
+    {"cnn", advc_build_cnn, keys_none, ADVC_INIT_UNIFORM},
+    {"resnet", advc_build_resnet, keys_resnet, ADVC_INIT_HE},
+    {"msdnet", advc_build_msdnet, keys_msdnet, ADVC_INIT_HE},
 };
 #define NMODELS ((int)(sizeof models / sizeof models[0]))
 
 static const char usage_text[] =
     "Models (--model name[:key=value,...]); the activation is --act.\n"
+    "Weights start uniform (PyTorch's layer default) for linear to cnn, he\n"
+    "for resnet and msdnet; --init changes it.\n"
     "  linear      softmax regression: flatten - fc(classes)\n"
     "  mlp         flatten - [fc - act - dropout] per hidden size - fc\n"
     "                hidden=256-256   hidden sizes, dash-separated\n"
@@ -81,6 +84,16 @@ static const char usage_text[] =
     "  gelu elu sigmoid tanh identity\n";
 
 const char *advc_model_usage(void) { return usage_text; }
+
+advc_init advc_model_default_init(const char *spec)
+{
+    size_t len = strcspn(spec ? spec : "", ":");
+    for (int i = 0; spec && i < NMODELS; i++)
+        if (strlen(models[i].name) == len &&
+            strncmp(models[i].name, spec, len) == 0)
+            return models[i].init;
+    return ADVC_INIT_HE;
+}
 
 advc_status advc_model_build(const char *spec, advc_shape input, int classes,
                              advc_act_spec act, advc_graph **out)

@@ -453,7 +453,44 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     return ADVC_OK;
 }
 
-void advc_graph_init_params(advc_graph *g, uint64_t seed)
+static const char *const init_names[ADVC_INIT_COUNT] = {
+    [ADVC_INIT_HE] = "he", [ADVC_INIT_UNIFORM] = "uniform",
+};
+
+const char *advc_init_name(advc_init how)
+{
+    return (int)how >= 0 && how < ADVC_INIT_COUNT ? init_names[how] : "?";
+}
+
+advc_init advc_init_parse(const char *s)
+{
+    for (int i = 0; s && i < ADVC_INIT_COUNT; i++)
+        if (strcmp(s, init_names[i]) == 0) return (advc_init)i;
+    return ADVC_INIT_COUNT;
+}
+
+/* One value of tensor t under scheme how:
+ *   he       weight N(0, 2/fan_in), bias 0
+ *   uniform  weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
+static float init_value(const nn_tensor *t, advc_init how, advc_rng *r)
+{
+    float fan = t->fan_in > 0 ? (float)t->fan_in : 1.0f;
+    switch (t->init) {
+    case NN_INIT_WEIGHT:
+        if (how == ADVC_INIT_UNIFORM)
+            return (2.0f * advc_rng_uniform(r) - 1.0f) / sqrtf(fan);
+        return sqrtf(2.0f / fan) * advc_rng_normal(r);
+    case NN_INIT_BIAS:
+        if (how == ADVC_INIT_UNIFORM)
+            return (2.0f * advc_rng_uniform(r) - 1.0f) / sqrtf(fan);
+        return 0.0f;
+    case NN_INIT_ZERO: return 0.0f;
+    case NN_INIT_ONE: return 1.0f;
+    }
+    return 0.0f;
+}
+
+void advc_graph_init_params_as(advc_graph *g, uint64_t seed, advc_init how)
 {
     if (!g->params) {
         advc_set_error(ADVC_ERR_STATE, "init_params: graph not compiled");
@@ -467,15 +504,14 @@ void advc_graph_init_params(advc_graph *g, uint64_t seed)
          * its index only. */
         advc_rng r;
         advc_rng_seed(&r, seed, (uint64_t)i);
-        float std = t->fan_in > 0 ? sqrtf(2.0f / (float)t->fan_in) : 0.0f;
-        for (size_t j = 0; j < t->info.count; j++) {
-            switch (t->init) {
-            case NN_INIT_HE: p[j] = std * advc_rng_normal(&r); break;
-            case NN_INIT_ZERO: p[j] = 0.0f; break;
-            case NN_INIT_ONE: p[j] = 1.0f; break;
-            }
-        }
+        for (size_t j = 0; j < t->info.count; j++)
+            p[j] = init_value(t, how, &r);
     }
+}
+
+void advc_graph_init_params(advc_graph *g, uint64_t seed)
+{
+    advc_graph_init_params_as(g, seed, ADVC_INIT_HE);
 }
 
 /* ---- queries ----------------------------------------------------------- */

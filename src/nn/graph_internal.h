@@ -86,7 +86,9 @@ nn_node *nn_add(advc_graph *g, const nn_op *op, const char *name,
                 nn_node *const *in, int nin, advc_shape shape, void *priv);
 /* How advc_graph_init_params fills a tensor. */
 typedef enum {
-    NN_INIT_HE,   /* normal, std = sqrt(2 / fan_in)  */
+    NN_INIT_WEIGHT, /* by the scheme (advc_init): he N(0, 2/fan_in),
+                       uniform U(-1/sqrt(fan_in), 1/sqrt(fan_in))        */
+    NN_INIT_BIAS,   /* a layer's bias: he 0, uniform as its weight       */
     NN_INIT_ZERO,
     NN_INIT_ONE
 } nn_init;

@@ -73,11 +73,11 @@ int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias)
                         d);
     if (!v) return -1;
     int wd[2] = { out, d->in }, bd[1] = { out };
-    if (!nn_param(g, v, "w", ADVC_TENSOR_WEIGHT, NN_INIT_HE, d->in, 2, wd,
+    if (!nn_param(g, v, "w", ADVC_TENSOR_WEIGHT, NN_INIT_WEIGHT, d->in, 2, wd,
                   &d->w, &d->dw))
         return -1;
-    if (bias && !nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_ZERO, 0, 1, bd,
-                          &d->b, &d->db))
+    if (bias && !nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_BIAS, d->in,
+                          1, bd, &d->b, &d->db))
         return -1;
     return v->id;
 }

@@ -96,10 +96,10 @@ int advc_maxout(advc_graph *g, const char *name, int x, int units,
                         (advc_shape){ units, 1, 1 }, d);
     if (!v) return -1;
     int wd[2] = { units * pieces, d->in }, bd[1] = { units * pieces };
-    bool ok = nn_param(g, v, "w", ADVC_TENSOR_WEIGHT, NN_INIT_HE, d->in, 2, wd,
-                       &d->w, &d->dw) &&
-              nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_ZERO, 0, 1, bd,
-                       &d->b, &d->db) &&
+    bool ok = nn_param(g, v, "w", ADVC_TENSOR_WEIGHT, NN_INIT_WEIGHT, d->in, 2,
+                       wd, &d->w, &d->dw) &&
+              nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_BIAS, d->in, 1,
+                       bd, &d->b, &d->db) &&
               nn_aux_ints(g, &d->arg, 0, (size_t)units);
     return ok ? v->id : -1;
 }
