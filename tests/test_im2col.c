@@ -34,6 +34,27 @@ static void check_geometry(int c, int h, int w, int kh, int kw, int s, int p)
     advc_col2im(&g, col, img2);
     for (size_t i = 0; i < ni; i++) rhs += (double)img[i] * img2[i];
     ck_assert(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(lhs)));
+
+    /* Strided rows (ld = ohw + 5): each row as the reference's, the gap
+     * untouched; col2im_ld reads the same entries back. */
+    size_t ohw = (size_t)g.oh * g.ow, ld = ohw + 5, rows = nc / ohw;
+    float *wide = malloc(rows * ld * sizeof *wide);
+    for (size_t i = 0; i < rows * ld; i++) wide[i] = 777.0f;
+    tu_fill(img, ni, -1, 1, 13);
+    advc_im2col_ld(&g, img, wide, ld);
+    advc_im2col_ref(&g, img, col2);
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t q = 0; q < ohw; q++)
+            ck_assert(wide[r * ld + q] == col2[r * ohw + q]);
+        for (size_t q = ohw; q < ld; q++)
+            ck_assert(wide[r * ld + q] == 777.0f);
+    }
+    tu_fill(img, ni, -1, 1, 17);
+    for (size_t i = 0; i < ni; i++) img2[i] = img[i];
+    advc_col2im_ld(&g, wide, ld, img);
+    advc_col2im_ref(&g, col2, img2);
+    ck_assert(tu_max_abs_diff(img, img2, ni) <= 1e-6);
+    free(wide);
     free(img), free(img2), free(col), free(col2);
 }
 

@@ -62,6 +62,13 @@ void advc_im2col(const advc_conv_geom *g, const float *img, float *col);
 /* img += col2im(col): each col entry is added back to the pixel it came
  * from (padding entries are dropped).  The adjoint of im2col. */
 void advc_col2im(const advc_conv_geom *g, const float *col, float *img);
+/* The same with rows ldc >= oh*ow floats apart, so several images can be
+ * lowered side by side into one (c*kh*kw, q*oh*ow) matrix (image j at
+ * column j*oh*ow); entries past oh*ow in a row are not touched. */
+void advc_im2col_ld(const advc_conv_geom *g, const float *img, float *col,
+                    size_t ldc);
+void advc_col2im_ld(const advc_conv_geom *g, const float *col, size_t ldc,
+                    float *img);
 void advc_im2col_ref(const advc_conv_geom *g, const float *img, float *col);
 void advc_col2im_ref(const advc_conv_geom *g, const float *col, float *img);
 

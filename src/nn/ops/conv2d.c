@@ -1,38 +1,61 @@
 /* conv2d.c: 2-D convolution, NCHW, lowered to GEMM with im2col.
- *   forward   y_i = W . col(x_i) + b                       per image i
- *   backward  dx_i = col2im(W^T . dy_i)
- *             dW += sum_i dy_i . col(x_i)^T,  db += sum dy  (UPDATE only)
+ *   forward   Y_c = W . [col(x_i) ...] + b          per chunk c of images
+ *   backward  [dcol_i ...] = W^T . dY_c,  dx_i = col2im(dcol_i)
+ *             dW += dY_c . [col(x_i) ...]^T,  db += sum dy  (UPDATE only)
  * x_i (cin, h, w), W (cout, cin*k*k), col(x_i) (cin*k*k, oh*ow),
- * y_i (cout, oh*ow).  A 1x1 stride-1 unpadded convolution has col(x) = x.
+ * y_i (cout, oh*ow).  A chunk is q consecutive images lowered side by side
+ * into one (cin*k*k, q*oh*ow) matrix, so one GEMM covers q images and has
+ * q*oh*ow columns; Y_c and dY_c are (cout, q*oh*ow) copies of the chunk's
+ * outputs / output gradients, scattered to and gathered from NCHW.
  *
- * Threads take whole images, each lowering into its own column buffer
- * and running a one-thread GEMM (advc_sgemm with no pool) per image: no
- * copies, one pool hand-off per layer, and every thread busy even on
- * layers too small for a threaded GEMM.  Measured (AVX2, one thread, batch
- * 128, the cnn's conv2 32->64 5x5 on 14x14, forward): this 39 ms; one
- * GEMM per image 39 ms; chunks of 32 images lowered into one (K, 32*ohw)
- * GEMM 46 ms (the copies in and out cost more than the wider n gains).
- * With threads, per-image threaded GEMMs hand off to the pool once per
- * image instead of once per layer; they are used only when there are
- * fewer images than threads.
- * The weight gradient sums over images, so images are dealt into G groups
- * fixed by n alone; each group sums into its own partial dW and the
- * partials are added in group order: the result does not depend on the
- * number of threads.
+ * Why chunks: one GEMM per image is fine for 28x28 outputs (784 columns),
+ * but a ResNet's 7x7 stage gives 49-column GEMMs (about half of peak) and
+ * a weight gradient with an inner dimension of 49, and W is packed once per
+ * image.  q is chosen from the geometry alone (q*oh*ow near CHUNK_COLS
+ * columns, the column buffer within COL_FLOATS), so results do not depend
+ * on the thread count.  q = 1 (outputs of 16x16 and up) skips the copies:
+ * the GEMM reads x_i (1x1 stride-1 unpadded: col(x) = x) or its column
+ * buffer and writes y_i directly.
+ *
+ * Threads take whole chunks, each lowering into its own column buffer and
+ * running one-thread GEMMs (advc_sgemm with no pool): one pool hand-off per
+ * layer, every thread busy even on layers too small for a threaded GEMM.
+ * With fewer chunks than threads, the chunks run on this thread with
+ * threaded GEMMs instead.  The weight gradient sums over chunks, so chunks
+ * are dealt into G groups fixed by n and q alone; each group sums into its
+ * own partial dW and the partials are added in group order.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../graph_internal.h"
 
+enum {
+    CHUNK_COLS = 512,        /* aim for about this many GEMM columns      */
+    MAX_CHUNK = 16,          /* images per chunk, at most                 */
+    COL_FLOATS = 1 << 20     /* column buffer per thread, at most (4 MB)  */
+};
+
 typedef struct {
     advc_conv_geom geom; /* (cin, h, w) -> (cout, oh, ow), k, stride, pad */
     int cout;
     int kdim;            /* cin*k*k: rows of col                        */
+    int ohw;             /* oh*ow: columns per image                    */
+    int q;               /* images per chunk                            */
     bool pointwise;      /* col(x) = x                                  */
     float *w, *dw;       /* (cout, cin*k*k)                             */
     float *b, *db;       /* (cout), NULL if none                        */
 } conv_op;
+
+static int chunk_size(int kdim, int ohw)
+{
+    int q = (CHUNK_COLS + ohw - 1) / ohw;
+    if (q > MAX_CHUNK) q = MAX_CHUNK;
+    while (q > 1 && (size_t)kdim * ohw * q > COL_FLOATS) q--;
+    return q;
+}
+
+static int n_chunks(const conv_op *d, int n) { return (n + d->q - 1) / d->q; }
 
 /* Groups for the weight gradient: at most 32, and their partial sums
  * (G, cout, kdim) within 2^22 floats. */
@@ -40,22 +63,26 @@ static int conv_groups(const conv_op *d, int n)
 {
     size_t wcount = (size_t)d->cout * d->kdim;
     size_t cap = ((size_t)1 << 22) / wcount;
-    int G = n < 32 ? n : 32;
+    int nc = n_chunks(d, n);
+    int G = nc < 32 ? nc : 32;
     if ((size_t)G > cap) G = cap > 0 ? (int)cap : 1;
     return G;
 }
 
-static size_t col_floats(const conv_op *d)
+/* Per-thread floats: the column buffer (none for an unchunked pointwise
+ * layer) and, when q > 1, the (cout, q*ohw) chunk of outputs. */
+static size_t thread_floats(const conv_op *d)
 {
-    return d->pointwise ? 0
-                        : (size_t)d->kdim * d->geom.oh * d->geom.ow;
+    size_t cols = (size_t)d->q * d->ohw;
+    size_t col = d->pointwise && d->q == 1 ? 0 : (size_t)d->kdim * cols;
+    return col + (d->q > 1 ? (size_t)d->cout * cols : 0);
 }
 
-/* Workspace: a column buffer per thread, then the G partial dW. */
+/* Workspace: per-thread buffers, then the G partial dW. */
 static size_t conv_workspace(const nn_node *v, int batch, int nthreads)
 {
     const conv_op *d = v->priv;
-    return (size_t)nthreads * col_floats(d) +
+    return (size_t)nthreads * thread_floats(d) +
            (size_t)conv_groups(d, batch) * d->cout * d->kdim;
 }
 
@@ -70,17 +97,17 @@ typedef struct {
     advc_pool *gemm_pool; /* NULL: one-thread GEMMs in pool tasks */
 } conv_job;
 
-/* Runs fn over the n images: in pool tasks with one-thread GEMMs, or, with
- * fewer images than threads, on this thread with threaded GEMMs (the same
+/* Runs fn over the chunks: in pool tasks with one-thread GEMMs, or, with
+ * fewer chunks than threads, on this thread with threaded GEMMs (the same
  * bits: a GEMM's sums do not depend on its thread count). */
-static void run_images(conv_job *j, size_t count, nn_range_fn fn)
+static void run_chunks(conv_job *j, size_t count, nn_range_fn fn)
 {
-    if ((size_t)j->c->n < (size_t)j->c->nthreads) {
+    if (count < (size_t)j->c->nthreads) {
         j->gemm_pool = j->c->pool;
         fn(j, 0, count, 0);
     } else {
         j->gemm_pool = NULL;
-        nn_parallel(j->c->pool, count, 1, 2, fn, j);
+        nn_parallel(j->c->pool, count, 1, 1, fn, j);
     }
 }
 
@@ -91,32 +118,80 @@ static size_t in_floats(const conv_op *d)
 
 static size_t out_floats(const conv_op *d)
 {
-    return (size_t)d->cout * d->geom.oh * d->geom.ow;
+    return (size_t)d->cout * d->ohw;
 }
 
-/* The lowered image x_i: col(x_i) in this thread's buffer, or x_i. */
-static const float *lower(const conv_job *j, const float *xi, int t)
+/* Chunk ch: images [*i0, *i0 + *m). */
+static void chunk_range(const conv_job *j, size_t ch, size_t *i0, int *m)
 {
-    if (j->d->pointwise) return xi;
-    float *col = j->c->ws + (size_t)t * col_floats(j->d);
-    advc_im2col(&j->d->geom, xi, col);
+    size_t q = (size_t)j->d->q, n = (size_t)j->c->n;
+    *i0 = ch * q;
+    *m = (int)(n - *i0 < q ? n - *i0 : q);
+}
+
+static float *col_buf(const conv_job *j, int t)
+{
+    return j->c->ws + (size_t)t * thread_floats(j->d);
+}
+
+/* The chunk's (cout, q*ohw) output buffer (q > 1 only). */
+static float *out_buf(const conv_job *j, int t)
+{
+    const conv_op *d = j->d;
+    size_t col = (size_t)d->kdim * d->q * d->ohw;
+    return col_buf(j, t) + col;
+}
+
+/* Lowers images [i0, i0 + m) side by side: (kdim, m*ohw), or x_i itself
+ * when m = 1 and the layer is pointwise. */
+static const float *lower(const conv_job *j, size_t i0, int m, int t)
+{
+    const conv_op *d = j->d;
+    const float *x0 = j->x + i0 * in_floats(d);
+    if (d->pointwise && m == 1 && d->q == 1) return x0;
+    float *col = col_buf(j, t);
+    size_t ld = (size_t)m * d->ohw;
+    for (int k = 0; k < m; k++)
+        advc_im2col_ld(&d->geom, x0 + (size_t)k * in_floats(d),
+                       col + (size_t)k * d->ohw, ld);
     return col;
 }
 
-static void forward_images(void *p, size_t lo, size_t hi, int t)
+static void forward_chunks(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
     const conv_op *d = j->d;
-    int ohw = d->geom.oh * d->geom.ow;
-    for (size_t i = lo; i < hi; i++) {
-        float *yi = j->y + i * out_floats(d);
-        if (d->b)
-            for (int o = 0; o < d->cout; o++)
-                for (int q = 0; q < ohw; q++)
-                    yi[(size_t)o * ohw + q] = d->b[o];
-        const float *col = lower(j, j->x + i * in_floats(d), t);
-        advc_sgemm(j->gemm_pool, ADVC_NOTRANS, ADVC_NOTRANS, d->cout, ohw,
-                   d->kdim, d->w, d->kdim, col, ohw, d->b != NULL, yi, ohw);
+    int ohw = d->ohw;
+    for (size_t ch = lo; ch < hi; ch++) {
+        size_t i0;
+        int m;
+        chunk_range(j, ch, &i0, &m);
+        const float *col = lower(j, i0, m, t);
+        float *y0 = j->y + i0 * out_floats(d);
+        if (d->q == 1) { /* y_i = b, then y_i += W col */
+            if (d->b)
+                for (int o = 0; o < d->cout; o++)
+                    for (int q = 0; q < ohw; q++)
+                        y0[(size_t)o * ohw + q] = d->b[o];
+            advc_sgemm(j->gemm_pool, ADVC_NOTRANS, ADVC_NOTRANS, d->cout, ohw,
+                       d->kdim, d->w, d->kdim, col, ohw, d->b != NULL, y0,
+                       ohw);
+            continue;
+        }
+        size_t ld = (size_t)m * ohw;
+        float *yc = out_buf(j, t);
+        advc_sgemm(j->gemm_pool, ADVC_NOTRANS, ADVC_NOTRANS, d->cout, (int)ld,
+                   d->kdim, d->w, d->kdim, col, (int)ld, false, yc, (int)ld);
+        for (int k = 0; k < m; k++) /* y_i[o] = Y_c[o, k-th block] + b[o] */
+            for (int o = 0; o < d->cout; o++) {
+                const float *src = yc + (size_t)o * ld + (size_t)k * ohw;
+                float *dst = y0 + (size_t)k * out_floats(d) + (size_t)o * ohw;
+                float bo = d->b ? d->b[o] : 0.0f;
+                if (d->b)
+                    for (int q = 0; q < ohw; q++) dst[q] = src[q] + bo;
+                else
+                    memcpy(dst, src, (size_t)ohw * sizeof *dst);
+            }
     }
 }
 
@@ -124,51 +199,69 @@ static void conv_forward(nn_node *v, const nn_ctx *c)
 {
     conv_job j = { v->priv, c, v->in[0]->y, NULL, v->y, NULL,
                    false, false, 0, NULL, NULL };
-    run_images(&j, (size_t)c->n, forward_images);
+    run_chunks(&j, (size_t)n_chunks(j.d, c->n), forward_chunks);
 }
 
-/* Image i's share of the backward pass; part is its group's dW partial,
- * first says whether i opens the group (overwrite rather than add). */
-static void backward_image(const conv_job *j, size_t i, float *part,
+/* Chunk ch's share of the backward pass; part is its group's dW partial,
+ * first says whether ch opens the group (overwrite rather than add). */
+static void backward_chunk(const conv_job *j, size_t ch, float *part,
                            bool first, int t)
 {
     const conv_op *d = j->d;
-    int ohw = d->geom.oh * d->geom.ow;
-    const float *dyi = j->dy + i * out_floats(d); /* (cout, ohw) */
-    float *dxi = j->dx + i * in_floats(d);       /* (cin, h, w) */
-    if (j->update) {
-        const float *col = lower(j, j->x + i * in_floats(d), t);
-        advc_sgemm(j->gemm_pool, ADVC_NOTRANS, ADVC_TRANS, d->cout, d->kdim,
-                   ohw, dyi, ohw, col, ohw, !first, part, d->kdim);
+    int ohw = d->ohw, m;
+    size_t i0;
+    chunk_range(j, ch, &i0, &m);
+    size_t ld = (size_t)m * ohw;
+    const float *dy0 = j->dy + i0 * out_floats(d);
+    float *dx0 = j->dx + i0 * in_floats(d);
+    const float *dyc = dy0; /* (cout, ld) */
+    if (d->q > 1) {         /* gather dY_c from the m images */
+        float *buf = out_buf(j, t);
+        for (int k = 0; k < m; k++)
+            for (int o = 0; o < d->cout; o++)
+                memcpy(buf + (size_t)o * ld + (size_t)k * ohw,
+                       dy0 + (size_t)k * out_floats(d) + (size_t)o * ohw,
+                       (size_t)ohw * sizeof *buf);
+        dyc = buf;
     }
-    if (d->pointwise) {
+    if (j->update) {
+        const float *col = lower(j, i0, m, t);
+        advc_sgemm(j->gemm_pool, ADVC_NOTRANS, ADVC_TRANS, d->cout, d->kdim,
+                   (int)ld, dyc, (int)ld, col, (int)ld, !first, part,
+                   d->kdim);
+    }
+    if (d->pointwise && d->q == 1) { /* dx_i (+)= W^T dy_i */
         advc_sgemm(j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, d->kdim, ohw,
-                   d->cout, d->w, d->kdim, dyi, ohw, j->dx_acc, dxi, ohw);
+                   d->cout, d->w, d->kdim, dyc, ohw, j->dx_acc, dx0, ohw);
         return;
     }
-    /* The column buffer is free again: dcol = W^T dy_i there. */
-    float *dcol = j->c->ws + (size_t)t * col_floats(d);
-    advc_sgemm(j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, d->kdim, ohw, d->cout,
-               d->w, d->kdim, dyi, ohw, false, dcol, ohw);
-    if (!j->dx_acc) memset(dxi, 0, in_floats(d) * sizeof *dxi);
-    advc_col2im(&d->geom, dcol, dxi);
+    /* The column buffer is free again: dcol = W^T dY_c there. */
+    float *dcol = col_buf(j, t);
+    advc_sgemm(j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, d->kdim, (int)ld,
+               d->cout, d->w, d->kdim, dyc, (int)ld, false, dcol, (int)ld);
+    for (int k = 0; k < m; k++) {
+        float *dxi = dx0 + (size_t)k * in_floats(d);
+        if (!j->dx_acc) memset(dxi, 0, in_floats(d) * sizeof *dxi);
+        advc_col2im_ld(&d->geom, dcol + (size_t)k * ohw, ld, dxi);
+    }
 }
 
-static void backward_images(void *p, size_t lo, size_t hi, int t)
+static void backward_chunks(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
-    for (size_t i = lo; i < hi; i++) backward_image(j, i, NULL, false, t);
+    for (size_t ch = lo; ch < hi; ch++) backward_chunk(j, ch, NULL, false, t);
 }
 
 static void backward_groups(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
     size_t wcount = (size_t)j->d->cout * j->d->kdim;
+    size_t nc = (size_t)n_chunks(j->d, j->c->n);
     for (size_t gi = lo; gi < hi; gi++) {
-        size_t i0, i1;
-        advc_split_range((size_t)j->c->n, (int)gi, j->groups, 1, &i0, &i1);
-        for (size_t i = i0; i < i1; i++)
-            backward_image(j, i, j->part + gi * wcount, i == i0, t);
+        size_t c0, c1;
+        advc_split_range(nc, (int)gi, j->groups, 1, &c0, &c1);
+        for (size_t ch = c0; ch < c1; ch++)
+            backward_chunk(j, ch, j->part + gi * wcount, ch == c0, t);
     }
 }
 
@@ -197,7 +290,7 @@ static void reduce_db(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
     const conv_op *d = j->d;
-    size_t ohw = (size_t)d->geom.oh * d->geom.ow;
+    size_t ohw = (size_t)d->ohw;
     (void)t;
     for (size_t o = lo; o < hi; o++) {
         float s = 0.0f;
@@ -214,12 +307,12 @@ static void conv_backward(nn_node *v, const nn_ctx *c)
                    c->pass == ADVC_PASS_UPDATE, 0, NULL, NULL };
     j.dx = nn_input_grad(v, 0, &j.dx_acc);
     if (!j.update) {
-        run_images(&j, (size_t)c->n, backward_images);
+        run_chunks(&j, (size_t)n_chunks(d, c->n), backward_chunks);
         return;
     }
     j.groups = conv_groups(d, c->n);
-    j.part = c->ws + (size_t)c->nthreads * col_floats(d);
-    run_images(&j, (size_t)j.groups, backward_groups);
+    j.part = c->ws + (size_t)c->nthreads * thread_floats(d);
+    run_chunks(&j, (size_t)j.groups, backward_groups);
     nn_parallel(c->pool, (size_t)d->cout * d->kdim, 16, 1 << 14, reduce_dw,
                 &j);
     if (d->b) nn_parallel(c->pool, (size_t)d->cout, 1, 64, reduce_db, &j);
@@ -255,15 +348,17 @@ int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
     d->cout = cout;
     d->kdim = s.c * k * k;
     d->pointwise = advc_conv_is_pointwise(&d->geom);
+    d->ohw = d->geom.oh * d->geom.ow;
+    d->q = chunk_size(d->kdim, d->ohw);
     nn_node *v = nn_add(g, &conv_vt, name, &u, 1,
                         (advc_shape){ cout, d->geom.oh, d->geom.ow }, d);
     if (!v) return -1;
     int wd[4] = { cout, s.c, k, k }, bd[1] = { cout };
-    if (!nn_param(g, v, "w", ADVC_TENSOR_WEIGHT, NN_INIT_HE, d->kdim, 4, wd,
-                  &d->w, &d->dw))
+    if (!nn_param(g, v, "w", ADVC_TENSOR_WEIGHT, NN_INIT_WEIGHT, d->kdim, 4,
+                  wd, &d->w, &d->dw))
         return -1;
-    if (bias && !nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_ZERO, 0, 1, bd,
-                          &d->b, &d->db))
+    if (bias && !nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_BIAS, d->kdim,
+                          1, bd, &d->b, &d->db))
         return -1;
     return v->id;
 }
