@@ -22,6 +22,12 @@ CASES=${CASES:-fgsm-rs pgd7 pgd20}
 BUILD=${BUILD:-build}
 # Debian's python3-torch lives with /usr/bin/python3 (a pyenv shim may shadow it).
 PY=${PYTHON:-/usr/bin/python3}
+# torch_env T CMD...: CMD with every thread pool PyTorch may use pinned to T
+# threads.  Debian's torch calls OpenBLAS (libblas.so.3) for its BLAS work,
+# and OpenBLAS starts one thread per CPU whatever torch.set_num_threads
+# says: unpinned, a "1-thread" PyTorch run kept both cores busy
+# (train_torch.py and adv_torch.py print cores_used= to show it).
+torch_env() { tn=$1; shift; OMP_NUM_THREADS=$tn OPENBLAS_NUM_THREADS=$tn MKL_NUM_THREADS=$tn "$@"; }
 if ! "$PY" -c 'import torch' 2>/dev/null; then
     echo "adv-vs-torch: PyTorch is not installed (apt-get install python3-torch); skipping" >&2
     exit 0
@@ -47,6 +53,7 @@ compare() {
     echo "compare=$1 model=$2 threads=$3 advc_img_per_s=$ai" \
          "torch_img_per_s=$pi speedup=$(echo "$ai $pi" | awk '{printf "%.2f", $1/$2}')" \
          "advc_rss_mb=$(field "$4" max_rss_mb) torch_rss_mb=$(field "$5" max_rss_mb)" \
+         "torch_cores_used=$(field "$5" cores_used)" \
          "advc_status=$(field "$4" status)"
 }
 
@@ -66,13 +73,13 @@ for model in $MODELS; do
                 fi
                 a=$("$BENCH" train --model "$model" "$@" --eps $eps \
                         --threads "$t" --reps "$reps" | grep '^bench=train' || true)
-                p=$("$PY" bench/compare/adv_torch.py train --model "$model" \
+                p=$(torch_env "$t" "$PY" bench/compare/adv_torch.py train --model "$model" \
                         "$@" --eps $eps --threads "$t" --reps "$reps")
                 ;;
             pgd20)
                 a=$("$BENCH" attack --model "$model" --attack pgd --steps 20 \
                         --eps $eps --threads "$t" --reps "$reps" | grep '^bench=attack' || true)
-                p=$("$PY" bench/compare/adv_torch.py attack --model "$model" \
+                p=$(torch_env "$t" "$PY" bench/compare/adv_torch.py attack --model "$model" \
                         --attack pgd --steps 20 --eps $eps --threads "$t" --reps "$reps")
                 ;;
             *)

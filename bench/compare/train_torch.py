@@ -101,15 +101,21 @@ def main():
 
     run()  # warm-up
     times = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(a.reps):
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
+    # Cores actually kept busy: process CPU time over wall time.  Debian's
+    # torch sends BLAS calls to OpenBLAS, whose threads set_num_threads
+    # does not limit (the shell scripts pin OPENBLAS_NUM_THREADS).
+    cores = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     sec = statistics.median(times)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"bench=train-torch model={a.model} threads={a.threads} "
           f"batch={a.batch} img_per_s={steps * a.batch / sec:.1f} "
-          f"max_rss_mb={rss:.1f} torch={torch.__version__}")
+          f"max_rss_mb={rss:.1f} cores_used={cores:.2f} "
+          f"torch={torch.__version__}")
 
 
 if __name__ == "__main__":
