@@ -464,6 +464,45 @@ START_TEST(schedule_parse_errors)
 }
 END_TEST
 
+/* A graph big enough for the threaded step (> 2^16 parameters, uneven
+ * range lengths) gives the same bits on 1 and 2 threads, SGD and Adam, with
+ * weight decay on some ranges. */
+START_TEST(threaded_step_bitwise)
+{
+    advc_pool *pool = advc_pool_create(2);
+    ck_assert_ptr_nonnull(pool);
+    for (int kind = 0; kind < 2; kind++) {
+        float *out[2] = { NULL, NULL };
+        size_t n = 0;
+        for (int k = 0; k < 2; k++) {
+            advc_graph *g = advc_graph_new((advc_shape){ 301, 1, 1 });
+            int x = advc_dense(g, "fc", advc_graph_input(g), 257, true);
+            x = advc_dense(g, "head", x, 7, true);
+            ck_assert_int_ge(advc_graph_add_exit(g, x, 1.0f), 0);
+            ck_assert_int_eq(advc_graph_compile(g, 2, k ? pool : NULL),
+                             ADVC_OK);
+            advc_graph_init_params(g, 3);
+            float *w = advc_graph_params(g, &n);
+            float *gr = advc_graph_grads(g, NULL);
+            ck_assert(n > (1u << 16));
+            tu_fill(gr, n, -1, 1, 77);
+            advc_opt_config c = advc_opt_defaults(kind ? ADVC_OPT_ADAM
+                                                       : ADVC_OPT_SGD);
+            c.weight_decay = 1e-3f;
+            advc_optimizer *o = advc_optimizer_new(g, &c);
+            for (int s = 0; s < 3; s++) advc_optimizer_step(o, 0.01f);
+            out[k] = malloc(n * sizeof *out[k]);
+            memcpy(out[k], w, n * sizeof *w);
+            advc_optimizer_free(o);
+            advc_graph_free(g);
+        }
+        ck_assert(memcmp(out[0], out[1], n * sizeof *out[0]) == 0);
+        free(out[0]), free(out[1]);
+    }
+    advc_pool_destroy(pool);
+}
+END_TEST
+
 Suite *advc_suite_optim(void)
 {
     Suite *s = suite_create("optim");
@@ -476,6 +515,7 @@ Suite *advc_suite_optim(void)
     tcase_add_test(tc, weight_decay_by_prefix);
     tcase_add_test(tc, bad_config_and_uncompiled_graph);
     tcase_add_test(tc, survives_recompile);
+    tcase_add_test(tc, threaded_step_bitwise);
     suite_add_tcase(s, tc);
     TCase *ts = tcase_create("schedules");
     tcase_add_test(ts, schedule_constant_cosine);

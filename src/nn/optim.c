@@ -178,8 +178,41 @@ advc_status advc_optimizer_set_wd(advc_optimizer *o, const char *prefix,
 /* Every range r: w_r, m_r (, v_r) updated from g_r with r's wd.
  * SGD:  g' = g + wd w;  v = mu v + g';  w -= lr (nesterov ? g' + mu v : v)
  * Adam: g' = g + wd w;  m, v moments;   w -= lr m^ / (sqrt(v^) + eps) */
+/* One step's arguments, shared by the pool's threads. */
+typedef struct {
+    const advc_optimizer *o;
+    float *w;
+    const float *g;
+    float lr;
+    int t;        /* Adam's step number, >= 1 */
+} step_job;
+
+/* Thread th of nth updates its share of every range.  The updates are
+ * elementwise and the shares are 16-aligned, so each element sees the same
+ * kernel code path whatever the thread count: the same bits. */
+static void step_task(void *p, int th, int nth)
+{
+    const step_job *j = p;
+    const advc_optimizer *o = j->o;
+    const advc_opt_config *c = &o->cfg;
+    for (int i = 0; i < o->nranges; i++) {
+        const opt_range *r = &o->ranges[i];
+        size_t lo, hi;
+        advc_split_range(r->count, th, nth, 16, &lo, &hi);
+        if (hi <= lo) continue;
+        size_t a = r->offset + lo, n = hi - lo;
+        if (c->kind == ADVC_OPT_SGD)
+            advc_sgd_update(n, j->w + a, j->g + a, o->m + a, j->lr,
+                            c->momentum, r->wd, c->nesterov);
+        else
+            advc_adam_update(n, j->w + a, j->g + a, o->m + a, o->v + a,
+                             j->lr, c->beta1, c->beta2, c->eps, r->wd, j->t);
+    }
+}
+
 void advc_optimizer_step(advc_optimizer *o, float lr)
 {
+    enum { PAR_MIN = 1 << 16 }; /* fewer parameters: one thread is faster */
     size_t np = 0, ng = 0;
     /* Fetched each step: recompiling for another batch size may move the
      * slabs (their length stays the same). */
@@ -194,18 +227,12 @@ void advc_optimizer_step(advc_optimizer *o, float lr)
         abort();
     }
     o->steps++;
-    const advc_opt_config *c = &o->cfg;
-    int t = o->steps > INT_MAX ? INT_MAX : (int)o->steps;
-    for (int i = 0; i < o->nranges; i++) {
-        const opt_range *r = &o->ranges[i];
-        size_t a = r->offset;
-        if (c->kind == ADVC_OPT_SGD)
-            advc_sgd_update(r->count, w + a, g + a, o->m + a, lr,
-                            c->momentum, r->wd, c->nesterov);
-        else
-            advc_adam_update(r->count, w + a, g + a, o->m + a, o->v + a, lr,
-                             c->beta1, c->beta2, c->eps, r->wd, t);
-    }
+    step_job j = { o, w, g, lr, o->steps > INT_MAX ? INT_MAX : (int)o->steps };
+    advc_pool *pool = advc_graph_pool(o->g);
+    if (np >= PAR_MIN && advc_pool_threads(pool) > 1)
+        advc_pool_run(pool, step_task, &j);
+    else
+        step_task(&j, 0, 1);
 }
 
 long advc_optimizer_steps(const advc_optimizer *o)
