@@ -7,7 +7,9 @@
  * before timing: the recipe's loss on one fixed batch must be finite and
  * fall over 8 steps (the step really trains).  Reported: median over
  * --reps timed runs of one epoch of 10 batches (free: 10 batches x m
- * replays; img_per_s counts each image once per optimizer step).  The
+ * replays; img_per_s counts each image once per optimizer step), the
+ * forward's multiply-adds per image in the GEMM layers and, for std, the
+ * GEMM work done per second (6 flops per forward multiply-add).  The
  * catastrophic-overfitting guard is off (it is per-epoch evaluation). */
 #include <math.h>
 #include <stdlib.h>
@@ -135,12 +137,18 @@ int bench_train(const bench_opts *o)
             printf(" steps=%d", rc.steps);
         if (recipe == ADVC_RECIPE_FREE) printf(" replays=%d", rc.replays);
         if (recipe != ADVC_RECIPE_STD) printf(" eps=%g", (double)rc.eps);
+        double ips = (double)updates * B / sec;
+        double macs = advc_graph_forward_macs(g);
         printf(" isa=%s threads=%d batch=%d img_per_s=%.1f ms_per_step=%.2f "
-               "loss_first=%.4f loss_after8=%.4f max_rss_mb=%.1f "
-               "status=%s\n",
-               advc_isa_name(), th[ti], B, (double)updates * B / sec,
-               sec * 1e3 / (double)updates, (double)first, (double)after,
-               max_rss_mb(), pass ? "PASS" : "FAIL");
+               "fwd_mmac_per_img=%.2f", advc_isa_name(), th[ti], B, ips,
+               sec * 1e3 / (double)updates, macs / 1e6);
+        /* std: forward, input gradient and weight gradient are 3 GEMMs
+         * of the forward's size, 2 flops per multiply-add. */
+        if (recipe == ADVC_RECIPE_STD)
+            printf(" gemm_gflops=%.1f", ips * 6.0 * macs / 1e9);
+        printf(" loss_first=%.4f loss_after8=%.4f max_rss_mb=%.1f "
+               "status=%s\n", (double)first, (double)after, max_rss_mb(),
+               pass ? "PASS" : "FAIL");
         failed += !pass;
         advc_graph_free(g);
         advc_pool_destroy(pool);

@@ -257,6 +257,19 @@ START_TEST(test_default_init)
 }
 END_TEST
 
+/* cnn-small's GEMM work by hand: conv1 16 x 16 x 14*14, conv2 32 x 256 x
+ * 7*7, fc1 100 x 1568, fc 10 x 100 multiply-adds. */
+START_TEST(test_forward_macs)
+{
+    advc_graph *g = NULL;
+    ck_assert_int_eq(advc_model_build("cnn-small", MNIST, 10, relu(), &g),
+                     ADVC_OK);
+    double want = 16.0 * 16 * 196 + 32.0 * 256 * 49 + 100.0 * 1568 + 1000;
+    ck_assert(advc_graph_forward_macs(g) == want);
+    advc_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_bad_shapes_and_classes)
 {
     advc_graph *g = NULL;
@@ -577,6 +590,7 @@ Suite *advc_suite_models(void)
     tcase_add_loop_test(tc, test_spec_errors, 0, NBAD);
     tcase_add_test(tc, test_bad_shapes_and_classes);
     tcase_add_test(tc, test_default_init);
+    tcase_add_test(tc, test_forward_macs);
     tcase_add_test(tc, test_usage_lists_models_and_keys);
     tcase_add_test(tc, test_act_spec_round_trip);
     tcase_add_test(tc, test_save_load_bit_exact);

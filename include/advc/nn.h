@@ -159,6 +159,10 @@ float *advc_graph_params(advc_graph *g, size_t *count);
 float *advc_graph_grads(advc_graph *g, size_t *count);
 float *advc_graph_state(advc_graph *g, size_t *count);
 size_t advc_graph_num_params(const advc_graph *g);
+/* Multiply-adds of one sample's forward pass in the conv, dense and maxout
+ * layers (the GEMM work; a training step does about 3x: forward, input
+ * gradient, weight gradient). */
+double advc_graph_forward_macs(const advc_graph *g);
 
 /* ---- running ------------------------------------------------------------ */
 /* x: (n, c, h, w) with n <= the compiled batch.  Copies x in. */

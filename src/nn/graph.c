@@ -113,7 +113,8 @@ static void *grow(void *arr, int *cap, int need, size_t sz)
 /* ---- building ---------------------------------------------------------- */
 
 static void noop_pass(nn_node *v, const nn_ctx *c) { (void)v, (void)c; }
-static const nn_op input_op = { "input", noop_pass, noop_pass, NULL, NULL };
+static const nn_op input_op = { "input", noop_pass, noop_pass, NULL, NULL,
+                                NULL };
 
 advc_graph *advc_graph_new(advc_shape input)
 {
@@ -522,6 +523,14 @@ int advc_graph_num_exits(const advc_graph *g) { return g->nexits; }
 advc_pool *advc_graph_pool(const advc_graph *g) { return g->pool; }
 size_t advc_graph_num_params(const advc_graph *g) { return g->nparams; }
 int advc_graph_num_tensors(const advc_graph *g) { return g->ntensors; }
+
+double advc_graph_forward_macs(const advc_graph *g)
+{
+    double m = 0;
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op->macs) m += g->nodes[i]->op->macs(g->nodes[i]);
+    return m;
+}
 
 int advc_graph_classes(const advc_graph *g)
 {

@@ -32,6 +32,9 @@ typedef struct {
     /* Op-specific part of the describe line, e.g. "k=3 s=1 p=1" (NULL:
      * none). */
     void (*describe)(const nn_node *v, char *buf, size_t size);
+    /* Multiply-adds of one sample's forward (NULL: none worth counting;
+     * only the GEMM layers count). */
+    double (*macs)(const nn_node *v);
 } nn_op;
 
 struct nn_node {

@@ -78,7 +78,7 @@ static void act_describe(const nn_node *v, char *buf, size_t size)
 }
 
 static const nn_op act_vt = { "act", act_forward, act_backward, NULL,
-                              act_describe };
+                              act_describe, NULL };
 
 int advc_activation(advc_graph *g, int x, advc_act_spec act)
 {

@@ -34,7 +34,8 @@ static void add_backward(nn_node *v, const nn_ctx *c)
     }
 }
 
-static const nn_op add_vt = { "add", add_forward, add_backward, NULL, NULL };
+static const nn_op add_vt = { "add", add_forward, add_backward, NULL, NULL,
+                              NULL };
 
 int advc_add(advc_graph *g, int a, int b)
 {

@@ -188,7 +188,7 @@ static void bn_describe(const nn_node *v, char *buf, size_t size)
 }
 
 static const nn_op bn_vt = { "batchnorm", bn_forward, bn_backward, NULL,
-                             bn_describe };
+                             bn_describe, NULL };
 
 int advc_batchnorm(advc_graph *g, const char *name, int x)
 {

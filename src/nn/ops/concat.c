@@ -83,7 +83,7 @@ static void concat_describe(const nn_node *v, char *buf, size_t size)
 }
 
 static const nn_op concat_vt = { "concat", concat_forward, concat_backward,
-                                 NULL, concat_describe };
+                                 NULL, concat_describe, NULL };
 
 int advc_concat(advc_graph *g, const int *xs, int n)
 {

@@ -326,8 +326,15 @@ static void conv_describe(const nn_node *v, char *buf, size_t size)
              d->b ? "" : " nobias");
 }
 
+/* y = W col(x): cout * cin*k*k * oh*ow multiply-adds */
+static double conv_macs(const nn_node *v)
+{
+    const conv_op *d = v->priv;
+    return (double)d->cout * d->kdim * d->ohw;
+}
+
 static const nn_op conv_vt = { "conv2d", conv_forward, conv_backward,
-                               conv_workspace, conv_describe };
+                               conv_workspace, conv_describe, conv_macs };
 
 int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
                 int stride, int pad, bool bias)

@@ -53,8 +53,14 @@ static void dense_describe(const nn_node *v, char *buf, size_t size)
              d->b ? "" : " nobias");
 }
 
+static double dense_macs(const nn_node *v) /* y = W x: out * in */
+{
+    const dense_op *d = v->priv;
+    return (double)d->out * d->in;
+}
+
 static const nn_op dense_vt = { "dense", dense_forward, dense_backward,
-                                NULL, dense_describe };
+                                NULL, dense_describe, dense_macs };
 
 int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias)
 {

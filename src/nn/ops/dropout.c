@@ -99,7 +99,8 @@ static void dropout_describe(const nn_node *v, char *buf, size_t size)
 }
 
 static const nn_op dropout_vt = { "dropout", dropout_forward,
-                                  dropout_backward, NULL, dropout_describe };
+                                  dropout_backward, NULL, dropout_describe,
+                                  NULL };
 
 int advc_dropout(advc_graph *g, int x, float p)
 {

@@ -11,7 +11,7 @@ static void flatten_pass(nn_node *v, const nn_ctx *c)
 }
 
 static const nn_op flatten_vt = { "flatten", flatten_pass, flatten_pass,
-                                  NULL, NULL };
+                                  NULL, NULL, NULL };
 
 int advc_flatten(advc_graph *g, int x)
 {

@@ -72,8 +72,16 @@ static void maxout_describe(const nn_node *v, char *buf, size_t size)
              d->pieces);
 }
 
+/* z = W x for every piece: units * pieces * in */
+static double maxout_macs(const nn_node *v)
+{
+    const maxout_op *d = v->priv;
+    return (double)d->units * d->pieces * d->in;
+}
+
 static const nn_op maxout_vt = { "maxout", maxout_forward, maxout_backward,
-                                 maxout_workspace, maxout_describe };
+                                 maxout_workspace, maxout_describe,
+                                 maxout_macs };
 
 int advc_maxout(advc_graph *g, const char *name, int x, int units,
                 int pieces)

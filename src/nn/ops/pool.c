@@ -176,11 +176,11 @@ static void pool_describe(const nn_node *v, char *buf, size_t size)
 }
 
 static const nn_op maxpool_vt = { "maxpool", pool_forward, pool_backward,
-                                  NULL, pool_describe };
+                                  NULL, pool_describe, NULL };
 static const nn_op avgpool_vt = { "avgpool", pool_forward, pool_backward,
-                                  NULL, pool_describe };
+                                  NULL, pool_describe, NULL };
 static const nn_op gap_vt = { "gavgpool", pool_forward, pool_backward, NULL,
-                              pool_describe };
+                              pool_describe, NULL };
 
 static int add_pool(advc_graph *g, pool_kind kind, const nn_op *op, int x,
                     int k, int stride, int pad)
