@@ -57,14 +57,16 @@ static int chunk_size(int kdim, int ohw)
 
 static int n_chunks(const conv_op *d, int n) { return (n + d->q - 1) / d->q; }
 
-/* Groups for the weight gradient: at most 32, and their partial sums
+/* Groups for the weight gradient: one per chunk up to 64 (so the threads
+ * share out whole chunks evenly: 43 chunks dealt into 32 groups gave one
+ * thread 27 chunks and the other 16), and their partial sums
  * (G, cout, kdim) within 2^22 floats. */
 static int conv_groups(const conv_op *d, int n)
 {
     size_t wcount = (size_t)d->cout * d->kdim;
     size_t cap = ((size_t)1 << 22) / wcount;
     int nc = n_chunks(d, n);
-    int G = nc < 32 ? nc : 32;
+    int G = nc < 64 ? nc : 64;
     if ((size_t)G > cap) G = cap > 0 ? (int)cap : 1;
     return G;
 }
