@@ -138,11 +138,15 @@ check-deps:
 
 test: check-deps $(TESTS) $(PROG)
 	$(RUN) $(TESTS)
+	sh tests/cli.sh $(PROG) $(RUN)
 
+# Everything is linked statically for qemu: a dynamically linked aarch64
+# advc hung in its first pthread_create under Debian 12's qemu-user (tests
+# that start threads, in the static test binary, never did).
 test-neon:
 	@sh tests/need.sh neon
 	$(MAKE) test SIMD=neon CC=aarch64-linux-gnu-gcc BUILD=build/neon \
-	    RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+	    LDFLAGS=-static RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 
 sanitize:
 	$(MAKE) test SAN=1

@@ -34,6 +34,8 @@ advc_status advc_set_error(advc_status s, const char *fmt, ...)
     ;
 /* The last message recorded on this thread ("" if none). */
 const char *advc_last_error(void);
+/* The status that came with it (ADVC_OK if none). */
+advc_status advc_last_status(void);
 const char *advc_status_name(advc_status s);
 
 /* ---- random numbers ---------------------------------------------------- */

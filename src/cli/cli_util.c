@@ -58,7 +58,9 @@ bool cli_float(const char *cmd, const char *flag, const char *s, double lo,
 int cli_fail(const char *cmd)
 {
     fprintf(stderr, "advc %s: %s\n", cmd, advc_last_error());
-    return 1;
+    /* A bad value given on the command line (a model spec, say) is a
+     * usage error like a bad flag: 2.  Bad files and the rest: 1. */
+    return advc_last_status() == ADVC_ERR_ARG ? 2 : 1;
 }
 
 int cli_usage_error(const char *cmd, const char *what)

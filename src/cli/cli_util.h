@@ -16,7 +16,8 @@ bool cli_u64(const char *cmd, const char *flag, const char *s,
 /* Finite float in [lo, hi]. */
 bool cli_float(const char *cmd, const char *flag, const char *s, double lo,
                double hi, float *out);
-/* "advc CMD: <advc_last_error()>" on stderr; returns 1. */
+/* "advc CMD: <advc_last_error()>" on stderr; returns 2 when the error is
+ * a bad argument (ADVC_ERR_ARG: a bad value on the command line), else 1. */
 int cli_fail(const char *cmd);
 /* "advc CMD: unknown option ... (see advc CMD --help)"; returns 2. */
 int cli_usage_error(const char *cmd, const char *what);

@@ -28,7 +28,13 @@ int cmd_info(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    if (argc != 2 || argv[1][0] == '-')
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            char m[160];
+            snprintf(m, sizeof m, "unknown option '%s'", argv[i]);
+            return cli_usage_error("info", m);
+        }
+    if (argc != 2)
         return cli_usage_error("info", "expected exactly one FILE");
     advc_checkpoint ck;
     if (advc_checkpoint_read(argv[1], &ck) != ADVC_OK) return cli_fail("info");

@@ -6,6 +6,7 @@
 #include "advc/core.h"
 
 static _Thread_local char last_error[512];
+static _Thread_local advc_status last_status = ADVC_OK;
 
 advc_status advc_set_error(advc_status s, const char *fmt, ...)
 {
@@ -13,10 +14,12 @@ advc_status advc_set_error(advc_status s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    last_status = s;
     return s;
 }
 
 const char *advc_last_error(void) { return last_error; }
+advc_status advc_last_status(void) { return last_status; }
 
 const char *advc_status_name(advc_status s)
 {
