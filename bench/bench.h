@@ -21,6 +21,9 @@ typedef struct {
     const char *recipe;  /* --recipe (train bench; NULL = std)             */
 } bench_opts;
 
+/* Peak resident memory of this process so far, in MiB. */
+double bench_max_rss_mb(void);
+
 /* Median of x[0..n) (sorts x). */
 double bench_median(double *x, int n);
 

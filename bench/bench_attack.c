@@ -20,7 +20,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include "advc/attack.h"
 #include "advc/data.h"
 #include "advc/loss.h"
@@ -28,14 +27,6 @@
 
 #define TRAIN_STEPS 50
 #define TRAIN_BATCH 32
-
-/* Peak resident memory of this process so far, in MiB (Linux: KiB). */
-static double max_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
 
 /* n rows of d floats and labels, drawn cyclically from d's rows. */
 static void take_rows(const advc_dataset *ds, int first, int n, size_t d,
@@ -232,7 +223,7 @@ int bench_attack(const bench_opts *o)
                spec, advc_attack_name(kind), cfg.steps, (double)cfg.eps,
                have ? "trained50" : "random", advc_isa_name(), th[ti], B,
                B / sec, sec * 1e3, B / sec_es, clean, adv, ball, same,
-               max_rss_mb(), pass ? "PASS" : "FAIL");
+               bench_max_rss_mb(), pass ? "PASS" : "FAIL");
         failed += !pass;
     }
 

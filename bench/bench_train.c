@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include "advc/data.h"
 #include "advc/train.h"
 #include "bench.h"
@@ -28,14 +27,6 @@ typedef struct {
     advc_train_result res;
     int failed;
 } train_ctx;
-
-/* Peak resident memory of this process so far, in MiB (Linux: KiB). */
-static double max_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
 
 static void run_epoch(void *v)
 {
@@ -147,7 +138,7 @@ int bench_train(const bench_opts *o)
         if (recipe == ADVC_RECIPE_STD)
             printf(" gemm_gflops=%.1f", ips * 6.0 * macs / 1e9);
         printf(" loss_first=%.4f loss_after8=%.4f max_rss_mb=%.1f "
-               "status=%s\n", (double)first, (double)after, max_rss_mb(),
+               "status=%s\n", (double)first, (double)after, bench_max_rss_mb(),
                pass ? "PASS" : "FAIL");
         failed += !pass;
         advc_graph_free(g);

@@ -1,5 +1,6 @@
 /* bench_util.c: medians, repeat-timing and thread lists for advc-bench. */
 #include <stdlib.h>
+#include <sys/resource.h>
 #include "bench.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -41,4 +42,11 @@ int bench_thread_list(const bench_opts *o, int out[2])
         return 2;
     }
     return 1;
+}
+
+double bench_max_rss_mb(void) /* ru_maxrss is in KiB on Linux */
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
 }

@@ -29,17 +29,14 @@ dependency of advc.
 """
 import argparse
 import os
-import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_torch import Cnn, ResNet  # noqa: E402  (same architectures)
+from train_torch import Cnn, ResNet, time_runs  # noqa: E402  (same models)
 
 
 def input_grad(model, x, delta, y):
@@ -129,19 +126,7 @@ def main():
         head = (f"bench=attack-torch model={a.model} attack={a.attack} "
                 f"steps={steps}")
 
-    run()  # warm-up
-    times = []
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for _ in range(a.reps):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    # Cores actually kept busy: process CPU time over wall time.  Debian's
-    # torch sends BLAS calls to OpenBLAS, whose threads set_num_threads
-    # does not limit (the shell scripts pin OPENBLAS_NUM_THREADS).
-    cores = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    sec = statistics.median(times)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    sec, cores, rss = time_runs(run, a.reps)
     print(f"{head} eps={eps:g} threads={a.threads} batch={a.batch} "
           f"img_per_s={iters * a.batch / sec:.1f} "
           f"max_rss_mb={rss:.1f} cores_used={cores:.2f} "

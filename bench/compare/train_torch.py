@@ -75,6 +75,24 @@ class ResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+def time_runs(run, reps):
+    """Warm-up call, then reps timed calls of run().  Returns the median
+    seconds per call, the cores kept busy (process CPU time over wall time:
+    Debian's torch sends BLAS calls to OpenBLAS, whose threads
+    set_num_threads does not limit; the shell scripts pin
+    OPENBLAS_NUM_THREADS) and this process's peak RSS in MiB."""
+    run()
+    times = []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    cores = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return statistics.median(times), cores, rss
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="cnn", choices=["cnn", "resnet"])
@@ -99,19 +117,7 @@ def main():
             opt.step()
         return float(loss)
 
-    run()  # warm-up
-    times = []
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    for _ in range(a.reps):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    # Cores actually kept busy: process CPU time over wall time.  Debian's
-    # torch sends BLAS calls to OpenBLAS, whose threads set_num_threads
-    # does not limit (the shell scripts pin OPENBLAS_NUM_THREADS).
-    cores = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-    sec = statistics.median(times)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    sec, cores, rss = time_runs(run, a.reps)
     print(f"bench=train-torch model={a.model} threads={a.threads} "
           f"batch={a.batch} img_per_s={steps * a.batch / sec:.1f} "
           f"max_rss_mb={rss:.1f} cores_used={cores:.2f} "

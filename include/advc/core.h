@@ -48,6 +48,9 @@ typedef struct {
 } advc_rng;
 
 void advc_rng_seed(advc_rng *r, uint64_t seed, uint64_t stream);
+/* splitmix64's finaliser (Steele, Lea, Flood 2014) over a + golden*(b+1):
+ * one well-mixed 64-bit key from two small ones (a seed and a purpose). */
+uint64_t advc_mix64(uint64_t a, uint64_t b);
 uint32_t advc_rng_u32(advc_rng *r);
 /* Uniform integer in [0, n), unbiased (Lemire's method). n > 0. */
 uint32_t advc_rng_below(advc_rng *r, uint32_t n);

@@ -117,19 +117,9 @@ advc_attack_kind advc_attack_parse(const char *s)
 
 /* ---- shared pieces ------------------------------------------------------ */
 
-/* splitmix64's finaliser (Steele, Lea, Flood 2014) over a + golden * (b+1):
- * a well-mixed 64-bit key from two small ones. */
-uint64_t atk_mix(uint64_t a, uint64_t b)
-{
-    uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r)
 {
-    advc_rng_seed(r, atk_mix(c->seed, salt), (uint64_t)i);
+    advc_rng_seed(r, advc_mix64(c->seed, salt), (uint64_t)i);
 }
 
 void atk_linf_start(const atk_ctx *c, advc_rng *r, int i, float *p)

@@ -103,7 +103,6 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
  * the run's seed and `salt` (restart, purpose), so a sample's random start
  * does not depend on which other samples are in the batch. */
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r);
-uint64_t atk_mix(uint64_t a, uint64_t b);
 
 /* Samples not yet fooled in o, in increasing order: idx[0..return). */
 int atk_unfooled(const atk_ctx *c, const atk_out *o, int *idx);

@@ -27,7 +27,7 @@ advc_status atk_maxavg(const atk_ctx *c, atk_run_fn run, float *x_adv)
         atk_ctx sub = *c;
         sub.judge = -1;
         sub.early_stop = false;
-        sub.seed = atk_mix(c->seed, (uint64_t)k);
+        sub.seed = advc_mix64(c->seed, (uint64_t)k);
         sub.exit_lo = k < E ? k : 0; /* k == E: all exits (their mean) */
         sub.exit_hi = k < E ? k + 1 : E;
         advc_status st = run(&sub, &cand);

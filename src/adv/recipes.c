@@ -250,14 +250,6 @@ advc_status advc_train_check(const advc_graph *g, const advc_train_config *cfg)
 
 /* ---- workspace ----------------------------------------------------------- */
 
-uint64_t recipe_mix(uint64_t a, uint64_t b)
-{
-    uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static float *zalloc(size_t count)
 {
     float *p = advc_alloc((count ? count : 1) * sizeof *p);
@@ -345,7 +337,7 @@ static const float *ce_input_grad(recipe_ctx *s, const float *xin,
  * starts whatever the thread count. */
 static void step_rng(const recipe_ctx *s, uint64_t purpose, advc_rng *r)
 {
-    advc_rng_seed(r, recipe_mix(s->seed, 0x5eed0000u + purpose),
+    advc_rng_seed(r, advc_mix64(s->seed, 0x5eed0000u + purpose),
                   (uint64_t)s->batch_index * 1024u + (uint64_t)s->replay);
 }
 
@@ -541,7 +533,7 @@ static float loss_trades(recipe_ctx *s)
     int B = advc_graph_batch(g), n = s->n;
     float beta = s->rc->beta, total = 0;
     /* Pin dropout: the repeated clean forward must draw the same masks. */
-    uint64_t dseed = recipe_mix(s->seed, 0x7ade5000u + (uint64_t)
+    uint64_t dseed = advc_mix64(s->seed, 0x7ade5000u + (uint64_t)
                                 s->batch_index);
     advc_graph_set_seed(g, dseed);
     advc_graph_forward(g, s->x, n, ADVC_MODE_TRAIN);   /* dropout step 0 */

@@ -373,7 +373,7 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
     }
     gs.n = cfg->guard.steps > 0 ? gn : 0;
     res->guard_n = gs.n;
-    uint64_t guard_seed = recipe_mix(cfg->seed, 0x6a4d);
+    uint64_t guard_seed = advc_mix64(cfg->seed, 0x6a4d);
     float guard_eps = rc.eps;
 
     int replays = cfg->recipe == ADVC_RECIPE_FREE ? rc.replays : 1;

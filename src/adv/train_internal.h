@@ -59,7 +59,5 @@ const recipe_def *recipe_get(advc_recipe r);
 advc_status recipe_ws_alloc(recipe_ctx *s, int B);
 void recipe_ws_free(recipe_ctx *s);
 
-/* splitmix64 finaliser over a + golden * (b + 1): a seed from two keys. */
-uint64_t recipe_mix(uint64_t a, uint64_t b);
 
 #endif /* ADVC_TRAIN_INTERNAL_H */

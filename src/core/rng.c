@@ -63,3 +63,11 @@ void advc_rng_shuffle(advc_rng *r, int *idx, int n)
         idx[j] = t;
     }
 }
+
+uint64_t advc_mix64(uint64_t a, uint64_t b)
+{
+    uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}

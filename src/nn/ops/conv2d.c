@@ -150,7 +150,7 @@ static const float *lower(const conv_job *j, size_t i0, int m, int t)
 {
     const conv_op *d = j->d;
     const float *x0 = j->x + i0 * in_floats(d);
-    if (d->pointwise && m == 1 && d->q == 1) return x0;
+    if (d->pointwise && d->q == 1) return x0; /* then m = 1 too */
     float *col = col_buf(j, t);
     size_t ld = (size_t)m * d->ohw;
     for (int k = 0; k < m; k++)
