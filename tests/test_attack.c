@@ -247,7 +247,8 @@ START_TEST(test_names_defaults)
 {
     static const char *const names[] = {"fgsm",    "pgd",      "pgd-l2",
                                         "cw",      "apgd-ce",  "apgd-dlr",
-                                        "apgd-t",  "noise"};
+                                        "apgd-t",  "noise",    "fab-t",
+                                        "square"};
     for (int k = 0; k < ADVC_ATK_COUNT; k++) {
         ck_assert_str_eq(advc_attack_name((advc_attack_kind)k), names[k]);
         ck_assert_int_eq(advc_attack_parse(names[k]), k);
@@ -371,8 +372,9 @@ static void all_kinds_in_ball(advc_graph *g, int n, advc_exit_mode mode,
             c.exits = mode;
             c.exit = exit;
             c.seed = 9;
-            if (k == ADVC_ATK_APGD_T) c.target_classes = 2;
-            if (variant && k != ADVC_ATK_APGD_T) c.targets = t;
+            bool own_targets = k == ADVC_ATK_APGD_T || k == ADVC_ATK_FAB_T;
+            if (own_targets) c.target_classes = 2;
+            if (variant && !own_targets) c.targets = t;
             if (variant && k == ADVC_ATK_PGD) c.loss = ADVC_LOSS_DLR;
             run(g, &c, x, y, n, xa);
             char what[96];

@@ -34,13 +34,18 @@ typedef enum {
     ADVC_ATK_APGD_DLR,   /* APGD on the DLR loss                          */
     ADVC_ATK_APGD_T,     /* targeted APGD-DLR over the top-k other classes */
     ADVC_ATK_NOISE,      /* uniform random noise in the ball (a baseline) */
+    ADVC_ATK_FAB_T,      /* targeted FAB, L-inf, top-k other classes      */
+    ADVC_ATK_SQUARE,     /* Square: black-box random search, L-inf margin */
     ADVC_ATK_COUNT
 } advc_attack_kind;
 
 typedef enum {
     ADVC_LOSS_XENT = 0,
     ADVC_LOSS_CW,
-    ADVC_LOSS_DLR
+    ADVC_LOSS_DLR,
+    /* FAB-T's objective (attack_fab.c sets it internally; not a choice for
+     * other attacks): J = z_t - z_y, targeted only. */
+    ADVC_LOSS_LOGIT_DIFF
 } advc_attack_loss;
 
 typedef enum {
@@ -48,6 +53,21 @@ typedef enum {
     ADVC_EXITS_ONE,      /* attack exit `exit` alone                    */
     ADVC_EXITS_MAXAVG    /* max-average attack over exits               */
 } advc_exit_mode;
+
+/* FAB's step rules (Croce & Hein, ICML 2020); defaults in attack_fab.c. */
+typedef struct {
+    float alpha_max;      /* cap on the weight of the step from x           */
+    float eta;            /* overshoot factor on both projections           */
+    float beta;           /* after an adversarial iterate, shrink x_k - x   */
+    bool final_search;    /* linear search toward x on the smallest
+                             adversarial point (the authors' FAB code)      */
+} advc_fab_params;
+
+/* Square's schedule (Andriushchenko et al. 2020); default in
+ * attack_square.c.  The number of queries is the config's steps. */
+typedef struct {
+    float p_init;         /* share of the pixels in the first squares       */
+} advc_square_params;
 
 typedef struct {
     advc_attack_kind kind;
@@ -60,6 +80,11 @@ typedef struct {
     const int *targets;   /* (n) target labels for a targeted attack, or NULL */
     int target_classes;   /* APGD_T: how many top classes to target (9)     */
     uint64_t seed;
+    const uint64_t *sample_keys; /* (n) key of each sample's random streams,
+                                    or NULL: its row in x.  With the data-set
+                                    index as key (advc_eval_cascade), a
+                                    sample's randomness does not depend on
+                                    the batch it is attacked in            */
     advc_exit_mode exits;
     int exit;             /* for ADVC_EXITS_ONE                             */
     float lo, hi;         /* valid pixel range, normally [0, 1]             */
@@ -71,12 +96,15 @@ typedef struct {
                              loss point, fooled or not (adversarial
                              training, loss comparisons; early_stop has no
                              effect)                                       */
+    advc_fab_params fab;       /* FAB_T only                                 */
+    advc_square_params square; /* SQUARE only                                */
 } advc_attack_config;
 
 /* Defaults for a kind (documented in src/adv/attack.c): eps 0.3, [0, 1],
  * one restart; PGD/CW: 40 steps of 0.01 with a random start; PGD_L2: eps
  * 2.0, 40 steps of 2.5 eps / 40; APGD: 100 steps; FGSM: one step of eps,
- * no random start.  step_size 0 means the attack's own rule. */
+ * no random start; FAB_T: 100 steps, 9 targets; SQUARE: 5000 queries.
+ * step_size 0 means the attack's own rule. */
 advc_attack_config advc_attack_defaults(advc_attack_kind kind);
 const char *advc_attack_name(advc_attack_kind k);
 advc_attack_kind advc_attack_parse(const char *s); /* COUNT if unknown */

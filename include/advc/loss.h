@@ -29,6 +29,13 @@ float advc_loss_cw(int n, int c, const float *z, const int *y,
 float advc_loss_dlr(int n, int c, const float *z, const int *y,
                     const int *target, float *losses, float *dz, float scale);
 
+/* Difference of two logits, maximised (FAB-T's objective: its zero set is
+ * the boundary between y and the target t):
+ *   l_i = z_i[t_i] - z_i[y_i];  dl/dz_t = +1, dl/dz_y = -1.  t_i != y_i. */
+float advc_loss_logit_diff(int n, int c, const float *z, const int *y,
+                           const int *target, float *losses, float *dz,
+                           float scale);
+
 /* KL(p || q) = sum_j p_j (log p_j - log q_j), p = softmax(zp),
  * q = softmax(zq) (TRADES: p clean, q adversarial).  dzp and dzq may each
  * be NULL. */

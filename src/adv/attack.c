@@ -3,7 +3,8 @@
  * the objective/gradient evaluation (forward in EVAL mode, loss.h losses
  * on the logits, an ATTACK backward to dJ/dx), per-sample random streams
  * and result keeping.  The attacks themselves are in attack_pgd.c (FGSM,
- * PGD L-inf/L2, CW, noise), attack_apgd.c and attack_multi.c.
+ * PGD L-inf/L2, CW, noise), attack_apgd.c, attack_fab.c, attack_square.c
+ * and attack_multi.c.
  */
 #include "attack_internal.h"
 
@@ -21,6 +22,7 @@ static const char *const attack_names[ADVC_ATK_COUNT] = {
     [ADVC_ATK_PGD_L2] = "pgd-l2",   [ADVC_ATK_CW] = "cw",
     [ADVC_ATK_APGD_CE] = "apgd-ce", [ADVC_ATK_APGD_DLR] = "apgd-dlr",
     [ADVC_ATK_APGD_T] = "apgd-t",   [ADVC_ATK_NOISE] = "noise",
+    [ADVC_ATK_FAB_T] = "fab-t",     [ADVC_ATK_SQUARE] = "square",
 };
 
 /* Defaults.  Common: eps 0.3 (MNIST, Madry et al.), pixels in [0, 1], one
@@ -40,6 +42,10 @@ static const char *const attack_names[ADVC_ATK_COUNT] = {
  *             random start always; apgd-t targets the 9 classes with the
  *             highest clean logits after the true one.
  *   noise     one uniform draw in the L-inf ball per restart.
+ *   fab-t     100 steps against each of the 9 classes with the highest
+ *             clean logits after the true one, no random start on the
+ *             first restart; alpha_max, eta, beta in attack_fab.c.
+ *   square    5000 queries (steps), p_init in attack_square.c.
  */
 advc_attack_config advc_attack_defaults(advc_attack_kind kind)
 {
@@ -61,6 +67,8 @@ advc_attack_config advc_attack_defaults(advc_attack_kind kind)
     c.hi = 1.0f;
     c.early_stop = true;
     c.max_loss = false;
+    atk_fab_defaults(&c);
+    atk_square_defaults(&c);
     switch (kind) {
     case ADVC_ATK_FGSM:
         c.steps = 1;
@@ -84,6 +92,17 @@ advc_attack_config advc_attack_defaults(advc_attack_kind kind)
     case ADVC_ATK_NOISE:
         c.steps = 1;
         c.step_size = 0.0f;
+        break;
+    case ADVC_ATK_FAB_T:
+        c.steps = 100;
+        c.step_size = 0.0f;
+        c.random_start = false;
+        c.loss = ADVC_LOSS_CW;
+        break;
+    case ADVC_ATK_SQUARE:
+        c.steps = 5000;
+        c.step_size = 0.0f;
+        c.loss = ADVC_LOSS_CW;
         break;
     default:
         break;
@@ -119,7 +138,8 @@ advc_attack_kind advc_attack_parse(const char *s)
 
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r)
 {
-    advc_rng_seed(r, advc_mix64(c->seed, salt), (uint64_t)i);
+    const uint64_t *keys = c->cfg->sample_keys;
+    advc_rng_seed(r, advc_mix64(c->seed, salt), keys ? keys[i] : (uint64_t)i);
 }
 
 void atk_linf_start(const atk_ctx *c, advc_rng *r, int i, float *p)
@@ -189,6 +209,9 @@ static float exit_loss(const atk_ctx *c, int m, const float *z, float *dz,
         return 1.0f;
     case ADVC_LOSS_DLR:
         advc_loss_dlr(m, C, z, w->ey, t, l, dz, 1.0f);
+        return 1.0f;
+    case ADVC_LOSS_LOGIT_DIFF: /* FAB-T: targeted only */
+        advc_loss_logit_diff(m, C, z, w->ey, t, l, dz, 1.0f);
         return 1.0f;
     case ADVC_LOSS_XENT:
     default:
@@ -266,6 +289,10 @@ static advc_attack_loss effective_loss(const advc_attack_config *cfg)
     case ADVC_ATK_APGD_CE: return ADVC_LOSS_XENT;
     case ADVC_ATK_APGD_DLR:
     case ADVC_ATK_APGD_T: return ADVC_LOSS_DLR;
+    /* Square's margin; FAB-T's untargeted stand-in (its runs use the logit
+     * difference to each target, attack_fab.c). */
+    case ADVC_ATK_FAB_T:
+    case ADVC_ATK_SQUARE: return ADVC_LOSS_CW;
     default: return cfg->loss;
     }
 }
@@ -319,16 +346,30 @@ static advc_status check_args(advc_graph *g, const advc_attack_config *cfg,
         return BAD("attack %s: the %sDLR loss needs >= %d classes (model "
                    "has %d)", nm, targeted ? "targeted " : "",
                    targeted ? 4 : 3, C);
-    if (cfg->kind == ADVC_ATK_APGD_T) {
+    if (cfg->kind == ADVC_ATK_APGD_T || cfg->kind == ADVC_ATK_FAB_T) {
         if (cfg->targets)
-            return BAD("attack apgd-t picks its own targets (the top "
+            return BAD("attack %s picks its own targets (the top "
                        "target_classes other classes): targets must be "
-                       "NULL; use apgd-dlr with targets for chosen ones");
+                       "NULL; use apgd-dlr with targets for chosen ones", nm);
         if (cfg->target_classes < 1 || cfg->target_classes >= C)
-            return BAD("attack apgd-t: target_classes = %d (must be in "
-                       "[1, %d]: the classes other than the true one)",
+            return BAD("attack %s: target_classes = %d (must be in "
+                       "[1, %d]: the classes other than the true one)", nm,
                        cfg->target_classes, C - 1);
     }
+    if (cfg->kind == ADVC_ATK_FAB_T) {
+        const advc_fab_params *f = &cfg->fab;
+        if (!(f->alpha_max >= 0.0f && f->alpha_max <= 1.0f) ||
+            !(f->eta >= 1.0f && f->eta <= 10.0f) ||
+            !(f->beta > 0.0f && f->beta <= 1.0f))
+            return BAD("attack fab-t: alpha_max %g, eta %g, beta %g (need "
+                       "alpha_max in [0, 1], eta in [1, 10], beta in (0, 1])",
+                       (double)f->alpha_max, (double)f->eta,
+                       (double)f->beta);
+    }
+    if (cfg->kind == ADVC_ATK_SQUARE &&
+        !(cfg->square.p_init > 0.0f && cfg->square.p_init <= 1.0f))
+        return BAD("attack square: p_init = %g (must be in (0, 1])",
+                   (double)cfg->square.p_init);
     if ((int)cfg->exits < ADVC_EXITS_SUM || cfg->exits > ADVC_EXITS_MAXAVG)
         return BAD("attack %s: unknown exit mode %d", nm, (int)cfg->exits);
     if (cfg->exits == ADVC_EXITS_ONE && (cfg->exit < 0 || cfg->exit >= E))
@@ -383,6 +424,8 @@ static void *carve(carver *cv, size_t bytes)
 static int rows_used(advc_attack_kind k)
 {
     switch (k) {
+    case ADVC_ATK_FAB_T:
+    case ADVC_ATK_SQUARE: return 0; /* they allocate their own */
     case ADVC_ATK_FGSM:
     case ADVC_ATK_NOISE: return 1;
     case ADVC_ATK_APGD_CE:
@@ -443,6 +486,8 @@ static atk_run_fn run_fn(advc_attack_kind k)
     case ADVC_ATK_APGD_CE:
     case ADVC_ATK_APGD_DLR: return atk_apgd;
     case ADVC_ATK_APGD_T: return atk_apgd_t;
+    case ADVC_ATK_FAB_T: return atk_fab_t;
+    case ADVC_ATK_SQUARE: return atk_square;
     case ADVC_ATK_NOISE:
     default: return atk_noise;
     }

@@ -230,18 +230,14 @@ advc_status atk_apgd(const atk_ctx *c, atk_out *o)
     return ADVC_OK;
 }
 
-/* ranks (n, C): per sample, the classes other than y by decreasing clean
- * logit (ties: lower class first), from the attacked (last attacked) exit;
- * only the first K of each row are filled. */
-static void apgd_t_ranks(const atk_ctx *c, int K)
+void atk_target_ranks(const atk_ctx *c, int K, int *ranks)
 {
-    atk_ws *w = c->ws;
     int C = c->classes, n = c->n;
     advc_graph_forward(c->g, c->x, n, ADVC_MODE_EVAL);
     const float *z = advc_graph_logits(c->g, c->exit_hi - 1);
     for (int i = 0; i < n; i++) {
         const float *zi = z + (size_t)i * C;
-        int *rk = w->ranks + (size_t)i * C;
+        int *rk = ranks + (size_t)i * C;
         for (int r = 0; r < K; r++) {
             int best = -1;
             for (int j = 0; j < C; j++) {
@@ -267,7 +263,7 @@ advc_status atk_apgd_t(const atk_ctx *c, atk_out *o)
     atk_ws *w = c->ws;
     int K = c->cfg->target_classes, C = c->classes;
     int *idx = w->ivec[0], *tgt = w->ivec[3];
-    apgd_t_ranks(c, K);
+    atk_target_ranks(c, K, w->ranks);
 
     atk_ctx sub = *c;
     sub.loss = ADVC_LOSS_DLR;

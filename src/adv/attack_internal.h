@@ -1,5 +1,5 @@
 /* attack_internal.h: what the attack files (attack.c, attack_pgd.c,
- * attack_apgd.c, attack_multi.c) share: the run context, the workspace,
+ * attack_apgd.c, attack_fab.c, attack_square.c, attack_multi.c) share: the run context, the workspace,
  * the one function that evaluates the attack objective (and its input
  * gradient) on a set of samples, and the per-sample bookkeeping that every
  * attack uses to keep its result.  Nothing outside src/adv sees this.
@@ -100,8 +100,9 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
                       bool want_grad);
 
 /* A generator for sample i of a run: one PCG stream per sample, keyed by
- * the run's seed and `salt` (restart, purpose), so a sample's random start
- * does not depend on which other samples are in the batch. */
+ * the run's seed and `salt` (restart, purpose) and the sample's key (the
+ * config's sample_keys[i], else i), so a sample's random start does not
+ * depend on which other samples are in the batch. */
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r);
 
 /* Samples not yet fooled in o, in increasing order: idx[0..return). */
@@ -142,6 +143,30 @@ advc_status atk_pgd(const atk_ctx *c, atk_out *o);    /* L-inf and L2  */
 advc_status atk_noise(const atk_ctx *c, atk_out *o);  /* attack_pgd.c  */
 advc_status atk_apgd(const atk_ctx *c, atk_out *o);   /* attack_apgd.c */
 advc_status atk_apgd_t(const atk_ctx *c, atk_out *o); /* attack_apgd.c */
+advc_status atk_fab_t(const atk_ctx *c, atk_out *o);  /* attack_fab.c  */
+advc_status atk_square(const atk_ctx *c, atk_out *o); /* attack_square.c */
+
+/* Defaults of the per-attack parameter blocks (advc_attack_defaults calls
+ * them for every kind, so a config always holds valid values). */
+void atk_fab_defaults(advc_attack_config *cfg);    /* attack_fab.c    */
+void atk_square_defaults(advc_attack_config *cfg); /* attack_square.c */
+
+/* FAB's projection (attack_fab.c, exposed for its test): delta = argmin
+ * |delta|_inf subject to <w, t + delta> = b and lo <= t + delta <= hi, or
+ * every coordinate at the box corner when b is out of reach; scratch holds
+ * atk_fab_project_bytes(d) bytes.  Returns |delta|_inf. */
+size_t atk_fab_project_bytes(size_t d);
+float atk_fab_project(size_t d, const float *t, const float *w, double b,
+                      float lo, float hi, void *scratch, float *delta);
+
+/* Square's side at query `it` (0-based) on h x w images (attack_square.c,
+ * exposed for its test). */
+int atk_square_side(double p_init, int it, int h, int w);
+
+/* ranks (n, C): per sample, the classes other than y by decreasing clean
+ * logit of the last attacked exit (ties: lower class first); only the
+ * first K of each row are filled (attack_apgd.c; APGD-T and FAB-T). */
+void atk_target_ranks(const atk_ctx *c, int K, int *ranks);
 
 /* attack_multi.c: the max-average attack (Hu et al., ICLR 2020) over any
  * of the above: writes the chosen candidates to x_adv. */

@@ -1,5 +1,6 @@
-/* loss.c: the losses of advc/loss.h (cross-entropy, CW margin, DLR, KL)
- * on logits, each with its gradient ADDED into dz as scale * dl_i/dz_i.
+/* loss.c: the losses of advc/loss.h (cross-entropy, CW margin, DLR, KL and
+ * FAB-T's logit difference) on logits, each with its gradient ADDED into
+ * dz as scale * dl_i/dz_i.
  * Each row is computed in double from the float logits (c is small, so this
  * costs nothing next to the network), with the row maximum subtracted
  * before any exp, so logits of +-1e4 give finite losses and gradients.
@@ -170,6 +171,31 @@ float advc_loss_dlr(int n, int c, const float *z, const int *y,
             } else {
                 add_grad(di, p[2], scale, -nd2);
             }
+        }
+    }
+    return n > 0 ? (float)(total / n) : 0.0f;
+}
+
+/* ---- difference of two logits (FAB-T) ---------------------------------- */
+
+/* l = z_t - z_y;  dl/dz_t = +1, dl/dz_y = -1 */
+float advc_loss_logit_diff(int n, int c, const float *z, const int *y,
+                           const int *target, float *losses, float *dz,
+                           float scale)
+{
+    assert(n >= 0 && c >= 2 && target);
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *zi = z + (size_t)i * (size_t)c;
+        int t = target[i], yi = y[i];
+        assert(t >= 0 && t < c && yi >= 0 && yi < c && t != yi);
+        double li = (double)zi[t] - (double)zi[yi]; /* exact in double */
+        if (losses) losses[i] = (float)li;
+        total += li;
+        if (dz) {
+            float *di = dz + (size_t)i * (size_t)c;
+            add_grad(di, t, scale, 1.0);
+            add_grad(di, yi, scale, -1.0);
         }
     }
     return n > 0 ? (float)(total / n) : 0.0f;

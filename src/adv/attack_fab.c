@@ -1,0 +1,457 @@
+/* attack_fab.c: FAB-T, the targeted L-inf Fast Adaptive Boundary attack
+ * (Croce & Hein, "Minimally distorted adversarial examples with a fast
+ * adaptive boundary attack", ICML 2020), run as AutoAttack runs it: toward
+ * each of the top-k other classes t in turn, on the samples not fooled yet,
+ * from x itself (later restarts from a random point within eps/2).
+ *
+ * One step linearises g = J = z_t - z_y at the iterate x_k, projects x_k
+ * and x onto the hyperplane {g = 0} inside the box (L-inf, smallest move),
+ * and mixes the two moves:
+ *   d1 = P(x_k) - x_k,  d2 = P(x) - x
+ *   a  = min(|d1| / (|d1| + |d2|), alpha_max)        (norms L-inf)
+ *   x_k+1 = clip((1 - a)(x_k + eta d1) + a (x + eta d2))
+ * An adversarial iterate (the judged exit no longer says y) is the new
+ * smallest one if it is closer to x than any before, and is then pulled
+ * back: x_k+1 = x + beta (x_k+1 - x).  After the steps a linear search
+ * along [x, smallest] shortens the smallest adversarial point (the
+ * authors' FAB code, off in AutoAttack); a sample is fooled when an
+ * adversarial point lies within eps of x.  FAB has no loss to maximise:
+ * an unfooled sample keeps the clean x.
+ */
+#include "attack_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "advc/loss.h"
+
+/* ---- defaults (the reference implementation's) -------------------------- */
+
+#define FAB_ALPHA_MAX 0.1f   /* a <= 0.1: at most a tenth of the way to x  */
+#define FAB_ETA 1.05f        /* overshoot both projections by 5%           */
+#define FAB_BETA 0.9f        /* an adversarial iterate is pulled back 10%  */
+#define FAB_SEARCH_STEPS 3   /* final search steps (authors' FAB code)     */
+#define FAB_START_SCALE 0.5f /* restarts > 0 start at |x1 - x| = eps/2     */
+#define FAB_MIN_MOVE 1e-8f   /* floor on |d1|, |d2| in a's ratio           */
+#define FAB_SEARCH_TINY 1e-10 /* guards the search's 0/0                   */
+#define FAB_SCRATCH_SLOT 3   /* advc_pool_scratch slot (GEMM uses 0 and 1) */
+
+void atk_fab_defaults(advc_attack_config *cfg)
+{
+    cfg->fab.alpha_max = FAB_ALPHA_MAX;
+    cfg->fab.eta = FAB_ETA;
+    cfg->fab.beta = FAB_BETA;
+    cfg->fab.final_search = true;
+}
+
+/* ---- the box-constrained L-inf projection onto a hyperplane ------------- */
+
+/* One coordinate that can move: its room p (how far it may go before the
+ * box stops it) and weight |w|. */
+typedef struct {
+    double p, w;
+} fab_room;
+
+static double median3(double a, double b, double c)
+{
+    if (a > b) { double t = a; a = b; b = t; }
+    if (b > c) b = c;
+    return a > b ? a : b;
+}
+
+/* The lambda with f(lambda) = sum_k w_k min(lambda, p_k) = r, given
+ * 0 < r < f(inf).  f is increasing and piecewise linear with breakpoints
+ * p_k, so a weighted quickselect finds the segment in expected O(m):
+ * a pivot q with f(q) < r puts lambda above q (every p <= q saturates),
+ * otherwise at or below it (every p >= q moves by lambda).  Reorders a. */
+static double fab_level(fab_room *a, size_t m, double r)
+{
+    double sat = 0.0;  /* sum w p of coordinates known to saturate    */
+    double slope = 0.0; /* sum w of coordinates known to move lambda   */
+    size_t lo = 0, hi = m; /* a[lo, hi): not decided yet              */
+    while (lo < hi) {
+        double q = median3(a[lo].p, a[lo + (hi - lo) / 2].p, a[hi - 1].p);
+        /* three-way partition: [lo, lt) p < q, [lt, gt) p == q,
+         * [gt, hi) p > q */
+        size_t lt = lo, k = lo, gt = hi;
+        while (k < gt) {
+            fab_room v = a[k];
+            if (v.p < q) { a[k++] = a[lt]; a[lt++] = v; }
+            else if (v.p > q) { a[k] = a[--gt]; a[gt] = v; }
+            else k++;
+        }
+        double below = 0.0, at = 0.0, above = 0.0;
+        for (size_t j = lo; j < lt; j++) below += a[j].w * a[j].p;
+        for (size_t j = lt; j < gt; j++) at += a[j].w;
+        for (size_t j = gt; j < hi; j++) above += a[j].w;
+        if (sat + below + q * (slope + at + above) < r) {
+            sat += below + q * at; /* lambda > q */
+            lo = gt;
+        } else {
+            slope += at + above; /* lambda <= q */
+            hi = lt;
+        }
+    }
+    /* slope == 0 only if rounding put r at f(inf): then every coordinate
+     * saturates. */
+    return slope > 0.0 ? (r - sat) / slope : INFINITY;
+}
+
+size_t atk_fab_project_bytes(size_t d) { return d * sizeof(fab_room); }
+
+/* Every coordinate with w != 0 moves by lambda in the direction that
+ * brings <w, t> toward b, or up to the box; when even the box corner
+ * cannot reach b, all go to the corner (as the reference does). */
+float atk_fab_project(size_t d, const float *t, const float *w, double b,
+                      float lo, float hi, void *scratch, float *delta)
+{
+    fab_room *room = scratch;
+    double r = -b;
+    for (size_t k = 0; k < d; k++) r += (double)w[k] * t[k];
+    /* <w, t> must change by -r: with r > 0, a coordinate with w > 0 goes
+     * down and one with w < 0 goes up, and the other way round. */
+    double dir = r >= 0.0 ? 1.0 : -1.0;
+    r = fabs(r);
+    size_t m = 0;
+    double reach = 0.0; /* f(inf): how far the box corner gets */
+    for (size_t k = 0; k < d; k++) {
+        if (w[k] == 0.0f) continue;
+        double p = dir * w[k] < 0.0 ? (double)hi - t[k] : (double)t[k] - lo;
+        room[m].p = p;
+        room[m].w = fabs((double)w[k]);
+        reach += room[m].w * p;
+        m++;
+    }
+    double lam = r == 0.0 ? 0.0 : (r >= reach ? INFINITY
+                                              : fab_level(room, m, r));
+    float mx = 0.0f;
+    for (size_t k = 0; k < d; k++) {
+        if (w[k] == 0.0f) {
+            delta[k] = 0.0f;
+            continue;
+        }
+        bool up = dir * w[k] < 0.0;
+        double p = up ? (double)hi - t[k] : (double)t[k] - lo;
+        float s = (float)(p < lam ? p : lam);
+        delta[k] = up ? s : -s;
+        mx = s > mx ? s : mx;
+    }
+    return mx;
+}
+
+/* ---- state of a run ----------------------------------------------------- */
+
+typedef struct {
+    float *cur;            /* (n, d) x_k; after the steps: search's a1     */
+    float *grad;           /* (n, d) dJ/dx at x_k; after: search's a3      */
+    float *best;           /* (n, d) smallest adversarial point so far     */
+    double *dist;          /* (n) its |best - x|_inf; +inf: none yet        */
+    float *obj;            /* (n) J at the last evaluated point            */
+    unsigned char *hit;    /* (n) that point is adversarial                */
+    int *idx, *back;       /* (n) active samples; samples pulled back      */
+    int *tgt;              /* (n) the current target class                 */
+    int *ranks;            /* (n, C) targets by clean logit                */
+    float *z1, *z2;        /* (n, C) final search: logits at a1 and a2     */
+    int *la2;              /* (n) final search: the class at a2            */
+    void *slab;
+} fab_state;
+
+static advc_status fab_alloc(const atk_ctx *c, fab_state *s)
+{
+    size_t n = (size_t)c->n, rows = n * c->d * sizeof(float);
+    size_t zc = n * (size_t)c->classes;
+    size_t sizes[] = {rows, rows, rows, n * sizeof(double), n * sizeof(float),
+                      n, n * sizeof(int), n * sizeof(int), n * sizeof(int),
+                      zc * sizeof(int), zc * sizeof(float),
+                      zc * sizeof(float), n * sizeof(int)};
+    enum { NPIECES = sizeof sizes / sizeof sizes[0] };
+    size_t total = 0;
+    for (int k = 0; k < NPIECES; k++) total += (sizes[k] + 63) / 64 * 64;
+    char *p = advc_alloc(total);
+    if (!p) return ADVC_ERR_NOMEM;
+    s->slab = p;
+    void **dst[NPIECES] = {
+        (void **)&s->cur,  (void **)&s->grad, (void **)&s->best,
+        (void **)&s->dist, (void **)&s->obj,  (void **)&s->hit,
+        (void **)&s->idx,  (void **)&s->back, (void **)&s->tgt,
+        (void **)&s->ranks, (void **)&s->z1,  (void **)&s->z2,
+        (void **)&s->la2};
+    for (int k = 0; k < NPIECES; k++) {
+        *dst[k] = p;
+        p += (sizes[k] + 63) / 64 * 64;
+    }
+    return ADVC_OK;
+}
+
+/* |a - x_i|_inf in double (exact differences), for sample i. */
+static double fab_dist(const atk_ctx *c, int i, const float *a)
+{
+    const float *x = c->x + (size_t)i * c->d;
+    double mx = 0.0;
+    for (size_t k = 0; k < c->d; k++) {
+        double t = fabs((double)a[k] - (double)x[k]);
+        mx = t > mx ? t : mx;
+    }
+    return mx;
+}
+
+/* Evaluates J, its gradient (if want_grad) and "adversarial" (if hit) at
+ * the current iterates of idx[0..m); the gradients land in s->grad. */
+static void fab_eval(const atk_ctx *c, fab_state *s, const int *idx, int m,
+                     bool want_grad, unsigned char *hit)
+{
+    if (m == 0) return;
+    const float *gr = atk_eval(c, s->cur, idx, m, s->obj, hit, want_grad);
+    if (!gr) return;
+    for (int j = 0; j < m; j++)
+        memcpy(s->grad + (size_t)idx[j] * c->d, gr + (size_t)j * c->d,
+               c->d * sizeof *gr);
+}
+
+/* ---- the step, split over the graph's threads by sample ----------------- */
+
+typedef struct {
+    const atk_ctx *c;
+    const fab_state *s;
+    int m;
+} fab_step_job;
+
+/* x_k+1 for sample i from x_k, J(x_k) and its gradient; d1 and d2 hold d
+ * floats each. */
+static void fab_step_one(const atk_ctx *c, const fab_state *s, int i,
+                         fab_room *room, float *d1, float *d2)
+{
+    const advc_attack_config *cfg = c->cfg;
+    size_t d = c->d, off = (size_t)i * d;
+    float *x1 = s->cur + off;
+    const float *x0 = c->x + off, *g = s->grad + off;
+    float lo = cfg->lo, hi = cfg->hi;
+    /* The linearisation J(x_k) + <g, z - x_k> = 0 is <g, z> = b: */
+    double b = -(double)s->obj[i];
+    for (size_t k = 0; k < d; k++) b += (double)g[k] * x1[k];
+    float a1 = atk_fab_project(d, x1, g, b, lo, hi, room, d1);
+    float a2 = atk_fab_project(d, x0, g, b, lo, hi, room, d2);
+    a1 = a1 > FAB_MIN_MOVE ? a1 : FAB_MIN_MOVE;
+    a2 = a2 > FAB_MIN_MOVE ? a2 : FAB_MIN_MOVE;
+    float al = a1 / (a1 + a2);
+    al = al < cfg->fab.alpha_max ? al : cfg->fab.alpha_max;
+    float eta = cfg->fab.eta;
+    for (size_t k = 0; k < d; k++) {
+        float v = (x1[k] + eta * d1[k]) * (1.0f - al) +
+                  (x0[k] + eta * d2[k]) * al;
+        x1[k] = v < lo ? lo : (v > hi ? hi : v);
+    }
+}
+
+/* Per-thread scratch of the step: room (d) then d1, d2 (d floats each). */
+static size_t fab_scratch_bytes(const atk_ctx *c)
+{
+    return c->d * (sizeof(fab_room) + 2 * sizeof(float));
+}
+
+static void fab_step_task(void *p, int t, int T)
+{
+    const fab_step_job *j = p;
+    const atk_ctx *c = j->c;
+    size_t lo, hi;
+    advc_split_range((size_t)j->m, t, T, 1, &lo, &hi);
+    if (lo == hi) return;
+    /* grown in atk_fab_t before the first step, so never NULL here */
+    fab_room *room = advc_pool_scratch(advc_graph_pool(c->g), t,
+                                       FAB_SCRATCH_SLOT,
+                                       fab_scratch_bytes(c));
+    float *d1 = (float *)(room + c->d), *d2 = d1 + c->d;
+    for (size_t q = lo; q < hi; q++)
+        fab_step_one(c, j->s, j->s->idx[q], room, d1, d2);
+}
+
+/* ---- one run ------------------------------------------------------------ */
+
+/* Start of sample i: x itself (restart 0), else x + (eps/2) u / |u|_inf,
+ * u ~ U(-1, 1) per pixel, in the box (the reference's restart point). */
+static void fab_start(const atk_ctx *c, fab_state *s, int i, int restart,
+                      uint64_t salt)
+{
+    size_t d = c->d, off = (size_t)i * d;
+    const float *x = c->x + off;
+    float *p = s->cur + off;
+    if (restart == 0) {
+        memcpy(p, x, d * sizeof *p);
+        return;
+    }
+    advc_rng r;
+    atk_rng(c, salt, i, &r);
+    float mx = 0.0f;
+    for (size_t k = 0; k < d; k++) {
+        p[k] = 2.0f * advc_rng_uniform(&r) - 1.0f;
+        mx = fabsf(p[k]) > mx ? fabsf(p[k]) : mx;
+    }
+    float sc = FAB_START_SCALE * c->cfg->eps / (mx + 1e-12f);
+    float lo = c->cfg->lo, hi = c->cfg->hi;
+    for (size_t k = 0; k < d; k++) {
+        float v = x[k] + sc * p[k];
+        p[k] = v < lo ? lo : (v > hi ? hi : v);
+    }
+}
+
+/* After evaluating x_k of idx[0..m): an adversarial x_k within eps fools
+ * its sample; one beyond eps becomes the smallest so far if it is, and
+ * every adversarial x_k is pulled back toward x (listed in s->back, count
+ * in *nback).  Returns m without the fooled samples under early_stop. */
+static int fab_hits(const atk_ctx *c, atk_out *o, fab_state *s, int m,
+                    int *nback)
+{
+    size_t d = c->d;
+    float beta = c->cfg->fab.beta, lo = c->cfg->lo, hi = c->cfg->hi;
+    int nb = 0;
+    for (int j = 0; j < m; j++) {
+        int i = s->idx[j];
+        if (!s->hit[i] || o->fooled[i]) continue;
+        float *p = s->cur + (size_t)i * d;
+        const float *x = c->x + (size_t)i * d;
+        double t = fab_dist(c, i, p);
+        if (t <= (double)c->cfg->eps) {
+            atk_take_fool(c, o, i, p, s->obj[i]);
+            continue;
+        }
+        if (t < s->dist[i]) {
+            s->dist[i] = t;
+            memcpy(s->best + (size_t)i * d, p, d * sizeof *p);
+        }
+        for (size_t k = 0; k < d; k++) {
+            float v = x[k] + beta * (p[k] - x[k]);
+            p[k] = v < lo ? lo : (v > hi ? hi : v);
+        }
+        s->back[nb++] = i;
+    }
+    *nback = nb;
+    return c->early_stop ? atk_drop_fooled(o->fooled, s->idx, m) : m;
+}
+
+/* The final search (the authors' linear_approximation_search): between
+ * a1 = x (right) and a2 = the smallest adversarial point, guess where the
+ * margin z_y - z_l (l = the class at a2) crosses zero by linear
+ * interpolation, move the matching end there, FAB_SEARCH_STEPS times.
+ * a2 stays adversarial and only gets closer to x. */
+static void fab_search(const atk_ctx *c, atk_out *o, fab_state *s, int m)
+{
+    size_t d = c->d;
+    int C = c->classes, ns = 0;
+    int *sel = s->back; /* samples with an adversarial point, unfooled */
+    for (int j = 0; j < m; j++) {
+        int i = s->idx[j];
+        if (!o->fooled[i] && isfinite(s->dist[i])) sel[ns++] = i;
+    }
+    if (ns == 0) return;
+    float *a1 = s->cur, *a2 = s->best, *a3 = s->grad;
+    for (int j = 0; j < ns; j++) {
+        size_t off = (size_t)sel[j] * d;
+        memcpy(a1 + off, c->x + off, d * sizeof *a1);
+    }
+    /* logits of the judged exit at a1 and a2 */
+    atk_eval(c, a1, sel, ns, NULL, NULL, false);
+    const float *z = advc_graph_logits(c->g, c->judge);
+    for (int j = 0; j < ns; j++)
+        memcpy(s->z1 + (size_t)sel[j] * C, z + (size_t)j * C, C * sizeof *z);
+    atk_eval(c, a2, sel, ns, NULL, NULL, false);
+    z = advc_graph_logits(c->g, c->judge);
+    advc_argmax_rows(ns, C, z, c->ws->epred);
+    for (int j = 0; j < ns; j++) {
+        memcpy(s->z2 + (size_t)sel[j] * C, z + (size_t)j * C, C * sizeof *z);
+        s->la2[sel[j]] = c->ws->epred[j];
+    }
+    float lo = c->cfg->lo, hi = c->cfg->hi;
+    for (int it = 0; it < FAB_SEARCH_STEPS; it++) {
+        for (int j = 0; j < ns; j++) {
+            int i = sel[j], y = c->y[i], l = s->la2[i];
+            const float *z1 = s->z1 + (size_t)i * C, *z2 = s->z2 + (size_t)i * C;
+            double t1 = (double)z1[y] - z1[l], t2 = (double)z2[l] - z2[y];
+            double t3 = t1 / (t1 + t2 + FAB_SEARCH_TINY);
+            if (!(t3 >= 0.0 && t3 <= 1.0)) t3 = 1.0;
+            size_t off = (size_t)i * d;
+            for (size_t k = 0; k < d; k++) {
+                float v = (float)((double)a1[off + k] * (1.0 - t3) +
+                                  (double)a2[off + k] * t3);
+                a3[off + k] = v < lo ? lo : (v > hi ? hi : v);
+            }
+        }
+        atk_eval(c, a3, sel, ns, s->obj, s->hit, false);
+        z = advc_graph_logits(c->g, c->judge);
+        advc_argmax_rows(ns, C, z, c->ws->epred);
+        for (int j = 0; j < ns; j++) {
+            int i = sel[j];
+            size_t off = (size_t)i * d;
+            float *zd = s->hit[i] ? s->z2 : s->z1;
+            float *ad = s->hit[i] ? a2 : a1;
+            memcpy(zd + (size_t)i * C, z + (size_t)j * C, C * sizeof *z);
+            memcpy(ad + off, a3 + off, d * sizeof *ad);
+            if (s->hit[i]) s->la2[i] = c->ws->epred[j];
+        }
+    }
+    for (int j = 0; j < ns; j++) {
+        int i = sel[j];
+        const float *p = a2 + (size_t)i * d;
+        if (fab_dist(c, i, p) <= (double)c->cfg->eps)
+            atk_take_fool(c, o, i, p, -INFINITY);
+    }
+}
+
+/* One run of N = steps iterations on the unfooled samples, toward s->tgt:
+ * N + 1 evaluations of J and its gradient at the iterates (the last
+ * without gradient), plus one more for each pulled-back iterate. */
+static void fab_run(const atk_ctx *c, atk_out *o, fab_state *s, int restart,
+                    uint64_t salt)
+{
+    int m = atk_unfooled(c, o, s->idx), nb = 0, N = c->cfg->steps;
+    if (m == 0) return;
+    for (int j = 0; j < m; j++) {
+        s->dist[s->idx[j]] = INFINITY;
+        fab_start(c, s, s->idx[j], restart, salt);
+    }
+    /* The start is within eps/2 of x: adversarial there means fooled. */
+    fab_eval(c, s, s->idx, m, true, s->hit);
+    m = fab_hits(c, o, s, m, &nb);
+    fab_eval(c, s, s->back, nb, true, NULL);
+    fab_step_job job = {c, s, 0};
+    for (int it = 0; it < N && m > 0; it++) {
+        job.m = m;
+        advc_pool_run(advc_graph_pool(c->g), fab_step_task, &job);
+        bool last = it == N - 1;
+        fab_eval(c, s, s->idx, m, !last, s->hit);
+        m = fab_hits(c, o, s, m, &nb);
+        /* A pulled-back iterate needs its own gradient (its adversarial
+         * test is skipped, as in the reference). */
+        if (!last) fab_eval(c, s, s->back, nb, true, NULL);
+    }
+    if (c->cfg->fab.final_search) fab_search(c, o, s, m);
+}
+
+advc_status atk_fab_t(const atk_ctx *c, atk_out *o)
+{
+    fab_state s;
+    advc_pool *pool = advc_graph_pool(c->g);
+    for (int t = 0; t < advc_pool_threads(pool); t++)
+        if (!advc_pool_scratch(pool, t, FAB_SCRATCH_SLOT,
+                               fab_scratch_bytes(c)))
+            return advc_set_error(ADVC_ERR_NOMEM, "attack fab-t: out of "
+                                  "memory for the projection scratch");
+    if (fab_alloc(c, &s) != ADVC_OK) return ADVC_ERR_NOMEM;
+    /* FAB's runs: J = z_t - z_y toward the current target; adversarial
+     * means misclassified (the reference's test), judged at the final
+     * attacked exit even inside loss-maximising drivers (max-average). */
+    atk_ctx f = *c;
+    f.loss = ADVC_LOSS_LOGIT_DIFF;
+    f.loss_tgt = s.tgt;
+    f.succ_tgt = NULL;
+    if (f.judge < 0) f.judge = c->exit_hi - 1;
+    int K = c->cfg->target_classes, R = c->cfg->restarts, C = c->classes;
+    atk_target_ranks(c, K, s.ranks);
+    atk_out_reset(c, o);
+    for (int k = 0; k < K; k++) {
+        for (int i = 0; i < c->n; i++) s.tgt[i] = s.ranks[(size_t)i * C + k];
+        for (int r = 0; r < R; r++)
+            fab_run(&f, o, &s, r, (uint64_t)k * (uint64_t)R + (uint64_t)r);
+    }
+    advc_free(s.slab);
+    return ADVC_OK;
+}

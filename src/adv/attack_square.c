@@ -1,0 +1,201 @@
+/* attack_square.c: the Square attack, L-inf (Andriushchenko, Croce,
+ * Flammarion, Hein, "Square Attack: a query-efficient black-box
+ * adversarial attack via random search", ECCV 2020), as AutoAttack runs
+ * it.  Forward passes only, so a masked gradient cannot hide a weakness
+ * from it.  Per sample, with J the CW margin max_{j!=y} z_j - z_y summed
+ * over the attacked exits (the reference minimises z_y - max_{j!=y} z_j):
+ *   start   x + eps s, one random sign s per (channel, column): vertical
+ *           stripes
+ *   query   a square of side h_q at a random place; inside it, per
+ *           channel, every pixel goes to x + eps s with a new random sign
+ *           s; the candidate replaces the current point if J went up
+ * h_q = round(sqrt(p_q h w)) with p_q = p_init halved at queries 10, 50,
+ * 200, 500, 1000, 2000, 4000, 6000 and 8000 (AutoAttack keeps this
+ * schedule whatever the budget).  A sample stops at its first fooling
+ * point.  Every sample draws from its own random stream, so its queries do
+ * not depend on which others are still running or on the thread count
+ * (the reference draws one square per query for the whole batch).
+ */
+#include "attack_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The reference's default: the first squares cover 80% of the image. */
+#define SQUARE_P_INIT 0.8f
+
+void atk_square_defaults(advc_attack_config *cfg)
+{
+    cfg->square.p_init = SQUARE_P_INIT;
+}
+
+/* Query indices (0-based) after which p halves: the reference schedule,
+ * written for 10,000 queries. */
+static const int square_halvings[] = {10,   50,   200,  500, 1000,
+                                      2000, 4000, 6000, 8000};
+#define SQUARE_NHALVINGS \
+    ((int)(sizeof square_halvings / sizeof square_halvings[0]))
+
+/* Python's round(): to the nearest integer, halves to the even one. */
+static double round_half_even(double v)
+{
+    double f = floor(v), r = v - f;
+    if (r > 0.5) return f + 1.0;
+    if (r < 0.5) return f;
+    return fmod(f, 2.0) == 0.0 ? f : f + 1.0;
+}
+
+/* Side of the square at query `it`: round(sqrt(p h w)), in [1, min(h, w)]. */
+int atk_square_side(double p_init, int it, int h, int w)
+{
+    int halvings = 0;
+    while (halvings < SQUARE_NHALVINGS && it > square_halvings[halvings])
+        halvings++;
+    double p = p_init / (double)(1 << halvings);
+    int s = (int)round_half_even(sqrt(p * h * w));
+    s = s < 1 ? 1 : s;
+    int mn = h < w ? h : w;
+    return s < mn ? s : mn;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+typedef struct {
+    float *best, *cand;   /* (n, d) current point, this query's candidate */
+    float *bobj, *cobj;   /* (n) J at them                                */
+    unsigned char *hit;   /* (n) the candidate fools the model            */
+    int *idx;             /* (n) samples still running                    */
+    advc_rng *rng;        /* (n) one stream per sample                    */
+    void *slab;
+} square_state;
+
+static advc_status square_alloc(const atk_ctx *c, square_state *s)
+{
+    size_t n = (size_t)c->n, rows = n * c->d * sizeof(float);
+    size_t sizes[] = {rows, rows, n * sizeof(float), n * sizeof(float), n,
+                      n * sizeof(int), n * sizeof(advc_rng)};
+    enum { NPIECES = sizeof sizes / sizeof sizes[0] };
+    size_t total = 0;
+    for (int k = 0; k < NPIECES; k++) total += (sizes[k] + 63) / 64 * 64;
+    char *p = advc_alloc(total);
+    if (!p) return ADVC_ERR_NOMEM;
+    s->slab = p;
+    void **dst[NPIECES] = {(void **)&s->best, (void **)&s->cand,
+                           (void **)&s->bobj, (void **)&s->cobj,
+                           (void **)&s->hit,  (void **)&s->idx,
+                           (void **)&s->rng};
+    for (int k = 0; k < NPIECES; k++) {
+        *dst[k] = p;
+        p += (sizes[k] + 63) / 64 * 64;
+    }
+    return ADVC_OK;
+}
+
+/* A random sign, +1 or -1, from one bit of r. */
+static float random_sign(advc_rng *r)
+{
+    return (advc_rng_u32(r) >> 31) ? 1.0f : -1.0f;
+}
+
+/* Vertical stripes: pixel (ch, row, col) of sample i at x + eps s_(ch,col),
+ * in the box. */
+static void square_start(const atk_ctx *c, square_state *s, int i,
+                         advc_shape sh)
+{
+    const advc_attack_config *cfg = c->cfg;
+    size_t off = (size_t)i * c->d;
+    const float *x = c->x + off;
+    float *p = s->best + off;
+    for (int ch = 0; ch < sh.c; ch++) {
+        for (int col = 0; col < sh.w; col++) {
+            float e = cfg->eps * random_sign(&s->rng[i]);
+            for (int row = 0; row < sh.h; row++) {
+                size_t k = ((size_t)ch * sh.h + row) * sh.w + col;
+                p[k] = atk_clamp(x[k] + e, x[k], cfg->eps, cfg->lo, cfg->hi);
+            }
+        }
+    }
+}
+
+/* The candidate of sample i: its current point with one square of side
+ * `side` moved, per channel, by 2 eps s toward the other side of the ball
+ * (then projected: every pixel ends at x +- eps, or at the box). */
+static void square_candidate(const atk_ctx *c, square_state *s, int i,
+                             advc_shape sh, int side)
+{
+    const advc_attack_config *cfg = c->cfg;
+    size_t off = (size_t)i * c->d;
+    const float *x = c->x + off, *b = s->best + off;
+    float *p = s->cand + off;
+    advc_rng *r = &s->rng[i];
+    memcpy(p, b, c->d * sizeof *p);
+    /* A corner in [0, h - side): the reference never places a square at
+     * the last row or column offset (except when side = h). */
+    int vh = sh.h > side ? (int)advc_rng_below(r, (uint32_t)(sh.h - side)) : 0;
+    int vw = sh.w > side ? (int)advc_rng_below(r, (uint32_t)(sh.w - side)) : 0;
+    for (int ch = 0; ch < sh.c; ch++) {
+        float e = 2.0f * cfg->eps * random_sign(r);
+        for (int row = vh; row < vh + side; row++) {
+            size_t k0 = ((size_t)ch * sh.h + row) * sh.w;
+            for (int col = vw; col < vw + side; col++) {
+                size_t k = k0 + col;
+                p[k] = atk_clamp(b[k] + e, x[k], cfg->eps, cfg->lo, cfg->hi);
+            }
+        }
+    }
+}
+
+/* One restart on the unfooled samples: the stripes, then `steps` queries.
+ * Returns without effect if every sample is fooled already. */
+static void square_run(const atk_ctx *c, atk_out *o, square_state *s,
+                       int restart)
+{
+    advc_shape sh = advc_graph_input_shape(c->g);
+    size_t d = c->d;
+    int m = atk_unfooled(c, o, s->idx);
+    if (m == 0) return;
+    for (int j = 0; j < m; j++) {
+        int i = s->idx[j];
+        atk_rng(c, (uint64_t)restart, i, &s->rng[i]);
+        square_start(c, s, i, sh);
+    }
+    atk_eval(c, s->best, s->idx, m, s->bobj, s->hit, false);
+    for (int j = 0; j < m; j++) {
+        int i = s->idx[j];
+        if (s->hit[i]) atk_take_fool(c, o, i, s->best + (size_t)i * d,
+                                     s->bobj[i]);
+    }
+    if (c->early_stop) m = atk_drop_fooled(o->fooled, s->idx, m);
+    for (int it = 0; it < c->cfg->steps && m > 0; it++) {
+        int side = atk_square_side(c->cfg->square.p_init, it, sh.h, sh.w);
+        for (int j = 0; j < m; j++)
+            square_candidate(c, s, s->idx[j], sh, side);
+        atk_eval(c, s->cand, s->idx, m, s->cobj, s->hit, false);
+        for (int j = 0; j < m; j++) {
+            int i = s->idx[j];
+            const float *p = s->cand + (size_t)i * d;
+            if (s->hit[i] && !o->fooled[i]) {
+                atk_take_fool(c, o, i, p, s->cobj[i]);
+            } else if (s->cobj[i] > s->bobj[i]) {
+                memcpy(s->best + (size_t)i * d, p, d * sizeof *p);
+                s->bobj[i] = s->cobj[i];
+            }
+        }
+        if (c->early_stop) m = atk_drop_fooled(o->fooled, s->idx, m);
+    }
+    for (int j = 0; j < m; j++) {
+        int i = s->idx[j];
+        atk_take_best(c, o, i, s->best + (size_t)i * d, s->bobj[i],
+                      restart == 0);
+    }
+}
+
+advc_status atk_square(const atk_ctx *c, atk_out *o)
+{
+    square_state s;
+    if (square_alloc(c, &s) != ADVC_OK) return ADVC_ERR_NOMEM;
+    atk_out_reset(c, o);
+    for (int r = 0; r < c->cfg->restarts; r++) square_run(c, o, &s, r);
+    advc_free(s.slab);
+    return ADVC_OK;
+}
