@@ -57,6 +57,17 @@ if ! grep -q "init=uniform" "$tmp/out"; then
 fi
 expect 2 "--attack" eval --model "$tmp/m.advc" --data $data --attack nosuch
 expect 2 "--eps" eval --model "$tmp/m.advc" --data $data --attack pgd --eps -1
+expect 2 "--attack aa runs alone" eval --model "$tmp/m.advc" --data $data --attack aa,pgd
+expect 2 "do not apply to --attack aa" eval --model "$tmp/m.advc" --data $data --attack aa --steps 5
+# AutoAttack's cascade: the per-attack lines and the final figure, in JSON.
+expect 0 "" eval --model "$tmp/m.advc" --data $data --attack aa --eps 0.2 \
+    --limit 20 --no-checks --json --threads 1
+for a in apgd-ce apgd-t fab-t square aa; do
+    if ! grep -q "\"attack\":\"$a\"" "$tmp/out"; then
+        echo "cli: FAIL: advc eval --attack aa --json has no \"attack\":\"$a\" line"
+        fails=$((fails + 1))
+    fi
+done
 
 # Bad files: exit 1, one line naming the file.
 expect 1 "$tmp/none.advc" eval --model "$tmp/none.advc" --data $data

@@ -26,6 +26,9 @@
 typedef struct {
     int n;                                   /* samples evaluated          */
     int exits, nattacks;
+    bool cascade;        /* advc_eval_cascade: robust_acc[e][a] is after
+                            attacks 0..a, not attack a alone               */
+    int judge;           /* cascade: the exit that decides "robust"        */
     advc_attack_config attacks[ADVC_EVAL_MAX_ATTACKS];
     /* Accuracies in [0,1]: [exit] and [exit][attack]. */
     float clean_acc[ADVC_EVAL_MAX_EXITS];
@@ -38,6 +41,29 @@ typedef struct {
 advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
                              const advc_attack_config *attacks, int nattacks,
                              advc_robust_report *rep);
+
+/* AutoAttack's evaluation (Croce & Hein 2020): the attacks in order, each
+ * only on the samples every earlier one left robust.  A sample is robust
+ * while the judged exit (the final one, or the attacked one under
+ * ADVC_EXITS_ONE, as set in attacks[0]) is right on the clean input and
+ * on every point the attacks produced for it.  Then, at the judged exit,
+ * robust_acc[judge][a] is "robust accuracy after attack a" and worst_acc
+ * the final figure; other exits report the same test over the points
+ * produced (which aimed at the judged exit).  Each sample's random streams
+ * are keyed by its index in d, so results do not depend on the batch size
+ * or on which other samples are still being attacked.  seconds[a] is
+ * attack a's own time.  Every config must use the same exit mode. */
+advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
+                              int limit, const advc_attack_config *attacks,
+                              int nattacks, advc_robust_report *rep);
+
+/* AutoAttack's standard L-inf list at budget eps ("version standard" of
+ * the reference): APGD-CE (100 steps, 1 restart), APGD-T (the 9 most
+ * likely other classes, 100 steps each), FAB-T (9 classes, 100 steps
+ * each, 1 restart), Square (5000 queries, p_init 0.8); all with `seed`.
+ * Fills list[0..ADVC_AA_ATTACKS) and returns ADVC_AA_ATTACKS. */
+#define ADVC_AA_ATTACKS 4
+int advc_autoattack_list(float eps, uint64_t seed, advc_attack_config *list);
 
 typedef struct {
     int n;                 /* samples the checks ran on                     */

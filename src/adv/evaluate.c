@@ -1,10 +1,12 @@
 /* evaluate.c: robust accuracy per exit and attack, the per-sample worst
- * case, and the gradient-masking checks (see advc/evaluate.h).
+ * case, AutoAttack's cascade, and the gradient-masking checks (see
+ * advc/evaluate.h).
  *
  * Batch by batch: clean predictions, then each attack writes x_adv and the
  * model's predictions on it are compared with the labels for every exit.
  * A sample is "worst-case robust" at an exit if that exit is right on the
- * clean input and on every attack's output.
+ * clean input and on every attack's output.  The cascade gives each attack
+ * only the samples still robust at the judged exit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -131,6 +133,159 @@ advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
         }
     }
     free(robust);
+    bufs_free(&b);
+    return st;
+}
+
+/* ---- AutoAttack's cascade ------------------------------------------------ */
+
+int advc_autoattack_list(float eps, uint64_t seed, advc_attack_config *list)
+{
+    static const advc_attack_kind kinds[ADVC_AA_ATTACKS] = {
+        ADVC_ATK_APGD_CE, ADVC_ATK_APGD_T, ADVC_ATK_FAB_T, ADVC_ATK_SQUARE};
+    /* The kinds' defaults are the reference's standard settings (100
+     * steps, 9 target classes, 1 restart, 5000 queries, p_init 0.8; see
+     * attack.c, attack_fab.c, attack_square.c). */
+    for (int a = 0; a < ADVC_AA_ATTACKS; a++) {
+        list[a] = advc_attack_defaults(kinds[a]);
+        list[a].eps = eps;
+        list[a].seed = seed;
+    }
+    return ADVC_AA_ATTACKS;
+}
+
+/* The cascade's extra buffers: the still-robust rows of a batch gathered
+ * for the next attack. */
+typedef struct {
+    float *xs;      /* (B, per) their inputs                 */
+    int *ys, *pos;  /* (B) their labels, their rows in batch */
+    uint64_t *keys; /* (B) their indices in the data set     */
+} gather_bufs;
+
+static void gather_free(gather_bufs *gb)
+{
+    advc_free(gb->xs);
+    free(gb->ys), free(gb->pos), free(gb->keys);
+}
+
+static advc_status gather_init(gather_bufs *gb, const eval_bufs *b)
+{
+    gb->xs = advc_alloc((size_t)b->B * b->per * sizeof *gb->xs);
+    gb->ys = malloc((size_t)b->B * sizeof *gb->ys);
+    gb->pos = malloc((size_t)b->B * sizeof *gb->pos);
+    gb->keys = malloc((size_t)b->B * sizeof *gb->keys);
+    if (!gb->xs || !gb->ys || !gb->pos || !gb->keys)
+        return advc_set_error(ADVC_ERR_NOMEM, "out of memory in evaluation");
+    return ADVC_OK;
+}
+
+static int judge_exit(const advc_attack_config *c, int exits)
+{
+    return c->exits == ADVC_EXITS_ONE ? c->exit : exits - 1;
+}
+
+/* One attack of the cascade on the rows of batch [lo, lo + m) still
+ * robust at `judge`: gather, attack, then AND each exit's verdict on the
+ * attack's points into ok. */
+static advc_status cascade_step(advc_graph *g, eval_bufs *b, gather_bufs *gb,
+                                const float *x, int lo, int m, int judge,
+                                const advc_attack_config *atk, double *secs)
+{
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+        if (!b->ok[(size_t)judge * b->B + i]) continue;
+        memcpy(gb->xs + (size_t)k * b->per, x + (size_t)i * b->per,
+               b->per * sizeof *x);
+        gb->ys[k] = b->y[i];
+        gb->pos[k] = i;
+        gb->keys[k] = (uint64_t)lo + (uint64_t)i;
+        k++;
+    }
+    if (k == 0) return ADVC_OK;
+    advc_attack_config cfg = *atk;
+    cfg.sample_keys = gb->keys;
+    double t0 = advc_now();
+    advc_status st = advc_attack_run(g, &cfg, gb->xs, gb->ys, k, b->xadv);
+    *secs += advc_now() - t0;
+    if (st != ADVC_OK) return st;
+    advc_graph_forward(g, b->xadv, k, ADVC_MODE_EVAL);
+    for (int e = 0; e < b->exits; e++) {
+        advc_argmax_rows(k, b->classes, advc_graph_logits(g, e), b->pred);
+        for (int j = 0; j < k; j++)
+            b->ok[(size_t)e * b->B + gb->pos[j]] &=
+                (unsigned char)(b->pred[j] == gb->ys[j]);
+    }
+    return ADVC_OK;
+}
+
+static advc_status check_cascade(advc_graph *g, const advc_attack_config *a,
+                                 int nattacks)
+{
+    if (nattacks < 1 || nattacks > ADVC_EVAL_MAX_ATTACKS)
+        return advc_set_error(ADVC_ERR_ARG, "a cascade takes 1 to %d "
+                              "attacks (got %d)", ADVC_EVAL_MAX_ATTACKS,
+                              nattacks);
+    if (advc_graph_num_exits(g) > ADVC_EVAL_MAX_EXITS)
+        return advc_set_error(ADVC_ERR_ARG, "at most %d exits",
+                              ADVC_EVAL_MAX_EXITS);
+    for (int i = 1; i < nattacks; i++)
+        if (a[i].exits != a[0].exits ||
+            (a[0].exits == ADVC_EXITS_ONE && a[i].exit != a[0].exit))
+            return advc_set_error(ADVC_ERR_ARG, "the attacks of a cascade "
+                                  "must share one exit mode");
+    return ADVC_OK;
+}
+
+advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
+                              int limit, const advc_attack_config *attacks,
+                              int nattacks, advc_robust_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    advc_status st = check_cascade(g, attacks, nattacks);
+    if (st == ADVC_OK) st = check_data(g, d);
+    if (st != ADVC_OK) return st;
+    eval_bufs b;
+    gather_bufs gb = {NULL, NULL, NULL, NULL};
+    if ((st = bufs_init(&b, g)) != ADVC_OK ||
+        (st = gather_init(&gb, &b)) != ADVC_OK) {
+        bufs_free(&b);
+        gather_free(&gb);
+        return st;
+    }
+    int n = limit > 0 && limit < d->n ? limit : d->n;
+    int judge = judge_exit(&attacks[0], b.exits);
+    long clean[ADVC_EVAL_MAX_EXITS] = {0};
+    long robust[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
+    memset(robust, 0, sizeof robust);
+    for (int lo = 0; lo < n && st == ADVC_OK; lo += b.B) {
+        int m = n - lo < b.B ? n - lo : b.B;
+        const float *x = d->x + (size_t)lo * b.per;
+        for (int i = 0; i < m; i++) b.y[i] = d->y[lo + i];
+        memset(b.ok, 1, (size_t)b.B * b.exits);
+        score(g, &b, x, m, clean, b.ok);
+        for (int a = 0; a < nattacks && st == ADVC_OK; a++) {
+            st = cascade_step(g, &b, &gb, x, lo, m, judge, &attacks[a],
+                              &rep->seconds[a]);
+            for (int e = 0; e < b.exits; e++)
+                for (int i = 0; i < m; i++)
+                    robust[e][a] += b.ok[(size_t)e * b.B + i];
+        }
+    }
+    if (st == ADVC_OK) {
+        rep->n = n;
+        rep->exits = b.exits;
+        rep->nattacks = nattacks;
+        rep->cascade = true;
+        rep->judge = judge;
+        memcpy(rep->attacks, attacks, (size_t)nattacks * sizeof *attacks);
+        for (int e = 0; e < b.exits; e++) {
+            rep->clean_acc[e] = n ? (float)clean[e] / n : 0;
+            for (int a = 0; a < nattacks; a++)
+                rep->robust_acc[e][a] = n ? (float)robust[e][a] / n : 0;
+            rep->worst_acc[e] = rep->robust_acc[e][nattacks - 1];
+        }
+    }
+    gather_free(&gb);
     bufs_free(&b);
     return st;
 }

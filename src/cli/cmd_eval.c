@@ -23,10 +23,14 @@ static const char usage[] =
     "  --model FILE        a checkpoint written by advc train\n"
     "  --data DIR          MNIST / Fashion-MNIST IDX files or CIFAR-10 batches\n"
     "  --attack LIST       comma-separated: fgsm, pgd, cw, apgd-ce, apgd-dlr,\n"
-    "                      apgd-t, noise, pgd-l2, aa-lite (= apgd-ce,apgd-dlr,\n"
-    "                      apgd-t), all (= fgsm,pgd,cw,aa-lite)\n"
+    "                      apgd-t, fab-t, square, noise, pgd-l2, aa-lite\n"
+    "                      (= apgd-ce,apgd-dlr,apgd-t), all (= fgsm,pgd,cw,\n"
+    "                      aa-lite); or aa alone: AutoAttack (apgd-ce,\n"
+    "                      apgd-t, fab-t, square, each on the points still\n"
+    "                      robust, the reference's settings)\n"
     "  --eps X             L-inf budget (default 0.3; pgd-l2: L2 budget)\n"
-    "  --steps K           iterations of pgd/cw/apgd (default 40; apgd 100)\n"
+    "  --steps K           iterations of pgd/cw/apgd/fab-t, queries of square\n"
+    "                      (default 40; apgd, fab-t 100; square 5000)\n"
     "  --step-size X       pgd/cw/fgsm step (default 2.5*eps/steps; fgsm eps)\n"
     "  --restarts R        random restarts, best kept per sample (default 1)\n"
     "  --exit-mode M       multi-exit models: sum (attack the summed loss,\n"
@@ -61,6 +65,7 @@ typedef struct {
     float eps, step_size;
     int steps_set, step_size_set;
     uint64_t seed;
+    int restarts_set, cascade; /* cascade: --attack aa */
 } eval_opts;
 
 /* Exits are named exit0, exit1, ... and the last one "final". */
@@ -83,6 +88,24 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* Sets c's exit mode from --exit-mode; 0 after an error. */
+static int apply_exit_mode(advc_attack_config *c, const eval_opts *o,
+                           int nexits)
+{
+    if (!strcmp(o->exit_mode, "sum")) {
+        c->exits = ADVC_EXITS_SUM;
+    } else if (!strcmp(o->exit_mode, "maxavg")) {
+        c->exits = ADVC_EXITS_MAXAVG;
+    } else {
+        int e;
+        if (!cli_int("eval", "exit-mode", o->exit_mode, 0, nexits - 1, &e))
+            return 0;
+        c->exits = ADVC_EXITS_ONE;
+        c->exit = e;
+    }
+    return 1;
+}
+
 /* Adds one attack of `kind` with the options applied. */
 static int push_attack(advc_attack_config *list, int *n, advc_attack_kind kind,
                        const eval_opts *o, int nexits)
@@ -103,24 +126,35 @@ static int push_attack(advc_attack_config *list, int *n, advc_attack_kind kind,
     c.step_size = o->step_size_set && iterative ? o->step_size : 0.0f;
     c.restarts = o->restarts;
     c.seed = o->seed;
-    if (!strcmp(o->exit_mode, "sum")) {
-        c.exits = ADVC_EXITS_SUM;
-    } else if (!strcmp(o->exit_mode, "maxavg")) {
-        c.exits = ADVC_EXITS_MAXAVG;
-    } else {
-        int e;
-        if (!cli_int("eval", "exit-mode", o->exit_mode, 0, nexits - 1, &e))
-            return 0;
-        c.exits = ADVC_EXITS_ONE;
-        c.exit = e;
-    }
+    if (!apply_exit_mode(&c, o, nexits)) return 0;
     list[(*n)++] = c;
     return 1;
 }
 
+/* --attack aa: AutoAttack's standard list, settings fixed (the library's
+ * advc_autoattack_list); only eps, seed and the exit mode apply. */
+static int parse_aa(eval_opts *o, int nexits, advc_attack_config *list)
+{
+    if (strcmp(o->attacks, "aa") != 0) {
+        fprintf(stderr, "advc eval: --attack aa runs alone (AutoAttack is a "
+                "cascade); got '%s'\n", o->attacks);
+        return -1;
+    }
+    if (o->steps_set || o->step_size_set || o->restarts_set) {
+        fprintf(stderr, "advc eval: --steps, --step-size and --restarts do "
+                "not apply to --attack aa (AutoAttack's settings are "
+                "fixed)\n");
+        return -1;
+    }
+    int n = advc_autoattack_list(o->eps, o->seed, list);
+    for (int a = 0; a < n; a++)
+        if (!apply_exit_mode(&list[a], o, nexits)) return -1;
+    o->cascade = 1;
+    return n;
+}
+
 /* Parses --attack into configs; returns the count, or -1 after an error. */
-static int parse_attacks(const eval_opts *o, int nexits,
-                         advc_attack_config *list)
+static int parse_attacks(eval_opts *o, int nexits, advc_attack_config *list)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", o->attacks);
@@ -135,6 +169,7 @@ static int parse_attacks(const eval_opts *o, int nexits,
         const advc_attack_kind *set = NULL;
         int nset = 0;
         advc_attack_kind one;
+        if (!strcmp(tok, "aa")) return parse_aa(o, nexits, list);
         if (!strcmp(tok, "aa-lite")) set = aa, nset = 3;
         else if (!strcmp(tok, "all")) set = all, nset = 6;
         else if ((one = advc_attack_parse(tok)) != ADVC_ATK_COUNT)
@@ -142,8 +177,8 @@ static int parse_attacks(const eval_opts *o, int nexits,
         else {
             fprintf(stderr,
                     "advc eval: bad value '%s' for --attack (fgsm, pgd, cw, "
-                    "apgd-ce, apgd-dlr, apgd-t, noise, pgd-l2, aa-lite, all)"
-                    "\n", tok);
+                    "apgd-ce, apgd-dlr, apgd-t, fab-t, square, noise, "
+                    "pgd-l2, aa-lite, all, aa)\n", tok);
             return -1;
         }
         for (int i = 0; i < nset; i++)
@@ -171,6 +206,20 @@ static float effective_step(const advc_attack_config *c)
     return 0; /* APGD adapts its own; noise has none */
 }
 
+/* FAB-T's and Square's own settings (nothing for the other kinds). */
+static void print_extra_settings(const advc_attack_config *c)
+{
+    if (c->kind == ADVC_ATK_FAB_T)
+        printf(" restarts=%d (random start from the 2nd) targets=top%d "
+               "alpha_max=%g eta=%g beta=%g final_search=%d", c->restarts,
+               c->target_classes, (double)c->fab.alpha_max,
+               (double)c->fab.eta, (double)c->fab.beta,
+               (int)c->fab.final_search);
+    else if (c->kind == ADVC_ATK_SQUARE)
+        printf(" restarts=%d p_init=%g", c->restarts,
+               (double)c->square.p_init);
+}
+
 static void print_settings(const advc_robust_report *r, uint64_t seed)
 {
     printf("attacks (seed %llu; eval mode, logits, inputs in [0,1]):\n",
@@ -179,17 +228,44 @@ static void print_settings(const advc_robust_report *r, uint64_t seed)
         const advc_attack_config *c = &r->attacks[a];
         char label[48];
         attack_label(c, label, sizeof label);
-        printf("  %-14s eps=%g steps=%d", label, (double)c->eps, c->steps);
+        bool own = c->kind == ADVC_ATK_FAB_T || c->kind == ADVC_ATK_SQUARE;
+        printf("  %-14s eps=%g %s=%d", label, (double)c->eps,
+               c->kind == ADVC_ATK_SQUARE ? "queries" : "steps", c->steps);
         float st = effective_step(c);
         if (st > 0) printf(" step=%g", (double)st);
         else if (c->kind >= ADVC_ATK_APGD_CE && c->kind <= ADVC_ATK_APGD_T)
             printf(" step=adaptive(2eps,rho=0.75)");
-        printf(" restarts=%d random_start=%d", c->restarts,
-               c->random_start || c->kind >= ADVC_ATK_APGD_CE);
+        if (own) print_extra_settings(c);
+        else printf(" restarts=%d random_start=%d", c->restarts,
+                    c->random_start || c->kind >= ADVC_ATK_APGD_CE);
         if (c->kind == ADVC_ATK_APGD_T)
             printf(" targets=top%d", c->target_classes);
         printf("  (%.1fs)\n", r->seconds[a]);
     }
+}
+
+/* The cascade's log, AutoAttack's way: robust accuracy after each attack
+ * with the time so far. */
+static void print_cascade_log(const advc_robust_report *r)
+{
+    char judge[32];
+    exit_name(r->judge, r->exits, judge, sizeof judge);
+    printf("AutoAttack: each attack runs on the points still robust (exit "
+           "%s)\n", judge);
+    printf("initial accuracy: %.2f%%\n", 100.0 * r->clean_acc[r->judge]);
+    double total = 0.0;
+    for (int a = 0; a < r->nattacks; a++) {
+        char up[48];
+        const char *nm = advc_attack_name(r->attacks[a].kind);
+        size_t k = 0;
+        for (; nm[k] && k + 1 < sizeof up; k++)
+            up[k] = nm[k] >= 'a' && nm[k] <= 'z' ? (char)(nm[k] - 32) : nm[k];
+        up[k] = 0;
+        total += r->seconds[a];
+        printf("robust accuracy after %s: %.2f%% (total time %.1f s)\n", up,
+               100.0 * r->robust_acc[r->judge][a], total);
+    }
+    printf("robust accuracy: %.2f%%\n", 100.0 * r->worst_acc[r->judge]);
 }
 
 static void print_table(const advc_robust_report *r)
@@ -200,7 +276,7 @@ static void print_table(const advc_robust_report *r)
         attack_label(&r->attacks[a], label, sizeof label);
         printf(" %14s", label);
     }
-    if (r->nattacks) printf(" %8s", "worst");
+    if (r->nattacks) printf(" %8s", r->cascade ? "aa" : "worst");
     printf("\n");
     for (int e = 0; e < r->exits; e++) {
         char name[32];
@@ -226,7 +302,7 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
         for (int a = 0; a <= r->nattacks && r->nattacks; a++) {
             int worst = a == r->nattacks;
             char label[48];
-            if (worst) snprintf(label, sizeof label, "worst");
+            if (worst) snprintf(label, sizeof label, r->cascade ? "aa" : "worst");
             else attack_label(&r->attacks[a], label, sizeof label);
             printf("{\"model\":");
             json_string(stdout, o->model);
@@ -238,6 +314,21 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
                 /* APGD adapts its step per sample: no single value. */
                 if (effective_step(c) > 0)
                     printf(",\"step_size\":%g", (double)effective_step(c));
+                if (c->kind == ADVC_ATK_FAB_T ||
+                    (c->kind == ADVC_ATK_APGD_T && r->cascade))
+                    printf(",\"target_classes\":%d", c->target_classes);
+                if (c->kind == ADVC_ATK_FAB_T)
+                    printf(",\"alpha_max\":%g,\"eta\":%g,\"beta\":%g,"
+                           "\"final_search\":%s", (double)c->fab.alpha_max,
+                           (double)c->fab.eta, (double)c->fab.beta,
+                           c->fab.final_search ? "true" : "false");
+                if (c->kind == ADVC_ATK_SQUARE)
+                    printf(",\"p_init\":%g", (double)c->square.p_init);
+                /* cascade: robust_acc is after this attack and the ones
+                 * before it, on the judged exit's terms */
+                if (r->cascade)
+                    printf(",\"cascade\":true,\"seconds\":%.3f",
+                           r->seconds[a]);
             } else {
                 printf(",\"eps\":%g", (double)r->attacks[0].eps);
             }
@@ -317,6 +408,16 @@ static int parse_sweep(const char *s, float *eps, int max)
     return n;
 }
 
+/* The evaluation the attack list asks for: AutoAttack's cascade for aa,
+ * else each attack on every sample. */
+static advc_status run_eval(advc_graph *g, const advc_dataset *test, int n,
+                            const advc_attack_config *atk, int natk,
+                            const eval_opts *o, advc_robust_report *r)
+{
+    if (o->cascade) return advc_eval_cascade(g, test, n, atk, natk, r);
+    return advc_eval_robust(g, test, n, atk, natk, r);
+}
+
 static int run_sweep(advc_graph *g, const advc_dataset *test, int n,
                      const advc_attack_config *atk, int natk,
                      const eval_opts *o)
@@ -356,7 +457,7 @@ static int run_sweep(advc_graph *g, const advc_dataset *test, int n,
             cf[a].eps = eps[i];
         }
         advc_robust_report r;
-        if (advc_eval_robust(g, test, n, cf, natk, &r) != ADVC_OK) {
+        if (run_eval(g, test, n, cf, natk, o, &r) != ADVC_OK) {
             rc = cli_fail("eval");
             break;
         }
@@ -442,7 +543,10 @@ static int parse_args(int argc, char **argv, eval_opts *o)
             ok = cli_float(cmd, "step-size", optarg, 1e-9, 1e6, &o->step_size);
             o->step_size_set = 1;
             break;
-        case 'r': ok = cli_int(cmd, "restarts", optarg, 1, 10000, &o->restarts); break;
+        case 'r':
+            ok = cli_int(cmd, "restarts", optarg, 1, 10000, &o->restarts);
+            o->restarts_set = 1;
+            break;
         case 'x': o->exit_mode = optarg; break;
         case 'w': o->sweep = optarg; break;
         case 'c': o->sweep_csv = optarg; break;
@@ -470,7 +574,7 @@ static int parse_args(int argc, char **argv, eval_opts *o)
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o = { NULL, NULL, NULL, NULL, NULL, "sum", 0, 256, 0, 0, 40,
-                    1, 1, 0.3f, 0.0f, 0, 0, 1 };
+                    1, 1, 0.3f, 0.0f, 0, 0, 1, 0, 0 };
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
     rc = 0;
@@ -509,7 +613,7 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     advc_robust_report r;
-    if (advc_eval_robust(g, &test, n, atk, natk, &r) != ADVC_OK) {
+    if (run_eval(g, &test, n, atk, natk, &o, &r) != ADVC_OK) {
         rc = cli_fail("eval");
         goto done;
     }
@@ -520,6 +624,7 @@ int cmd_eval(int argc, char **argv)
                o.model, head.spec, head.act, o.data_dir, n,
                (unsigned long long)o.seed);
         if (natk) print_settings(&r, o.seed);
+        if (r.cascade) print_cascade_log(&r);
         print_table(&r);
     }
     if (natk && o.checks) rc = run_checks(g, &test, n, &o);
