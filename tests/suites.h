@@ -17,6 +17,7 @@
     X(models)          \
     X(nn)              \
     X(attack)          \
+    X(aa)              \
     X(pictures)        \
     X(recipes)
 
