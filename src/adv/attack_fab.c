@@ -59,16 +59,17 @@ static double median3(double a, double b, double c)
     return a > b ? a : b;
 }
 
-/* The lambda with f(lambda) = sum_k w_k min(lambda, p_k) = r, given
- * 0 < r < f(inf).  f is increasing and piecewise linear with breakpoints
- * p_k, so a weighted quickselect finds the segment in expected O(m):
- * a pivot q with f(q) < r puts lambda above q (every p <= q saturates),
- * otherwise at or below it (every p >= q moves by lambda).  Reorders a. */
-static double fab_level(fab_room *a, size_t m, double r)
+/* The lambda with f(lambda) = sat + slope lambda + sum_k w_k min(lambda,
+ * p_k) = r over the undecided coordinates a[0..m) (sat: sum w p of those
+ * known to saturate, slope: sum w of those known to move by lambda).  f is
+ * increasing and piecewise linear with breakpoints p_k, so a weighted
+ * quickselect finds the segment in expected O(m): a pivot q with f(q) < r
+ * puts lambda above q (every p <= q saturates), otherwise at or below it
+ * (every p >= q moves by lambda).  Reorders a. */
+static double fab_level(fab_room *a, size_t m, double r, double sat,
+                        double slope)
 {
-    double sat = 0.0;  /* sum w p of coordinates known to saturate    */
-    double slope = 0.0; /* sum w of coordinates known to move lambda   */
-    size_t lo = 0, hi = m; /* a[lo, hi): not decided yet              */
+    size_t lo = 0, hi = m; /* a[lo, hi): not decided yet */
     while (lo < hi) {
         double q = median3(a[lo].p, a[lo + (hi - lo) / 2].p, a[hi - 1].p);
         /* three-way partition: [lo, lt) p < q, [lt, gt) p == q,
@@ -97,7 +98,70 @@ static double fab_level(fab_room *a, size_t m, double r)
     return slope > 0.0 ? (r - sat) / slope : INFINITY;
 }
 
-size_t atk_fab_project_bytes(size_t d) { return d * sizeof(fab_room); }
+/* Scratch: the rooms of one bucket (d at most) and each coordinate's
+ * bucket. */
+size_t atk_fab_project_bytes(size_t d)
+{
+    return d * (sizeof(fab_room) + 1);
+}
+
+/* Buckets of the rooms over [0, hi - lo]: lambda is first placed between
+ * two bucket edges, then solved exactly among that bucket's coordinates,
+ * so the quickselect sees about d / FAB_BUCKETS of them. */
+#define FAB_BUCKETS 64
+#define FAB_NO_BUCKET 255 /* a coordinate with w = 0: it never moves */
+
+/* How far coordinate k may move: toward hi if it goes up, else toward lo. */
+static inline float room_of(float t, bool up, float lo, float hi)
+{
+    return up ? hi - t : t - lo;
+}
+
+static inline int bucket_of(float p, float scale)
+{
+    int q = (int)(p * scale);
+    q = q < 0 ? 0 : q;
+    return q < FAB_BUCKETS ? q : FAB_BUCKETS - 1;
+}
+
+/* <w, t> in double, four partial sums (the adds do not wait on each other). */
+static double dot_wt(size_t d, const float *w, const float *t)
+{
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t k = 0;
+    for (; k + 4 <= d; k += 4)
+        for (int j = 0; j < 4; j++) s[j] += (double)w[k + j] * t[k + j];
+    for (; k < d; k++) s[0] += (double)w[k] * t[k];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* lambda for 0 < r < f(inf) (see fab_level): the bucket whose upper edge
+ * first reaches r, then the exact solve inside it.  bw, bwp: sum |w| and
+ * sum |w| p per bucket; qk: each coordinate's bucket. */
+static double fab_lambda(size_t d, const float *t, const float *w, double r,
+                         double dir, float lo, float hi, fab_room *room,
+                         const unsigned char *qk, const double *bw,
+                         const double *bwp, double slope)
+{
+    float scale = FAB_BUCKETS / (hi - lo);
+    double sat = 0.0;
+    int q = 0;
+    for (; q < FAB_BUCKETS - 1; q++) {
+        /* f at the bucket's upper edge: every room in it saturated */
+        double e = (q + 1) / (double)scale;
+        if (sat + bwp[q] + e * (slope - bw[q]) >= r) break;
+        sat += bwp[q];
+        slope -= bw[q];
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < d; k++) {
+        if (qk[k] != q) continue;
+        room[m].p = room_of(t[k], dir * w[k] < 0.0, lo, hi);
+        room[m].w = fabs((double)w[k]);
+        m++;
+    }
+    return fab_level(room, m, r, sat, slope - bw[q]);
+}
 
 /* Every coordinate with w != 0 moves by lambda in the direction that
  * brings <w, t> toward b, or up to the box; when even the box corner
@@ -106,33 +170,45 @@ float atk_fab_project(size_t d, const float *t, const float *w, double b,
                       float lo, float hi, void *scratch, float *delta)
 {
     fab_room *room = scratch;
-    double r = -b;
-    for (size_t k = 0; k < d; k++) r += (double)w[k] * t[k];
+    unsigned char *qk = (unsigned char *)(room + d);
+    double r = dot_wt(d, w, t) - b;
     /* <w, t> must change by -r: with r > 0, a coordinate with w > 0 goes
      * down and one with w < 0 goes up, and the other way round. */
     double dir = r >= 0.0 ? 1.0 : -1.0;
     r = fabs(r);
-    size_t m = 0;
-    double reach = 0.0; /* f(inf): how far the box corner gets */
-    for (size_t k = 0; k < d; k++) {
-        if (w[k] == 0.0f) continue;
-        double p = dir * w[k] < 0.0 ? (double)hi - t[k] : (double)t[k] - lo;
-        room[m].p = p;
-        room[m].w = fabs((double)w[k]);
-        reach += room[m].w * p;
-        m++;
-    }
-    double lam = r == 0.0 ? 0.0 : (r >= reach ? INFINITY
-                                              : fab_level(room, m, r));
-    float mx = 0.0f;
+    /* two interleaved histograms, so that neighbours falling into the same
+     * bucket do not wait on each other's update */
+    double bw[2][FAB_BUCKETS] = {{0}}, bwp[2][FAB_BUCKETS] = {{0}};
+    float scale = FAB_BUCKETS / (hi - lo);
     for (size_t k = 0; k < d; k++) {
         if (w[k] == 0.0f) {
-            delta[k] = 0.0f;
+            qk[k] = FAB_NO_BUCKET;
             continue;
         }
+        float p = room_of(t[k], dir * w[k] < 0.0, lo, hi);
+        double aw = fabs((double)w[k]);
+        int q = bucket_of(p, scale);
+        qk[k] = (unsigned char)q;
+        bw[k & 1][q] += aw;
+        bwp[k & 1][q] += aw * p;
+    }
+    double slope = 0.0, reach = 0.0;
+    for (int q = 0; q < FAB_BUCKETS; q++) {
+        bw[0][q] += bw[1][q];
+        bwp[0][q] += bwp[1][q];
+        slope += bw[0][q];
+        reach += bwp[0][q]; /* f(inf): how far the box corner gets */
+    }
+    double lam = r == 0.0 ? 0.0
+                 : r >= reach ? INFINITY
+                              : fab_lambda(d, t, w, r, dir, lo, hi, room, qk,
+                                           bw[0], bwp[0], slope);
+    float lamf = lam < (double)(hi - lo) ? (float)lam : hi - lo;
+    float mx = 0.0f;
+    for (size_t k = 0; k < d; k++) {
         bool up = dir * w[k] < 0.0;
-        double p = up ? (double)hi - t[k] : (double)t[k] - lo;
-        float s = (float)(p < lam ? p : lam);
+        float p = room_of(t[k], up, lo, hi);
+        float s = w[k] == 0.0f ? 0.0f : (p < lamf ? p : lamf);
         delta[k] = up ? s : -s;
         mx = s > mx ? s : mx;
     }
@@ -227,8 +303,7 @@ static void fab_step_one(const atk_ctx *c, const fab_state *s, int i,
     const float *x0 = c->x + off, *g = s->grad + off;
     float lo = cfg->lo, hi = cfg->hi;
     /* The linearisation J(x_k) + <g, z - x_k> = 0 is <g, z> = b: */
-    double b = -(double)s->obj[i];
-    for (size_t k = 0; k < d; k++) b += (double)g[k] * x1[k];
+    double b = dot_wt(d, g, x1) - (double)s->obj[i];
     float a1 = atk_fab_project(d, x1, g, b, lo, hi, room, d1);
     float a2 = atk_fab_project(d, x0, g, b, lo, hi, room, d2);
     a1 = a1 > FAB_MIN_MOVE ? a1 : FAB_MIN_MOVE;
@@ -243,10 +318,11 @@ static void fab_step_one(const atk_ctx *c, const fab_state *s, int i,
     }
 }
 
-/* Per-thread scratch of the step: room (d) then d1, d2 (d floats each). */
+/* Per-thread scratch of the step: d1, d2 (d floats each), then the
+ * projection's own. */
 static size_t fab_scratch_bytes(const atk_ctx *c)
 {
-    return c->d * (sizeof(fab_room) + 2 * sizeof(float));
+    return 2 * c->d * sizeof(float) + atk_fab_project_bytes(c->d);
 }
 
 static void fab_step_task(void *p, int t, int T)
@@ -257,10 +333,10 @@ static void fab_step_task(void *p, int t, int T)
     advc_split_range((size_t)j->m, t, T, 1, &lo, &hi);
     if (lo == hi) return;
     /* grown in atk_fab_t before the first step, so never NULL here */
-    fab_room *room = advc_pool_scratch(advc_graph_pool(c->g), t,
-                                       FAB_SCRATCH_SLOT,
-                                       fab_scratch_bytes(c));
-    float *d1 = (float *)(room + c->d), *d2 = d1 + c->d;
+    float *d1 = advc_pool_scratch(advc_graph_pool(c->g), t,
+                                  FAB_SCRATCH_SLOT, fab_scratch_bytes(c));
+    float *d2 = d1 + c->d;
+    fab_room *room = (fab_room *)(d2 + c->d);
     for (size_t q = lo; q < hi; q++)
         fab_step_one(c, j->s, j->s->idx[q], room, d1, d2);
 }
@@ -396,9 +472,16 @@ static void fab_search(const atk_ctx *c, atk_out *o, fab_state *s, int m)
     }
 }
 
-/* One run of N = steps iterations on the unfooled samples, toward s->tgt:
- * N + 1 evaluations of J and its gradient at the iterates (the last
- * without gradient), plus one more for each pulled-back iterate. */
+/* One run of N = steps iterations on the unfooled samples, toward s->tgt.
+ * Each iteration evaluates the adversarial test at the new iterates and
+ * J with its gradient at the points the next step starts from; two orders
+ * do that on the same points with the same results:
+ *   merged:  test and gradient at every new iterate, then the gradient
+ *            again at the pulled-back ones (cheap when few are);
+ *   split:   the test alone at the new iterates, then the gradient at
+ *            every sample's next start (the reference's order, cheaper
+ *            when most are pulled back).
+ * The share pulled back in the previous iteration picks the order. */
 static void fab_run(const atk_ctx *c, atk_out *o, fab_state *s, int restart,
                     uint64_t salt)
 {
@@ -413,15 +496,19 @@ static void fab_run(const atk_ctx *c, atk_out *o, fab_state *s, int restart,
     m = fab_hits(c, o, s, m, &nb);
     fab_eval(c, s, s->back, nb, true, NULL);
     fab_step_job job = {c, s, 0};
+    bool merged = true;
     for (int it = 0; it < N && m > 0; it++) {
         job.m = m;
         advc_pool_run(advc_graph_pool(c->g), fab_step_task, &job);
         bool last = it == N - 1;
-        fab_eval(c, s, s->idx, m, !last, s->hit);
+        fab_eval(c, s, s->idx, m, merged && !last, s->hit);
+        int tested = m;
         m = fab_hits(c, o, s, m, &nb);
         /* A pulled-back iterate needs its own gradient (its adversarial
          * test is skipped, as in the reference). */
-        if (!last) fab_eval(c, s, s->back, nb, true, NULL);
+        if (!last && merged) fab_eval(c, s, s->back, nb, true, NULL);
+        if (!last && !merged) fab_eval(c, s, s->idx, m, true, NULL);
+        merged = 2 * nb < tested;
     }
     if (c->cfg->fab.final_search) fab_search(c, o, s, m);
 }

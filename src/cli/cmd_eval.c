@@ -244,6 +244,20 @@ static void print_settings(const advc_robust_report *r, uint64_t seed)
     }
 }
 
+/* AutoAttack's own masking hint: how much robust accuracy the black-box
+ * Square took from what the gradient attacks before it left (0 if the
+ * list does not end with Square). */
+static float square_gain(const advc_robust_report *r)
+{
+    int a = r->nattacks - 1;
+    if (a < 1 || r->attacks[a].kind != ADVC_ATK_SQUARE) return 0.0f;
+    return r->robust_acc[r->judge][a - 1] - r->robust_acc[r->judge][a];
+}
+
+/* Above this (the reference's threshold, 0.2 points) Square's gain is
+ * reported as a sign of gradient masking. */
+#define SQUARE_GAIN_WARN 0.002f
+
 /* The cascade's log, AutoAttack's way: robust accuracy after each attack
  * with the time so far. */
 static void print_cascade_log(const advc_robust_report *r)
@@ -266,6 +280,11 @@ static void print_cascade_log(const advc_robust_report *r)
                100.0 * r->robust_acc[r->judge][a], total);
     }
     printf("robust accuracy: %.2f%%\n", 100.0 * r->worst_acc[r->judge]);
+    if (square_gain(r) > SQUARE_GAIN_WARN)
+        printf("WARNING: Square, which uses no gradient, lowered robust "
+               "accuracy by %.2f points after the gradient attacks: their "
+               "figures are unreliable here (gradient masking?)\n",
+               100.0 * square_gain(r));
 }
 
 static void print_table(const advc_robust_report *r)
@@ -331,6 +350,8 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
                            r->seconds[a]);
             } else {
                 printf(",\"eps\":%g", (double)r->attacks[0].eps);
+                if (r->cascade)
+                    printf(",\"square_gain\":%.4f", (double)square_gain(r));
             }
             printf(",\"n\":%d,\"clean_acc\":%.4f,\"robust_acc\":%.4f,"
                    "\"seed\":%llu}\n", r->n, (double)r->clean_acc[e],
