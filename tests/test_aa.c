@@ -40,7 +40,7 @@
 
 static const advc_act_spec RELU = {ADVC_ACT_RELU, 0.0f};
 
-/* ---- FAB's projection against a reference --------------------------------- */
+/* ---- FAB's projection against a reference -------------------------------- */
 
 /* The definition, solved the slow way: with r = |<w,t> - b| and rooms p_k
  * (distance to the box side coordinate k moves toward), find lambda with
@@ -179,7 +179,7 @@ START_TEST(test_fab_projection)
 }
 END_TEST
 
-/* ---- FAB-T's objective -------------------------------------------------------- */
+/* ---- FAB-T's objective --------------------------------------------------- */
 
 START_TEST(test_logit_diff_loss)
 {
@@ -193,7 +193,7 @@ START_TEST(test_logit_diff_loss)
 }
 END_TEST
 
-/* ---- Square's schedule ------------------------------------------------------ */
+/* ---- Square's schedule --------------------------------------------------- */
 
 START_TEST(test_square_schedule)
 {
@@ -216,7 +216,7 @@ START_TEST(test_square_schedule)
 }
 END_TEST
 
-/* ---- trained models -------------------------------------------------------- */
+/* ---- trained models ------------------------------------------------------ */
 
 static advc_pool *pool2;   /* made per test: Check forks each test, and a
                               pool's threads do not survive a fork      */
@@ -366,7 +366,7 @@ static void pool_teardown(void)
     pool2 = NULL;
 }
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers ------------------------------------------------------------- */
 
 static void run(advc_graph *g, const advc_attack_config *c, const float *x,
                 const int *y, int n, float *xa)
@@ -402,7 +402,7 @@ static float *rows(void)
     return a;
 }
 
-/* ---- ball, box, vertices, strength ------------------------------------------ */
+/* ---- ball, box, vertices, strength --------------------------------------- */
 
 START_TEST(test_ball_and_vertices)
 {
@@ -484,7 +484,7 @@ START_TEST(test_fab_final_search)
 }
 END_TEST
 
-/* ---- determinism -------------------------------------------------------------- */
+/* ---- determinism --------------------------------------------------------- */
 
 START_TEST(test_determinism)
 {
@@ -544,7 +544,7 @@ START_TEST(test_square_per_sample)
 }
 END_TEST
 
-/* ---- the cascade ----------------------------------------------------------------- */
+/* ---- the cascade --------------------------------------------------------- */
 
 /* An AutoAttack list shortened for a test (fewer steps and queries). */
 static int short_aa(float eps, advc_attack_config *list)
@@ -623,7 +623,7 @@ START_TEST(test_cascade)
 }
 END_TEST
 
-/* ---- a masked gradient ------------------------------------------------------------ */
+/* ---- a masked gradient --------------------------------------------------- */
 
 START_TEST(test_masked_gradient)
 {

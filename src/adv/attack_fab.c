@@ -227,8 +227,9 @@ typedef struct {
     int *idx, *back;       /* (n) active samples; samples pulled back      */
     int *tgt;              /* (n) the current target class                 */
     int *ranks;            /* (n, C) targets by clean logit                */
-    float *z1, *z2;        /* (n, C) final search: logits at a1 and a2     */
-    int *la2;              /* (n) final search: the class at a2            */
+    float *z1, *z2, *z3;   /* (n, C) final search: logits at a1, a2, a3    */
+    int *la2, *la3;        /* (n) final search: the classes at a2, a3      */
+    int *pred;             /* (n) predictions of an evaluated active set   */
     void *slab;
 } fab_state;
 
@@ -236,10 +237,10 @@ static advc_status fab_alloc(const atk_ctx *c, fab_state *s)
 {
     size_t n = (size_t)c->n, rows = n * c->d * sizeof(float);
     size_t zc = n * (size_t)c->classes;
+    size_t iv = n * sizeof(int), zv = zc * sizeof(float);
     size_t sizes[] = {rows, rows, rows, n * sizeof(double), n * sizeof(float),
-                      n, n * sizeof(int), n * sizeof(int), n * sizeof(int),
-                      zc * sizeof(int), zc * sizeof(float),
-                      zc * sizeof(float), n * sizeof(int)};
+                      n,    iv,   iv,   iv, zc * sizeof(int), zv, zv, zv,
+                      iv,   iv,   iv};
     enum { NPIECES = sizeof sizes / sizeof sizes[0] };
     size_t total = 0;
     for (int k = 0; k < NPIECES; k++) total += (sizes[k] + 63) / 64 * 64;
@@ -251,7 +252,8 @@ static advc_status fab_alloc(const atk_ctx *c, fab_state *s)
         (void **)&s->dist, (void **)&s->obj,  (void **)&s->hit,
         (void **)&s->idx,  (void **)&s->back, (void **)&s->tgt,
         (void **)&s->ranks, (void **)&s->z1,  (void **)&s->z2,
-        (void **)&s->la2};
+        (void **)&s->z3,   (void **)&s->la2, (void **)&s->la3,
+        (void **)&s->pred};
     for (int k = 0; k < NPIECES; k++) {
         *dst[k] = p;
         p += (sizes[k] + 63) / 64 * 64;
@@ -404,16 +406,52 @@ static int fab_hits(const atk_ctx *c, atk_out *o, fab_state *s, int m,
     return c->early_stop ? atk_drop_fooled(o->fooled, s->idx, m) : m;
 }
 
+/* Logits of the judged exit at pts for the samples sel[0..ns) into z
+ * (rows by sample), their classes into la if not NULL, and whether each is
+ * adversarial into s->hit. */
+static void fab_search_eval(const atk_ctx *c, fab_state *s, const float *pts,
+                            const int *sel, int ns, float *z, int *la)
+{
+    int C = c->classes;
+    atk_eval(c, pts, sel, ns, s->obj, s->hit, false);
+    const float *zj = advc_graph_logits(c->g, c->judge);
+    advc_argmax_rows(ns, C, zj, s->pred);
+    for (int j = 0; j < ns; j++) {
+        int i = sel[j];
+        memcpy(z + (size_t)i * C, zj + (size_t)j * C, C * sizeof *z);
+        if (la) la[i] = s->pred[j];
+    }
+}
+
+/* a3 of sample i: where the margin z_y - z_l, linear between its values at
+ * a1 (> 0) and a2 (< 0), crosses zero (a2 itself if that is not between). */
+static void fab_search_point(const atk_ctx *c, const fab_state *s, int i,
+                             const float *a1, const float *a2, float *a3)
+{
+    int C = c->classes, y = c->y[i], l = s->la2[i];
+    const float *z1 = s->z1 + (size_t)i * C, *z2 = s->z2 + (size_t)i * C;
+    double t1 = (double)z1[y] - z1[l], t2 = (double)z2[l] - z2[y];
+    double t = t1 / (t1 + t2 + FAB_SEARCH_TINY);
+    if (!(t >= 0.0 && t <= 1.0)) t = 1.0;
+    float lo = c->cfg->lo, hi = c->cfg->hi;
+    size_t off = (size_t)i * c->d;
+    for (size_t k = 0; k < c->d; k++) {
+        float v = (float)((double)a1[off + k] * (1.0 - t) +
+                          (double)a2[off + k] * t);
+        a3[off + k] = v < lo ? lo : (v > hi ? hi : v);
+    }
+}
+
 /* The final search (the authors' linear_approximation_search): between
- * a1 = x (right) and a2 = the smallest adversarial point, guess where the
- * margin z_y - z_l (l = the class at a2) crosses zero by linear
- * interpolation, move the matching end there, FAB_SEARCH_STEPS times.
- * a2 stays adversarial and only gets closer to x. */
+ * a1 = x (right) and a2 = the smallest adversarial point of each unfooled
+ * sample, guess where the margin to a2's class crosses zero and move the
+ * matching end there, FAB_SEARCH_STEPS times.  a2 stays adversarial and
+ * only gets closer to x; within eps, it fools the sample (its objective is
+ * not kept: FAB's results are compared by nobody). */
 static void fab_search(const atk_ctx *c, atk_out *o, fab_state *s, int m)
 {
     size_t d = c->d;
-    int C = c->classes, ns = 0;
-    int *sel = s->back; /* samples with an adversarial point, unfooled */
+    int ns = 0, *sel = s->back; /* the samples searched */
     for (int j = 0; j < m; j++) {
         int i = s->idx[j];
         if (!o->fooled[i] && isfinite(s->dist[i])) sel[ns++] = i;
@@ -424,44 +462,20 @@ static void fab_search(const atk_ctx *c, atk_out *o, fab_state *s, int m)
         size_t off = (size_t)sel[j] * d;
         memcpy(a1 + off, c->x + off, d * sizeof *a1);
     }
-    /* logits of the judged exit at a1 and a2 */
-    atk_eval(c, a1, sel, ns, NULL, NULL, false);
-    const float *z = advc_graph_logits(c->g, c->judge);
-    for (int j = 0; j < ns; j++)
-        memcpy(s->z1 + (size_t)sel[j] * C, z + (size_t)j * C, C * sizeof *z);
-    atk_eval(c, a2, sel, ns, NULL, NULL, false);
-    z = advc_graph_logits(c->g, c->judge);
-    advc_argmax_rows(ns, C, z, c->ws->epred);
-    for (int j = 0; j < ns; j++) {
-        memcpy(s->z2 + (size_t)sel[j] * C, z + (size_t)j * C, C * sizeof *z);
-        s->la2[sel[j]] = c->ws->epred[j];
-    }
-    float lo = c->cfg->lo, hi = c->cfg->hi;
+    fab_search_eval(c, s, a1, sel, ns, s->z1, NULL);
+    fab_search_eval(c, s, a2, sel, ns, s->z2, s->la2);
     for (int it = 0; it < FAB_SEARCH_STEPS; it++) {
+        for (int j = 0; j < ns; j++) fab_search_point(c, s, sel[j], a1, a2, a3);
+        fab_search_eval(c, s, a3, sel, ns, s->z3, s->la3);
         for (int j = 0; j < ns; j++) {
-            int i = sel[j], y = c->y[i], l = s->la2[i];
-            const float *z1 = s->z1 + (size_t)i * C, *z2 = s->z2 + (size_t)i * C;
-            double t1 = (double)z1[y] - z1[l], t2 = (double)z2[l] - z2[y];
-            double t3 = t1 / (t1 + t2 + FAB_SEARCH_TINY);
-            if (!(t3 >= 0.0 && t3 <= 1.0)) t3 = 1.0;
-            size_t off = (size_t)i * d;
-            for (size_t k = 0; k < d; k++) {
-                float v = (float)((double)a1[off + k] * (1.0 - t3) +
-                                  (double)a2[off + k] * t3);
-                a3[off + k] = v < lo ? lo : (v > hi ? hi : v);
-            }
-        }
-        atk_eval(c, a3, sel, ns, s->obj, s->hit, false);
-        z = advc_graph_logits(c->g, c->judge);
-        advc_argmax_rows(ns, C, z, c->ws->epred);
-        for (int j = 0; j < ns; j++) {
+            /* a3 replaces a2 if adversarial, else a1 */
             int i = sel[j];
-            size_t off = (size_t)i * d;
-            float *zd = s->hit[i] ? s->z2 : s->z1;
-            float *ad = s->hit[i] ? a2 : a1;
-            memcpy(zd + (size_t)i * C, z + (size_t)j * C, C * sizeof *z);
-            memcpy(ad + off, a3 + off, d * sizeof *ad);
-            if (s->hit[i]) s->la2[i] = c->ws->epred[j];
+            bool h = s->hit[i];
+            size_t off = (size_t)i * d, zoff = (size_t)i * c->classes;
+            memcpy((h ? a2 : a1) + off, a3 + off, d * sizeof *a3);
+            memcpy((h ? s->z2 : s->z1) + zoff, s->z3 + zoff,
+                   c->classes * sizeof *s->z3);
+            if (h) s->la2[i] = s->la3[i];
         }
     }
     for (int j = 0; j < ns; j++) {

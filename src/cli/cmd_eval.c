@@ -321,7 +321,8 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
         for (int a = 0; a <= r->nattacks && r->nattacks; a++) {
             int worst = a == r->nattacks;
             char label[48];
-            if (worst) snprintf(label, sizeof label, r->cascade ? "aa" : "worst");
+            if (worst)
+                snprintf(label, sizeof label, r->cascade ? "aa" : "worst");
             else attack_label(&r->attacks[a], label, sizeof label);
             printf("{\"model\":");
             json_string(stdout, o->model);
