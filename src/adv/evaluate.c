@@ -5,8 +5,9 @@
  * Batch by batch: clean predictions, then each attack writes x_adv and the
  * model's predictions on it are compared with the labels for every exit.
  * A sample is "worst-case robust" at an exit if that exit is right on the
- * clean input and on every attack's output.  The cascade gives each attack
- * only the samples still robust at the judged exit.
+ * clean input and on every attack's output.  The cascade goes attack by
+ * attack instead, each over the samples still robust at the judged exit,
+ * regrouped into full batches.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -154,28 +155,32 @@ int advc_autoattack_list(float eps, uint64_t seed, advc_attack_config *list)
     return ADVC_AA_ATTACKS;
 }
 
-/* The cascade's extra buffers: the still-robust rows of a batch gathered
- * for the next attack. */
+/* The cascade's state over the whole evaluated set, and the rows gathered
+ * for the next call: each attack sees full batches of the samples still
+ * robust (as the reference re-batches them), not what is left of a batch. */
 typedef struct {
-    float *xs;      /* (B, per) their inputs                 */
-    int *ys, *pos;  /* (B) their labels, their rows in batch */
-    uint64_t *keys; /* (B) their indices in the data set     */
-} gather_bufs;
+    unsigned char *ok; /* (exits, n): right so far at each exit      */
+    float *xs;         /* (B, per) the gathered inputs               */
+    int *ys, *rows;    /* (B) their labels, their indices in the set */
+    uint64_t *keys;    /* (B) the same indices, as stream keys       */
+} cascade_bufs;
 
-static void gather_free(gather_bufs *gb)
+static void cascade_free(cascade_bufs *cb)
 {
-    advc_free(gb->xs);
-    free(gb->ys), free(gb->pos), free(gb->keys);
+    advc_free(cb->xs);
+    free(cb->ok), free(cb->ys), free(cb->rows), free(cb->keys);
 }
 
-static advc_status gather_init(gather_bufs *gb, const eval_bufs *b)
+static advc_status cascade_init(cascade_bufs *cb, const eval_bufs *b, int n)
 {
-    gb->xs = advc_alloc((size_t)b->B * b->per * sizeof *gb->xs);
-    gb->ys = malloc((size_t)b->B * sizeof *gb->ys);
-    gb->pos = malloc((size_t)b->B * sizeof *gb->pos);
-    gb->keys = malloc((size_t)b->B * sizeof *gb->keys);
-    if (!gb->xs || !gb->ys || !gb->pos || !gb->keys)
+    cb->ok = malloc((size_t)b->exits * (size_t)n + 1);
+    cb->xs = advc_alloc((size_t)b->B * b->per * sizeof *cb->xs);
+    cb->ys = malloc((size_t)b->B * sizeof *cb->ys);
+    cb->rows = malloc((size_t)b->B * sizeof *cb->rows);
+    cb->keys = malloc((size_t)b->B * sizeof *cb->keys);
+    if (!cb->ok || !cb->xs || !cb->ys || !cb->rows || !cb->keys)
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory in evaluation");
+    memset(cb->ok, 1, (size_t)b->exits * (size_t)n);
     return ADVC_OK;
 }
 
@@ -184,38 +189,66 @@ static int judge_exit(const advc_attack_config *c, int exits)
     return c->exits == ADVC_EXITS_ONE ? c->exit : exits - 1;
 }
 
-/* One attack of the cascade on the rows of batch [lo, lo + m) still
- * robust at `judge`: gather, attack, then AND each exit's verdict on the
- * attack's points into ok. */
-static advc_status cascade_step(advc_graph *g, eval_bufs *b, gather_bufs *gb,
-                                const float *x, int lo, int m, int judge,
-                                const advc_attack_config *atk, double *secs)
+/* Gathers the next up to B samples from *next on that are still right at
+ * `judge` (every sample if judge < 0); returns how many. */
+static int cascade_gather(const advc_dataset *d, const eval_bufs *b,
+                          cascade_bufs *cb, int n, int judge, int *next)
 {
     int k = 0;
-    for (int i = 0; i < m; i++) {
-        if (!b->ok[(size_t)judge * b->B + i]) continue;
-        memcpy(gb->xs + (size_t)k * b->per, x + (size_t)i * b->per,
-               b->per * sizeof *x);
-        gb->ys[k] = b->y[i];
-        gb->pos[k] = i;
-        gb->keys[k] = (uint64_t)lo + (uint64_t)i;
+    for (; *next < n && k < b->B; (*next)++) {
+        int i = *next;
+        if (judge >= 0 && !cb->ok[(size_t)judge * n + i]) continue;
+        memcpy(cb->xs + (size_t)k * b->per, d->x + (size_t)i * b->per,
+               b->per * sizeof *cb->xs);
+        cb->ys[k] = d->y[i];
+        cb->rows[k] = i;
+        cb->keys[k] = (uint64_t)i;
         k++;
     }
-    if (k == 0) return ADVC_OK;
-    advc_attack_config cfg = *atk;
-    cfg.sample_keys = gb->keys;
-    double t0 = advc_now();
-    advc_status st = advc_attack_run(g, &cfg, gb->xs, gb->ys, k, b->xadv);
-    *secs += advc_now() - t0;
-    if (st != ADVC_OK) return st;
-    advc_graph_forward(g, b->xadv, k, ADVC_MODE_EVAL);
+    return k;
+}
+
+/* ANDs each exit's verdict on pts, the points of the k gathered samples,
+ * into ok at their rows. */
+static void cascade_score(advc_graph *g, eval_bufs *b, cascade_bufs *cb,
+                          const float *pts, int k, int n)
+{
+    advc_graph_forward(g, pts, k, ADVC_MODE_EVAL);
     for (int e = 0; e < b->exits; e++) {
         advc_argmax_rows(k, b->classes, advc_graph_logits(g, e), b->pred);
         for (int j = 0; j < k; j++)
-            b->ok[(size_t)e * b->B + gb->pos[j]] &=
-                (unsigned char)(b->pred[j] == gb->ys[j]);
+            cb->ok[(size_t)e * n + cb->rows[j]] &=
+                (unsigned char)(b->pred[j] == cb->ys[j]);
+    }
+}
+
+/* One attack of the cascade on every sample still robust at `judge`, in
+ * full batches. */
+static advc_status cascade_attack(advc_graph *g, const advc_dataset *d,
+                                  eval_bufs *b, cascade_bufs *cb, int n,
+                                  int judge, const advc_attack_config *atk,
+                                  double *secs)
+{
+    advc_attack_config cfg = *atk;
+    cfg.sample_keys = cb->keys;
+    int next = 0, k;
+    while ((k = cascade_gather(d, b, cb, n, judge, &next)) > 0) {
+        double t0 = advc_now();
+        advc_status st = advc_attack_run(g, &cfg, cb->xs, cb->ys, k,
+                                         b->xadv);
+        *secs += advc_now() - t0;
+        if (st != ADVC_OK) return st;
+        cascade_score(g, b, cb, b->xadv, k, n);
     }
     return ADVC_OK;
+}
+
+/* Share of the n samples right at exit e so far. */
+static float cascade_share(const cascade_bufs *cb, int e, int n)
+{
+    long right = 0;
+    for (int i = 0; i < n; i++) right += cb->ok[(size_t)e * n + i];
+    return n ? (float)right / (float)n : 0.0f;
 }
 
 static advc_status check_cascade(advc_graph *g, const advc_attack_config *a,
@@ -244,32 +277,25 @@ advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
     advc_status st = check_cascade(g, attacks, nattacks);
     if (st == ADVC_OK) st = check_data(g, d);
     if (st != ADVC_OK) return st;
+    int n = limit > 0 && limit < d->n ? limit : d->n;
     eval_bufs b;
-    gather_bufs gb = {NULL, NULL, NULL, NULL};
+    cascade_bufs cb = {NULL, NULL, NULL, NULL, NULL};
     if ((st = bufs_init(&b, g)) != ADVC_OK ||
-        (st = gather_init(&gb, &b)) != ADVC_OK) {
+        (st = cascade_init(&cb, &b, n)) != ADVC_OK) {
         bufs_free(&b);
-        gather_free(&gb);
+        cascade_free(&cb);
         return st;
     }
-    int n = limit > 0 && limit < d->n ? limit : d->n;
-    int judge = judge_exit(&attacks[0], b.exits);
-    long clean[ADVC_EVAL_MAX_EXITS] = {0};
-    long robust[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
-    memset(robust, 0, sizeof robust);
-    for (int lo = 0; lo < n && st == ADVC_OK; lo += b.B) {
-        int m = n - lo < b.B ? n - lo : b.B;
-        const float *x = d->x + (size_t)lo * b.per;
-        for (int i = 0; i < m; i++) b.y[i] = d->y[lo + i];
-        memset(b.ok, 1, (size_t)b.B * b.exits);
-        score(g, &b, x, m, clean, b.ok);
-        for (int a = 0; a < nattacks && st == ADVC_OK; a++) {
-            st = cascade_step(g, &b, &gb, x, lo, m, judge, &attacks[a],
-                              &rep->seconds[a]);
-            for (int e = 0; e < b.exits; e++)
-                for (int i = 0; i < m; i++)
-                    robust[e][a] += b.ok[(size_t)e * b.B + i];
-        }
+    int judge = judge_exit(&attacks[0], b.exits), next = 0, k;
+    while ((k = cascade_gather(d, &b, &cb, n, -1, &next)) > 0)
+        cascade_score(g, &b, &cb, cb.xs, k, n); /* clean */
+    for (int e = 0; e < b.exits; e++)
+        rep->clean_acc[e] = cascade_share(&cb, e, n);
+    for (int a = 0; a < nattacks && st == ADVC_OK; a++) {
+        st = cascade_attack(g, d, &b, &cb, n, judge, &attacks[a],
+                            &rep->seconds[a]);
+        for (int e = 0; e < b.exits; e++)
+            rep->robust_acc[e][a] = cascade_share(&cb, e, n);
     }
     if (st == ADVC_OK) {
         rep->n = n;
@@ -278,14 +304,12 @@ advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
         rep->cascade = true;
         rep->judge = judge;
         memcpy(rep->attacks, attacks, (size_t)nattacks * sizeof *attacks);
-        for (int e = 0; e < b.exits; e++) {
-            rep->clean_acc[e] = n ? (float)clean[e] / n : 0;
-            for (int a = 0; a < nattacks; a++)
-                rep->robust_acc[e][a] = n ? (float)robust[e][a] / n : 0;
+        for (int e = 0; e < b.exits; e++)
             rep->worst_acc[e] = rep->robust_acc[e][nattacks - 1];
-        }
+    } else {
+        memset(rep, 0, sizeof *rep);
     }
-    gather_free(&gb);
+    cascade_free(&cb);
     bufs_free(&b);
     return st;
 }
