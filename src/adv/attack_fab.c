@@ -117,11 +117,13 @@ static inline float room_of(float t, bool up, float lo, float hi)
     return up ? hi - t : t - lo;
 }
 
+/* Bucket of room p; out-of-range (and NaN) rooms go to the end buckets
+ * without a float-to-int conversion that could overflow. */
 static inline int bucket_of(float p, float scale)
 {
-    int q = (int)(p * scale);
-    q = q < 0 ? 0 : q;
-    return q < FAB_BUCKETS ? q : FAB_BUCKETS - 1;
+    float v = p * scale;
+    if (!(v >= 0.0f)) return 0;
+    return v < (float)FAB_BUCKETS ? (int)v : FAB_BUCKETS - 1;
 }
 
 /* <w, t> in double, four partial sums (the adds do not wait on each other). */
