@@ -261,7 +261,9 @@ START_TEST(test_names_defaults)
     ck_assert(c.steps == 1 && !c.random_start && c.restarts == 1);
     ck_assert(c.eps == 0.3f && c.lo == 0.0f && c.hi == 1.0f);
     c = advc_attack_defaults(ADVC_ATK_PGD);
-    ck_assert(c.steps == 40 && c.step_size == 0.01f && c.random_start);
+    ck_assert(c.steps == 40 && c.step_size == 0.0f && c.random_start);
+    c = advc_attack_resolve(&c); /* Madry et al.'s rule: 2.5 eps / steps */
+    ck_assert(c.step_size == 2.5f * 0.3f / 40.0f);
     c = advc_attack_defaults(ADVC_ATK_CW);
     ck_assert(c.loss == ADVC_LOSS_CW);
     c = advc_attack_defaults(ADVC_ATK_APGD_T);
@@ -314,9 +316,9 @@ START_TEST(test_bad_args)
     expect_bad(g, &c, x, y, 4, xa, "exit");
     c = make_cfg(ADVC_ATK_APGD_T, 0.1f, 2);
     c.target_classes = 10;
-    expect_bad(g, &c, x, y, 4, xa, "target_classes");
+    expect_bad(g, &c, x, y, 4, xa, "target-classes");
     c.target_classes = 0;
-    expect_bad(g, &c, x, y, 4, xa, "target_classes");
+    expect_bad(g, &c, x, y, 4, xa, "target-classes");
     c.target_classes = 3;
     c.targets = t;
     expect_bad(g, &c, x, y, 4, xa, "targets");

@@ -177,9 +177,16 @@ START_TEST(test_default_threads_env)
 {
     setenv("ADVC_THREADS", "3", 1);
     ck_assert_int_eq(advc_default_threads(), 3);
-    setenv("ADVC_THREADS", "junk", 1);
-    ck_assert_int_ge(advc_default_threads(), 1);
+    const char *bad[] = { "junk", "0", "-2", "3x", "1025", " 2" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("ADVC_THREADS", bad[i], 1);
+        ck_assert_int_eq(advc_default_threads(), 0);
+        ck_assert_int_eq(advc_last_status(), ADVC_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(advc_last_error(), "ADVC_THREADS"));
+        ck_assert_ptr_null(advc_pool_create(0));
+    }
     unsetenv("ADVC_THREADS");
+    ck_assert_int_ge(advc_default_threads(), 1);
 }
 END_TEST
 

@@ -3,6 +3,7 @@
 #ifndef ADVC_ADVC_H
 #define ADVC_ADVC_H
 #include "advc/core.h"
+#include "advc/param.h"
 #include "advc/kernels.h"
 #include "advc/data.h"
 #include "advc/nn.h"

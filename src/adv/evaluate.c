@@ -108,7 +108,11 @@ advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
             advc_attack_config cfg = attacks[a];
             cfg.seed = attacks[a].seed ^ ((uint64_t)lo * 0x9E3779B97F4A7C15ULL);
             double t0 = advc_now();
-            st = advc_attack_run(g, &cfg, x, b.y, m, b.xadv);
+            /* A zero budget (the first point of a sweep) leaves x as is. */
+            if (cfg.eps == 0.0f)
+                memcpy(b.xadv, x, (size_t)m * b.per * sizeof *x);
+            else
+                st = advc_attack_run(g, &cfg, x, b.y, m, b.xadv);
             rep->seconds[a] += advc_now() - t0;
             if (st != ADVC_OK) break;
             long cnt[ADVC_EVAL_MAX_EXITS] = { 0 };
