@@ -257,23 +257,54 @@ static float *zalloc(size_t count)
     return p;
 }
 
-advc_status recipe_ws_alloc(recipe_ctx *s, int B)
+/* The recipe's training attack, set up once: the evaluation attacks with
+ * the training choices (the recipe's mode, its own start points, the
+ * training loss's exit weights and batch mean). */
+static advc_attack_config training_attack(const recipe_ctx *s,
+                                          advc_attack_kind kind)
+{
+    advc_attack_config a = advc_attack_defaults(kind);
+    a.eps = s->rc->eps;
+    a.step_size = s->rc->step_size;
+    a.steps = kind == ADVC_ATK_FGSM ? 1 : s->rc->steps;
+    a.mode = s->adv_mode;
+    a.start = s->start;
+    a.exit_weights = true;
+    return a;
+}
+
+advc_status recipe_ws_alloc(recipe_ctx *s, advc_recipe r, int B)
 {
     size_t rows = (size_t)B * s->d;
     size_t logits = (size_t)advc_graph_num_exits(s->g) * (size_t)B *
                     (size_t)advc_graph_classes(s->g);
     advc_graph_state(s->g, &s->nstate);
     s->xadv = zalloc(rows);
+    s->start = zalloc(rows);
     s->delta = zalloc(rows);
-    s->best = zalloc(rows);
-    s->lcur = zalloc((size_t)B);
-    s->lbest = zalloc((size_t)B);
-    s->ltmp = zalloc((size_t)B);
     s->zsave = zalloc(logits);
     s->dsave = zalloc(logits);
     s->state = zalloc(s->nstate);
-    if (!s->xadv || !s->delta || !s->best || !s->lcur || !s->lbest ||
-        !s->ltmp || !s->zsave || !s->dsave || !s->state) {
+    bool ok = s->xadv && s->start && s->delta && s->zsave && s->dsave &&
+              s->state;
+    /* fgsm, fgsm-rs, me-fgsm: FGSM; pgd: PGD on CE; trades: PGD on KL. */
+    if (ok && r != ADVC_RECIPE_STD && r != ADVC_RECIPE_FREE) {
+        bool pgd = r == ADVC_RECIPE_PGD || r == ADVC_RECIPE_TRADES;
+        s->atk = training_attack(s, pgd ? ADVC_ATK_PGD : ADVC_ATK_FGSM);
+        if (r == ADVC_RECIPE_PGD) {
+            s->atk.max_loss = true;   /* the highest-loss iterate */
+            s->atk.batch_mean = true; /* the training loss's gradient */
+        } else if (r == ADVC_RECIPE_TRADES) {
+            s->atk.loss = ADVC_LOSS_KL;
+            s->atk.last_iterate = true;
+        } else {
+            s->atk.batch_mean = true;
+            s->atk.start = NULL; /* set per step: fgsm-rs only */
+        }
+        s->atk_ws = advc_attack_ws_new(s->g, &s->atk, B);
+        ok = s->atk_ws != NULL;
+    }
+    if (!ok) {
         recipe_ws_free(s);
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory for the "
                               "training recipe's workspace");
@@ -283,33 +314,29 @@ advc_status recipe_ws_alloc(recipe_ctx *s, int B)
 
 void recipe_ws_free(recipe_ctx *s)
 {
-    advc_free(s->xadv), advc_free(s->delta), advc_free(s->best);
-    advc_free(s->lcur), advc_free(s->lbest), advc_free(s->ltmp);
+    advc_free(s->xadv), advc_free(s->start), advc_free(s->delta);
     advc_free(s->zsave), advc_free(s->dsave), advc_free(s->state);
-    s->xadv = s->delta = s->best = s->lcur = s->lbest = s->ltmp = NULL;
+    advc_attack_ws_free(s->atk_ws);
+    s->xadv = s->start = s->delta = NULL;
     s->zsave = s->dsave = s->state = NULL;
+    s->atk_ws = NULL;
 }
 
 /* ---- shared pieces ------------------------------------------------------- */
 
-/* For the last forward: every exit's dlogits = mul * w_e dCE_e/dz / n; the
- * per-sample loss sum_e w_e CE_ie into per (if not NULL); returns
- * sum_e w_e mean_i CE_ie. */
-static float xent_grad(recipe_ctx *s, float mul, float *per)
+/* For the last forward: every exit's dlogits = mul * w_e dCE_e/dz / n;
+ * returns sum_e w_e mean_i CE_ie. */
+static float xent_grad(recipe_ctx *s, float mul)
 {
     advc_graph *g = s->g;
     int n = s->n, C = advc_graph_classes(g), E = advc_graph_num_exits(g);
     float total = 0;
-    if (per) memset(per, 0, (size_t)n * sizeof *per);
     for (int e = 0; e < E; e++) {
         float w = advc_graph_exit_weight(g, e);
         float *dz = advc_graph_dlogits(g, e);
         memset(dz, 0, (size_t)n * (size_t)C * sizeof *dz);
         total += w * advc_loss_xent(n, C, advc_graph_logits(g, e), s->y,
-                                    per ? s->ltmp : NULL, dz,
-                                    mul * w / (float)n);
-        if (per)
-            for (int i = 0; i < n; i++) per[i] += w * s->ltmp[i];
+                                    NULL, dz, mul * w / (float)n);
     }
     return total;
 }
@@ -322,15 +349,18 @@ static void final_pred(recipe_ctx *s)
                      s->pred);
 }
 
-/* dCE/dx at xin with the model in the attack mode (ATTACK pass); per-sample
- * losses into per if not NULL. */
-static const float *ce_input_grad(recipe_ctx *s, const float *xin,
-                                  float *per)
+/* The recipe's attack on this batch: from s->x to s->xadv. */
+static void run_attack(recipe_ctx *s)
 {
-    advc_graph_forward(s->g, xin, s->n, s->adv_mode);
-    xent_grad(s, 1.0f, per);
-    advc_graph_backward(s->g, ADVC_PASS_ATTACK);
-    return advc_graph_input_grad(s->g);
+    advc_status st = advc_attack_run_ws(s->g, &s->atk, s->atk_ws, s->x, s->y,
+                                        s->n, s->xadv);
+    /* The settings were checked when training started; a failure here is
+     * a bug, not bad input. */
+    if (st != ADVC_OK) {
+        fprintf(stderr, "advc: training attack failed: %s\n",
+                advc_last_error());
+        abort();
+    }
 }
 
 /* One generator per (batch, replay, purpose): the same seed gives the same
@@ -374,7 +404,7 @@ static void sign_step(const recipe_ctx *s, float *p, const float *grad,
 static float ce_update(recipe_ctx *s, const float *in, float mul, bool zero)
 {
     advc_graph_forward(s->g, in, s->n, ADVC_MODE_TRAIN);
-    float loss = xent_grad(s, mul, NULL);
+    float loss = xent_grad(s, mul);
     if (zero) advc_graph_zero_grads(s->g);
     advc_graph_backward(s->g, ADVC_PASS_UPDATE);
     return mul * loss;
@@ -391,20 +421,21 @@ static float loss_clean(recipe_ctx *s)
 
 /* ---- fgsm, fgsm-rs, me-fgsm ---------------------------------------------- */
 
+/* FGSM from x.  The attack's TRAIN forward of x stays in the graph, and
+ * loss_fgsm reuses it for the clean term. */
 static void input_fgsm(recipe_ctx *s)
 {
-    size_t len = (size_t)s->n * s->d;
-    const float *gr = ce_input_grad(s, s->x, NULL);
+    s->atk.start = NULL;
+    s->atk.random_start = 0;
+    run_attack(s);
     s->clean_live = s->adv_mode == ADVC_MODE_TRAIN;
-    memcpy(s->xadv, s->x, len * sizeof *s->xadv);
-    sign_step(s, s->xadv, gr, s->rc->step_size);
 }
 
 static void input_fgsm_rs(recipe_ctx *s)
 {
-    uniform_start(s, s->xadv, false); /* the sign step below clips */
-    const float *gr = ce_input_grad(s, s->xadv, NULL);
-    sign_step(s, s->xadv, gr, s->rc->step_size);
+    uniform_start(s, s->start, false); /* the sign step clips */
+    s->atk.start = s->start;
+    run_attack(s);
 }
 
 static void input_me_fgsm(recipe_ctx *s)
@@ -428,7 +459,7 @@ static float loss_fgsm(recipe_ctx *s)
     advc_graph_zero_grads(s->g);
     if (a > 0) {
         if (s->clean_live) {
-            l = a * xent_grad(s, a, NULL);
+            l = a * xent_grad(s, a);
             advc_graph_backward(s->g, ADVC_PASS_UPDATE);
         } else {
             l = ce_update(s, s->x, a, false);
@@ -441,29 +472,12 @@ static float loss_fgsm(recipe_ctx *s)
 
 /* ---- pgd ----------------------------------------------------------------- */
 
-/* x_0 = Pi(x + U), k sign steps; per sample the highest-loss iterate. */
+/* x_0 = Pi(x + U), k sign steps; per sample the highest-loss iterate of
+ * x_0 .. x_k (the PGD attack with max_loss). */
 static void input_pgd(recipe_ctx *s)
 {
-    size_t d = s->d;
-    int K = s->rc->steps;
-    uniform_start(s, s->xadv, true);
-    for (int t = 0; t <= K; t++) {
-        const float *gr = NULL;
-        if (t < K) {
-            gr = ce_input_grad(s, s->xadv, s->lcur);
-        } else {
-            advc_graph_forward(s->g, s->xadv, s->n, s->adv_mode);
-            xent_grad(s, 1.0f, s->lcur);
-        }
-        for (int i = 0; i < s->n; i++) {
-            if (t > 0 && !(s->lcur[i] > s->lbest[i])) continue;
-            s->lbest[i] = s->lcur[i];
-            memcpy(s->best + (size_t)i * d, s->xadv + (size_t)i * d,
-                   d * sizeof *s->best);
-        }
-        if (gr) sign_step(s, s->xadv, gr, s->rc->step_size);
-    }
-    memcpy(s->xadv, s->best, (size_t)s->n * d * sizeof *s->xadv);
+    uniform_start(s, s->start, true);
+    run_attack(s);
 }
 
 /* ---- free ---------------------------------------------------------------- */
@@ -498,32 +512,16 @@ static void save_logits(recipe_ctx *s, float *buf)
                (size_t)s->n * C * sizeof *buf);
 }
 
-/* x' by sign ascent on sum_e w_e KL(f_e(x) || f_e(x')) from x + 0.001 N. */
+/* x' by sign ascent on sum_e w_e KL(f_e(x) || f_e(x')) from x + 0.001 N,
+ * the last iterate (the PGD attack on the KL loss). */
 static void input_trades(recipe_ctx *s)
 {
-    advc_graph *g = s->g;
-    int E = advc_graph_num_exits(g), C = advc_graph_classes(g);
-    int B = advc_graph_batch(g), n = s->n;
-    advc_mode mode = s->adv_mode;
-    advc_graph_forward(g, s->x, n, mode);
-    save_logits(s, s->zsave);
     advc_rng r;
     step_rng(s, 2, &r);
-    size_t len = (size_t)n * s->d;
+    size_t len = (size_t)s->n * s->d;
     for (size_t k = 0; k < len; k++)
-        s->xadv[k] = clamp01(s->x[k] + 0.001f * advc_rng_normal(&r));
-    for (int t = 0; t < s->rc->steps; t++) {
-        advc_graph_forward(g, s->xadv, n, mode);
-        for (int e = 0; e < E; e++) {
-            float *dz = advc_graph_dlogits(g, e);
-            memset(dz, 0, (size_t)n * C * sizeof *dz);
-            advc_loss_kl(n, C, s->zsave + (size_t)e * B * C,
-                         advc_graph_logits(g, e), NULL, NULL, dz,
-                         advc_graph_exit_weight(g, e));
-        }
-        advc_graph_backward(g, ADVC_PASS_ATTACK);
-        sign_step(s, s->xadv, advc_graph_input_grad(g), s->rc->step_size);
-    }
+        s->start[k] = clamp01(s->x[k] + 0.001f * advc_rng_normal(&r));
+    run_attack(s);
 }
 
 static float loss_trades(recipe_ctx *s)

@@ -415,7 +415,7 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
                  : ADVC_ERR_NOMEM;
         goto done;
     }
-    if ((st = recipe_ws_alloc(&sc, B)) != ADVC_OK) goto done;
+    if ((st = recipe_ws_alloc(&sc, cfg->recipe, B)) != ADVC_OK) goto done;
     for (int e = 0; e < rc.n_exit_l2; e++) {
         char name[32];
         snprintf(name, sizeof name, "exit%d.fc.w", e);

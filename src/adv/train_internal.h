@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "advc/attack.h"
 #include "advc/train.h"
 
 typedef struct {
@@ -36,10 +37,12 @@ typedef struct {
     bool clean_live;        /* the graph holds a TRAIN forward of x        */
     /* Workspace, allocated once by recipe_ws_alloc. */
     float *xadv;            /* (B, d) the training input                   */
+    float *start;           /* (B, d) the training attack's first iterate  */
     float *delta;           /* (B, d) free: perturbation kept across batches */
-    float *best;            /* (B, d) pgd: highest-loss iterate            */
-    float *lcur, *lbest;    /* (B) per-sample losses                       */
-    float *ltmp;            /* (B) one exit's per-sample losses            */
+    advc_attack_config atk; /* the training attack (fgsm: FGSM; fgsm-rs,
+                               me-fgsm: FGSM from start; pgd: PGD, highest
+                               loss; trades: PGD on KL, last iterate)      */
+    advc_attack_ws *atk_ws; /* its working memory                          */
     float *zsave;           /* (exits, B, classes) trades: clean logits    */
     float *dsave;           /* (exits, B, classes) trades: clean dL/dz     */
     float *state;           /* (nstate) trades: BN statistics saved        */
@@ -55,8 +58,9 @@ typedef struct {
 /* The table entry for r (r < ADVC_RECIPE_COUNT). */
 const recipe_def *recipe_get(advc_recipe r);
 
-/* Allocates s's workspace for batch B (zeroed); frees it. */
-advc_status recipe_ws_alloc(recipe_ctx *s, int B);
+/* Allocates s's workspace for recipe r and batch B (zeroed), with the
+ * recipe's training attack; frees it. */
+advc_status recipe_ws_alloc(recipe_ctx *s, advc_recipe r, int B);
 void recipe_ws_free(recipe_ctx *s);
 
 
