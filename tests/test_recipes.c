@@ -318,7 +318,7 @@ static void wb_setup(wb *w, advc_graph *g, advc_recipe r, float eps)
     s->n = WB_N;
     s->d = WB_D;
     s->pred = w->pred;
-    ck_assert(recipe_ws_alloc(s, WB_N) == ADVC_OK);
+    ck_assert(recipe_ws_alloc(s, r, WB_N) == ADVC_OK);
 }
 
 /* sum_e w_e CE_e(z) (+ beta KL(z || za) if za_all != NULL), in double. */
@@ -484,7 +484,22 @@ START_TEST(test_budgets)
 }
 END_TEST
 
-/* PGD's kept point has at least the loss of the uniform start. */
+/* sum_e w_e CE_e at the rows x, per sample, eval mode. */
+static void per_sample_loss(advc_graph *g, const float *x, const int *y,
+                            float *per)
+{
+    advc_graph_forward(g, x, WB_N, ADVC_MODE_EVAL);
+    float tmp[WB_N];
+    memset(per, 0, WB_N * sizeof *per);
+    for (int e = 0; e < advc_graph_num_exits(g); e++) {
+        advc_loss_xent(WB_N, 10, advc_graph_logits(g, e), y, tmp, NULL, 1);
+        for (int i = 0; i < WB_N; i++)
+            per[i] += advc_graph_exit_weight(g, e) * tmp[i];
+    }
+}
+
+/* PGD's kept point has at least the loss of its start (x_0 is one of the
+ * candidates), stays in the ball, and more steps never lower the loss. */
 START_TEST(test_pgd_max_loss)
 {
     advc_graph *g = smooth_two_exit();
@@ -492,26 +507,23 @@ START_TEST(test_pgd_max_loss)
     wb_setup(&w, g, ADVC_RECIPE_PGD, 0.2f);
     w.s.adv_mode = ADVC_MODE_EVAL; /* losses comparable across calls */
     const recipe_def *def = recipe_get(ADVC_RECIPE_PGD);
+    float kept[WB_N], start[WB_N], one[WB_N];
+    w.rc.steps = 1;
     def->make_input(&w.s);
-    float kept[WB_N];
-    memcpy(kept, w.s.lbest, sizeof kept);
-    /* The kept point's loss, recomputed. */
-    advc_graph_forward(g, w.s.xadv, WB_N, ADVC_MODE_EVAL);
-    int E = advc_graph_num_exits(g);
-    float per[WB_N] = { 0 }, tmp[WB_N];
-    for (int e = 0; e < E; e++) {
-        advc_loss_xent(WB_N, 10, advc_graph_logits(g, e), w.y, tmp, NULL, 1);
-        for (int i = 0; i < WB_N; i++)
-            per[i] += advc_graph_exit_weight(g, e) * tmp[i];
+    per_sample_loss(g, w.s.xadv, w.y, one);
+    w.rc.steps = 7;
+    def->make_input(&w.s); /* the same start: one stream per batch */
+    per_sample_loss(g, w.s.xadv, w.y, kept);
+    per_sample_loss(g, w.s.start, w.y, start);
+    for (int i = 0; i < WB_N; i++) {
+        ck_assert_msg(kept[i] >= start[i] - 1e-6f, "%g < start %g",
+                      (double)kept[i], (double)start[i]);
+        ck_assert_msg(kept[i] >= one[i] - 1e-6f, "PGD-7 %g < PGD-1 %g",
+                      (double)kept[i], (double)one[i]);
     }
-    for (int i = 0; i < WB_N; i++)
-        ck_assert_msg(fabsf(per[i] - kept[i]) < 1e-4f, "%g vs %g",
-                      (double)per[i], (double)kept[i]);
-    /* Zero steps: the start itself; more steps never lower the loss. */
-    w.rc.steps = 0;
-    def->make_input(&w.s);
-    for (int i = 0; i < WB_N; i++)
-        ck_assert(kept[i] >= w.s.lbest[i] - 1e-6f);
+    for (int k = 0; k < WB_N * WB_D; k++)
+        ck_assert(fabsf(w.s.xadv[k] - w.x[k]) <= 0.2f + 1e-6f &&
+                  w.s.xadv[k] >= 0.0f && w.s.xadv[k] <= 1.0f);
     recipe_ws_free(&w.s);
     advc_graph_free(g);
 }

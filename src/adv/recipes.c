@@ -349,9 +349,14 @@ static void final_pred(recipe_ctx *s)
                      s->pred);
 }
 
-/* The recipe's attack on this batch: from s->x to s->xadv. */
+/* The recipe's attack on this batch: from s->x to s->xadv, with the
+ * recipe's current budget, step and mode. */
 static void run_attack(recipe_ctx *s)
 {
+    s->atk.eps = s->rc->eps;
+    s->atk.step_size = s->rc->step_size;
+    if (s->atk.kind != ADVC_ATK_FGSM) s->atk.steps = s->rc->steps;
+    s->atk.mode = s->adv_mode;
     advc_status st = advc_attack_run_ws(s->g, &s->atk, s->atk_ws, s->x, s->y,
                                         s->n, s->xadv);
     /* The settings were checked when training started; a failure here is
