@@ -6,6 +6,7 @@
 
 #define ADVC_SUITES(X) \
     X(core)            \
+    X(param)           \
     X(gemm)            \
     X(im2col)          \
     X(act)             \

@@ -123,22 +123,26 @@ START_TEST(test_names_and_paths)
 }
 END_TEST
 
+/* The recipes' own value rows: the exit-L2 list and the backward rules. */
 START_TEST(test_parsers)
 {
-    float v[ADVC_MAX_EXIT_L2];
-    int n = 0;
-    ck_assert(advc_exit_l2_parse("0.1,0.1,0.1,0.15,0.15", v, 16, &n) ==
-              ADVC_OK);
-    ck_assert_int_eq(n, 5);
-    ck_assert(v[3] == 0.15f && v[0] == 0.1f);
+    const advc_recipe_desc *me = advc_recipe_describe(ADVC_RECIPE_ME_FGSM);
+    int k = advc_param_find(me->params, me->nparams, "exit-l2");
+    ck_assert_int_ge(k, 0);
+    const advc_param *row = &me->params[k];
+    advc_recipe_config rc;
+    memset(&rc, 0, sizeof rc);
+    ck_assert(advc_param_set(row, &rc, "0.1,0.1,0.1,0.15,0.15") == ADVC_OK);
+    ck_assert_int_eq(rc.n_exit_l2, 5);
+    ck_assert(rc.exit_l2[3] == 0.15f && rc.exit_l2[0] == 0.1f);
     const char *bad[] = { "", "0.1,,0.2", "-1", "abc", "0.1,", "0.1;0.2",
-                          "nan" };
+                          "nan", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        ck_assert_msg(advc_exit_l2_parse(bad[i], v, 16, &n) == ADVC_ERR_ARG,
+        ck_assert_msg(advc_param_set(row, &rc, bad[i]) == ADVC_ERR_ARG,
                       "'%s' accepted", bad[i]);
         ck_assert(strchr(advc_last_error(), '\n') == NULL);
+        ck_assert(strstr(advc_last_error(), "--exit-l2") != NULL);
     }
-    ck_assert(advc_exit_l2_parse("1,2,3", v, 2, &n) == ADVC_ERR_ARG);
     advc_act_spec a;
     ck_assert(advc_grad_rule_parse("psoftplus:10", &a) == ADVC_OK);
     ck_assert(a.f == ADVC_ACT_PSOFTPLUS && a.alpha == 10.0f);

@@ -19,6 +19,7 @@
 #include "advc/nn.h"
 #include "advc/optim.h"
 #include "advc/data.h"
+#include "advc/param.h"
 
 typedef enum {
     ADVC_PROGRESS_NONE = 0, /* silent                                      */
@@ -26,21 +27,40 @@ typedef enum {
     ADVC_PROGRESS_LIVE      /* a live line on stderr, redrawn (a tty)     */
 } advc_progress;
 
+/* Every training recipe advc has, one line each: X(ID, file_name).  ID
+ * names it (ADVC_RECIPE_<ID>), file_name its descriptor
+ * recipe_<file_name>_def in src/adv/recipe_*.c.  Adding a recipe is a file
+ * with its descriptor and one line here (README: "Adding a recipe"). */
+#define ADVC_RECIPE_TABLE(X)                                                 \
+    X(STD, std)          /* CE(x)                                         */ \
+    X(FGSM, fgsm)        /* Goodfellow: a CE(x) + (1-a) CE(x_fgsm)        */ \
+    X(FGSM_RS, fgsm_rs)  /* Wong et al.: FGSM from U(-eps, eps)           */ \
+    X(PGD, pgd)          /* Madry et al.: CE(x_pgd), PGD-k               */ \
+    X(FREE, free)        /* Shafahi et al.: m replays, delta carried over */ \
+    X(TRADES, trades)    /* Zhang et al.: CE(x) + beta KL(f(x)||f(x'))    */ \
+    X(ME_FGSM, me_fgsm)  /* Chen et al.: multi-exit FGSM-RS + exit L2     */
+
 typedef enum {
-    ADVC_RECIPE_STD = 0, /* CE(x)                                          */
-    ADVC_RECIPE_FGSM,    /* Goodfellow: a CE(x) + (1-a) CE(x_fgsm)         */
-    ADVC_RECIPE_FGSM_RS, /* Wong et al.: CE(x + delta), FGSM from U(-eps,eps) */
-    ADVC_RECIPE_PGD,     /* Madry et al.: CE(x_pgd), PGD-k, random start   */
-    ADVC_RECIPE_FREE,    /* Shafahi et al.: m replays, delta carried over  */
-    ADVC_RECIPE_TRADES,  /* Zhang et al.: CE(x) + beta KL(f(x) || f(x_adv)) */
-    ADVC_RECIPE_ME_FGSM, /* Chen et al.: multi-exit FGSM(-RS) + exit L2    */
+#define ADVC_RECIPE_ENUM(id, file_name) ADVC_RECIPE_##id,
+    ADVC_RECIPE_TABLE(ADVC_RECIPE_ENUM)
+#undef ADVC_RECIPE_ENUM
     ADVC_RECIPE_COUNT
 } advc_recipe;
+
+/* A recipe as the user sees it: name, what it trains on, the paper, and
+ * the settings of advc_recipe_config it reads (rows into that struct). */
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *paper;
+    const advc_param *params;
+    int nparams;
+} advc_recipe_desc;
 
 /* Which mode the training attacks run the model in (BatchNorm batch
  * statistics and dropout on, or running statistics and dropout off). */
 typedef enum {
-    ADVC_ADV_MODE_DEFAULT = 0, /* the reference implementation's choice:
+    ADVC_ADV_MODE_DEFAULT = 0, /* (the order is --adv-mode's choices)      */ /* the reference implementation's choice:
                                   TRAIN for fgsm, fgsm-rs, pgd, free,
                                   me-fgsm (Wong et al.'s and Madry et al.'s
                                   code); EVAL for trades (its code)        */
@@ -126,6 +146,8 @@ typedef struct {
 advc_train_config advc_train_defaults(void);
 const char *advc_recipe_name(advc_recipe r);
 advc_recipe advc_recipe_parse(const char *s); /* ADVC_RECIPE_COUNT if unknown */
+/* The descriptor of r (NULL if r is not a recipe). */
+const advc_recipe_desc *advc_recipe_describe(advc_recipe r);
 
 /* The recipe settings with every default filled in for recipe r on a
  * model with `exits` exits (exit_l2 stays empty unless r is me-fgsm). */
@@ -141,9 +163,6 @@ advc_recipe_config advc_recipe_resolve(advc_recipe r,
 advc_status advc_train_check(const advc_graph *g,
                              const advc_train_config *cfg);
 
-/* "0.1,0.1,0.15" -> out[0..*n); ADVC_ERR_ARG on junk, negatives or more
- * than max values. */
-advc_status advc_exit_l2_parse(const char *s, float *out, int max, int *n);
 /* A backward rule for --attack-grad / --update-grad: an activation spec
  * (advc_act_spec_parse) that is differentiable: psoftplus:A, softplus,
  * silu, gelu, elu, sigmoid, tanh, or relu (= no change). */

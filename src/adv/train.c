@@ -376,7 +376,7 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
     uint64_t guard_seed = advc_mix64(cfg->seed, 0x6a4d);
     float guard_eps = rc.eps;
 
-    int replays = cfg->recipe == ADVC_RECIPE_FREE ? rc.replays : 1;
+    int replays = def->replays ? rc.replays : 1;
     int epochs = (cfg->epochs + replays - 1) / replays;
     /* Drop the last partial batch (batch statistics of a handful of samples
      * are noise), unless the whole split is smaller than one batch. */

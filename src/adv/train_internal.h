@@ -49,10 +49,19 @@ typedef struct {
     size_t nstate;
 } recipe_ctx;
 
+/* One recipe: the descriptor row in the file that implements it. */
 typedef struct {
-    const char *name;
-    void (*make_input)(recipe_ctx *s);
+    advc_recipe_desc pub;   /* name, summary, paper, settings             */
+    /* Its default rules: fills every setting left at "default" (0, or a
+     * negative alpha/beta) for a model with `exits` exits. */
+    void (*resolve)(advc_recipe_config *c, int exits);
+    /* Its training attack (ADVC_ATK_COUNT: none) and the attack's
+     * training choices beyond the common ones (recipe_ws_alloc). */
+    advc_attack_kind attack;
+    void (*setup_attack)(advc_attack_config *a);
+    void (*make_input)(recipe_ctx *s);  /* NULL: trains on the clean batch */
     float (*loss)(recipe_ctx *s);
+    bool replays;           /* each batch is replayed rc->replays times    */
 } recipe_def;
 
 /* The table entry for r (r < ADVC_RECIPE_COUNT). */
@@ -63,5 +72,87 @@ const recipe_def *recipe_get(advc_recipe r);
 advc_status recipe_ws_alloc(recipe_ctx *s, advc_recipe r, int B);
 void recipe_ws_free(recipe_ctx *s);
 
+/* ---- pieces the recipe files share (recipes.c) --------------------------- */
+
+/* For the last forward: every exit's dlogits = mul * w_e dCE_e/dz / n;
+ * returns sum_e w_e mean_i CE_ie. */
+float recipe_xent_grad(recipe_ctx *s, float mul);
+/* s->pred from the final exit of the last forward. */
+void recipe_final_pred(recipe_ctx *s);
+/* The recipe's training attack on this batch, s->x -> s->xadv, with the
+ * recipe's current budget, step and mode. */
+void recipe_run_attack(recipe_ctx *s);
+/* One generator per (batch, replay, purpose): the same seed gives the same
+ * starts whatever the thread count. */
+void recipe_rng(const recipe_ctx *s, uint64_t purpose, advc_rng *r);
+/* p = x + U(-eps, eps) for the batch, clipped to [0, 1] when clip. */
+void recipe_uniform_start(const recipe_ctx *s, float *p, bool clip);
+/* p = Pi(p + a sign(grad)): the projected sign step on the whole batch. */
+void recipe_sign_step(const recipe_ctx *s, float *p, const float *grad,
+                      float a);
+/* Forward `in` in TRAIN mode, weighted CE backward (UPDATE pass,
+ * gradients accumulated at weight mul, zeroed first if zero); returns
+ * mul * CE. */
+float recipe_ce_update(recipe_ctx *s, const float *in, float mul,
+                       bool zero);
+/* CE at the training input s->xadv (fgsm-rs, pgd, me-fgsm). */
+float recipe_loss_adv(recipe_ctx *s);
+static inline float recipe_clamp01(float v)
+{
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/* The common rows of the recipes' parameter tables, so a flag shared by
+ * several recipes reads the same everywhere (offsets into
+ * advc_recipe_config). */
+#define RCP_ROW(flag, meta, type, field, lo, hi, open, def, help, eg)        \
+    { flag, meta, type, offsetof(advc_recipe_config, field), lo, hi, open,   \
+      def, help, eg, 0, 0, NULL, NULL }
+#define RCP_ROW_EPS                                                          \
+    RCP_ROW("eps", "X", ADVC_PARAM_REAL, eps, 0, 1, 1, "0.3",                \
+            "L-inf budget of the training attacks (and of the guard)",      \
+            "0.3 or 8/255")
+#define RCP_ROW_STEP_SIZE(def)                                               \
+    RCP_ROW("step-size", "X", ADVC_PARAM_REAL, step_size, 0, 100, 1, def,    \
+            "step of the training attack", "0.01 or 2/255")
+#define RCP_ROW_STEPS(def)                                                   \
+    RCP_ROW("steps", "K", ADVC_PARAM_INT, steps, 1, 100000, 0, def,          \
+            "iterations of the training attack", NULL)
+#define RCP_ROW_ADV_MODE                                                     \
+    { "adv-mode", "M", ADVC_PARAM_CHOICE,                                    \
+      offsetof(advc_recipe_config, adv_mode), 0, 0, 0, "train",             \
+      "model mode while making training attacks (train: batch statistics " \
+      "and dropout on)", "default|train|eval", 0, 0, NULL, NULL }
+/* --attack-grad / --update-grad values (recipes.c): a backward rule for
+ * ReLU, shown as "none" when unset. */
+advc_status recipe_parse_rule(const char *text, void *dst);
+void recipe_format_rule(const void *src, char *buf, size_t bufsz);
+#define RCP_ROW_RULE(flag, field, help)                                      \
+    { flag, "R", ADVC_PARAM_CUSTOM, offsetof(advc_recipe_config, field), 0, \
+      0, 0, "none", help,                                                    \
+      "a backward rule: psoftplus:A, softplus, silu, gelu, elu, sigmoid, "  \
+      "tanh or relu", 0, 0, recipe_parse_rule, recipe_format_rule }
+#define RCP_ROW_ATTACK_GRAD                                                  \
+    RCP_ROW_RULE("attack-grad", attack_grad,                                 \
+                 "SAT ablation: ReLU's derivative in the training attacks' " \
+                 "backward passes (needs --act relu; not used when the "     \
+                 "model is evaluated)")
+#define RCP_ROW_UPDATE_GRAD                                                  \
+    RCP_ROW_RULE("update-grad", update_grad,                                 \
+                 "SAT ablation: ReLU's derivative in the parameter-update "  \
+                 "backward passes (needs --act relu)")
+#define RCP_ROW_EXIT_L2(def)                                                 \
+    { "exit-l2", "LIST", ADVC_PARAM_REALS,                                   \
+      offsetof(advc_recipe_config, exit_l2), 0, 100, 0, def,                 \
+      "per-exit L2 on exit<i>.fc.w, one value per exit (multi-exit models)", \
+      "0.1,0.1,0.1,0.15,0.15", ADVC_MAX_EXIT_L2,                             \
+      offsetof(advc_recipe_config, n_exit_l2), NULL, NULL }
+
+/* The descriptors (one per recipe file), named by ADVC_RECIPE_TABLE. */
+#define RCP_DECLARE(id, file_name) extern const recipe_def recipe_##file_name##_def;
+ADVC_RECIPE_TABLE(RCP_DECLARE)
+#undef RCP_DECLARE
+
+#define RCP_NPARAMS(a) ((int)(sizeof(a) / sizeof *(a)))
 
 #endif /* ADVC_TRAIN_INTERNAL_H */

@@ -266,8 +266,7 @@ int cmd_train(int argc, char **argv)
             ok = parse_rule(cmd, "update-grad", optarg, &cfg.rc.update_grad);
             break;
         case OPT_EXIT_L2:
-            if (advc_exit_l2_parse(optarg, cfg.rc.exit_l2, ADVC_MAX_EXIT_L2,
-                                   &cfg.rc.n_exit_l2) != ADVC_OK) {
+            if (advc_param_set(&advc_recipe_describe(ADVC_RECIPE_ME_FGSM)->params[6], &cfg.rc, optarg) != ADVC_OK) {
                 fprintf(stderr, "advc train: %s\n", advc_last_error());
                 return 2;
             }
