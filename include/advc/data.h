@@ -59,4 +59,11 @@ advc_status advc_dataset_slice(const advc_dataset *d, int lo, int hi,
 advc_status advc_dataset_subset(const advc_dataset *d, const int *idx, int k,
                                 advc_dataset *out);
 
+/* A short fingerprint of a data set's contents: "n:xxxxxxxx", the count
+ * and the CRC-32 of every label and every pixel as a byte (round(255 x)),
+ * in order.  Checkpoints record the training and test sets' fingerprints
+ * so that evaluating on other data is noticed. */
+void advc_dataset_fingerprint(const advc_dataset *d, char *buf,
+                              size_t bufsz);
+
 #endif /* ADVC_DATA_H */

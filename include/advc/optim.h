@@ -71,5 +71,8 @@ typedef struct {
 advc_status advc_schedule_parse(const char *spec, float lr,
                                 advc_schedule *out);
 float advc_schedule_lr(const advc_schedule *s, double t, double total);
+/* The spec string of s, without its lr ("cyclic:0.4", "step:50,75@0.1");
+ * advc_schedule_parse reads it back. */
+void advc_schedule_format(const advc_schedule *s, char *buf, size_t bufsz);
 
 #endif /* ADVC_OPTIM_H */

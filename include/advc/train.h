@@ -132,6 +132,10 @@ typedef struct {
     const char *out_path;     /* checkpoint, rewritten every epoch        */
     const char *log_path;     /* CSV, one line per epoch                  */
     const char *spec;         /* stored in the checkpoint                 */
+    const char *data_name;    /* the data set's name, stored (or NULL)    */
+    const char *data_test;    /* the test split's fingerprint "n:crc32"
+                                 (advc_dataset_fingerprint), stored so
+                                 advc eval can tell other data; or NULL   */
     advc_act_spec act;        /* stored in the checkpoint                 */
     advc_init init;           /* how the caller initialised the weights,
                                  stored in the metadata (COUNT: not)      */
@@ -139,6 +143,13 @@ typedef struct {
     advc_epoch_hook hook;     /* NULL normally */
     void *hook_ctx;
 } advc_train_config;
+
+/* The rows of advc_train_config's settings (epochs, batch, seed,
+ * optimizer, learning rate and schedule, validation, the guard): flags,
+ * ranges, defaults and help, for the command line and the metadata. */
+const advc_param *advc_train_params(int *n);
+/* cfg with its default rules applied (lr 0: the optimizer's default). */
+advc_train_config advc_train_resolve(const advc_train_config *cfg);
 
 /* Defaults: 1 epoch, batch 128, Adam lr 2e-3 constant, seed 1, no
  * validation, std recipe with every recipe setting at its default, the

@@ -126,7 +126,8 @@ const recipe_def recipe_fgsm_def = {
     { "fgsm", "a CE(x) + (1-a) CE(x_fgsm)",
       "Goodfellow, Shlens, Szegedy, ICLR 2015", fgsm_params,
       RCP_NPARAMS(fgsm_params) },
-    fgsm_resolve, ADVC_ATK_FGSM, fgsm_attack, input_fgsm, loss_fgsm, false
+    fgsm_resolve, ADVC_ATK_FGSM, fgsm_attack, input_fgsm, loss_fgsm, false,
+    true
 };
 
 const recipe_def recipe_fgsm_rs_def = {
@@ -134,7 +135,7 @@ const recipe_def recipe_fgsm_rs_def = {
       "Wong, Rice, Kolter, ICLR 2020", fgsm_rs_params,
       RCP_NPARAMS(fgsm_rs_params) },
     fgsm_rs_resolve, ADVC_ATK_FGSM, fgsm_attack, input_fgsm_rs,
-    recipe_loss_adv, false
+    recipe_loss_adv, false, true
 };
 
 const recipe_def recipe_me_fgsm_def = {
@@ -142,5 +143,5 @@ const recipe_def recipe_me_fgsm_def = {
       "weights", "Chen et al., Neural Networks 2022", me_fgsm_params,
       RCP_NPARAMS(me_fgsm_params) },
     me_fgsm_resolve, ADVC_ATK_FGSM, fgsm_attack, input_me_fgsm,
-    recipe_loss_adv, false
+    recipe_loss_adv, false, true
 };

@@ -51,5 +51,5 @@ const recipe_def recipe_free_def = {
     { "free", "each batch replayed m times, one update per replay, delta "
       "kept across batches", "Shafahi et al., NeurIPS 2019", free_params,
       RCP_NPARAMS(free_params) },
-    free_resolve, ADVC_ATK_COUNT, NULL, input_free, loss_free, true
+    free_resolve, ADVC_ATK_COUNT, NULL, input_free, loss_free, true, true
 };

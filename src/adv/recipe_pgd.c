@@ -41,5 +41,6 @@ const recipe_def recipe_pgd_def = {
     { "pgd", "CE(x') with x' from PGD-k: random start, the highest-loss "
       "iterate", "Madry et al., ICLR 2018", pgd_params,
       RCP_NPARAMS(pgd_params) },
-    pgd_resolve, ADVC_ATK_PGD, pgd_attack, input_pgd, recipe_loss_adv, false
+    pgd_resolve, ADVC_ATK_PGD, pgd_attack, input_pgd, recipe_loss_adv, false,
+    true
 };

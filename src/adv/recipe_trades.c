@@ -127,5 +127,5 @@ const recipe_def recipe_trades_def = {
       "Zhang et al., ICML 2019", trades_params,
       RCP_NPARAMS(trades_params) },
     trades_resolve, ADVC_ATK_PGD, trades_attack, input_trades, loss_trades,
-    false
+    false, true
 };

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include "advc/attack.h"
 #include "advc/train.h"
+#include <stdio.h>
+#include "advc/optim.h"
 
 typedef struct {
     advc_graph *g;
@@ -62,6 +64,7 @@ typedef struct {
     void (*make_input)(recipe_ctx *s);  /* NULL: trains on the clean batch */
     float (*loss)(recipe_ctx *s);
     bool replays;           /* each batch is replayed rc->replays times    */
+    bool guard;             /* the guard is on by default (std: off)       */
 } recipe_def;
 
 /* The table entry for r (r < ADVC_RECIPE_COUNT). */
@@ -147,6 +150,77 @@ void recipe_format_rule(const void *src, char *buf, size_t bufsz);
       "per-exit L2 on exit<i>.fc.w, one value per exit (multi-exit models)", \
       "0.1,0.1,0.1,0.15,0.15", ADVC_MAX_EXIT_L2,                             \
       offsetof(advc_recipe_config, n_exit_l2), NULL, NULL }
+
+/* ---- the training run (train.c) and its steps ---------------------------- */
+
+/* The held-out images the overfitting guard attacks (train_guard.c). */
+typedef struct {
+    const float *x;   /* (n, d) held-out images */
+    const uint8_t *y; /* (n) */
+    int n;
+    float *xadv;      /* (B, d) */
+    int *yb, *pred;   /* (B) */
+} guard_set;
+
+/* Everything the loop and its named steps share. */
+typedef struct {
+    advc_graph *g;
+    const advc_dataset *data;
+    advc_train_config cfg;  /* resolved: lr, the guard's count          */
+    advc_train_result *res;
+    advc_recipe_config rc;  /* resolved                                  */
+    const recipe_def *def;
+    recipe_ctx sc;          /* the recipe's per-step context             */
+    advc_optimizer *opt;
+    int B, E, classes;      /* batch, exits, classes                     */
+    size_t per;             /* floats per image                           */
+    int ntrain;             /* images trained on: [0, ntrain)            */
+    int steps, bsz;         /* batches per epoch and their size          */
+    int epochs, replays;    /* epochs run (free: ceil(epochs / m))       */
+    float *xb;              /* (B, per) the batch                        */
+    int *yb, *pred, *perm;  /* (B), (B), (ntrain)                         */
+    float *exit_acc;        /* (E) scratch for validation accuracies     */
+    guard_set gs;
+    uint64_t guard_seed;
+    FILE *log;              /* the CSV log, or NULL                       */
+    char best_path[4096];
+    char data_train[32];    /* fingerprint of the data trained on        */
+    bool rules_on;          /* the SAT backward rules are installed       */
+    /* This epoch. */
+    double loss_sum, sec;
+    long correct, seen, nloss;
+    float lr;
+    advc_guard_point pt;
+    bool is_best, chance, stop;
+} train_run;
+
+/* train.c: installs (on) or removes the training-only backward rules
+ * (--attack-grad, --update-grad). */
+void train_set_rules(train_run *t, bool on);
+
+/* train_guard.c: accuracy per exit over rows [0, n) of (x, y), eval mode;
+ * the guard's held-out split and its evaluation, and the best/collapse
+ * bookkeeping after each epoch. */
+advc_status train_eval_rows(advc_graph *g, const float *x, const uint8_t *y,
+                            int n, float *acc, float *loss);
+advc_status guard_open(train_run *t);
+void guard_close(train_run *t);
+advc_status guard_epoch(train_run *t, int epoch);
+
+/* train_log.c: what the run says and writes: the header, the live
+ * progress line, the epoch line, the CSV log, the checkpoints. */
+void log_header(const train_run *t);
+void log_progress(const train_run *t, int epoch, int s, double t0,
+                  double *last_draw);
+void log_epoch(train_run *t, int epoch);
+advc_status log_open_csv(train_run *t);
+advc_status log_checkpoints(train_run *t, int epoch);
+
+/* train_params.c: the run's settings as "key=value" joined by sep (the
+ * recipe's rows, then the training rows). */
+void train_settings(const advc_train_config *cfg,
+                    const advc_recipe_config *rc, char sep, char *buf,
+                    size_t bufsz);
 
 /* The descriptors (one per recipe file), named by ADVC_RECIPE_TABLE. */
 #define RCP_DECLARE(id, file_name) extern const recipe_def recipe_##file_name##_def;

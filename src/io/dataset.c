@@ -3,6 +3,7 @@
  * and copying row ranges or index lists (validation splits, --limit).
  */
 #include "advc/data.h"
+#include "advc/checkpoint.h" /* advc_crc32 */
 
 #include <errno.h>
 #include <stdio.h>
@@ -236,4 +237,22 @@ advc_status advc_dataset_subset(const advc_dataset *d, const int *idx, int k,
         out->y[i] = d->y[idx[i]];
     }
     return ADVC_OK;
+}
+
+void advc_dataset_fingerprint(const advc_dataset *d, char *buf,
+                              size_t bufsz)
+{
+    uint32_t crc = advc_crc32(0, d->y, (size_t)d->n);
+    size_t total = (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
+    uint8_t chunk[4096];
+    for (size_t k = 0; k < total;) {
+        size_t m = total - k < sizeof chunk ? total - k : sizeof chunk;
+        for (size_t i = 0; i < m; i++) {
+            float v = d->x[k + i] * 255.0f + 0.5f;
+            chunk[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        crc = advc_crc32(crc, chunk, m);
+        k += m;
+    }
+    snprintf(buf, bufsz, "%d:%08x", d->n, (unsigned)crc);
 }
