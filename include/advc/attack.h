@@ -88,6 +88,10 @@ typedef struct {
     const int *targets;   /* (n) target labels for a targeted attack, or NULL */
     int target_classes;   /* APGD_T: how many top classes to target (9)     */
     uint64_t seed;
+    uint64_t first_index; /* the data set index of x's first row: random
+                             starts are keyed by (seed, index), so a
+                             sample's result does not depend on the batch
+                             it was attacked in                          */
     advc_exit_mode exits;
     int exit;             /* for ADVC_EXITS_ONE                             */
     float lo, hi;         /* valid pixel range, normally [0, 1]             */

@@ -34,6 +34,20 @@ typedef struct {
     double seconds[ADVC_EVAL_MAX_ATTACKS];   /* attack time                 */
 } advc_robust_report;
 
+/* The final exit's prediction for rows [0, n) of x, batch by batch in
+ * eval mode: pred[i] = argmax_j z_ij and, if conf is not NULL, conf[i] =
+ * its softmax probability. */
+advc_status advc_predict(advc_graph *g, const float *x, int n, int *pred,
+                         float *conf);
+
+/* Attacks rows [0, n) of x (labels y) batch by batch (the graph's batch)
+ * into x_adv (n rows).  Sample i's random start is keyed by its index
+ * (cfg->first_index + i) as in advc_eval_robust, so the same settings give
+ * the same points here and there, whatever the batch size. */
+advc_status advc_attack_rows(advc_graph *g, const advc_attack_config *cfg,
+                             const float *x, const int *y, int n,
+                             float *x_adv);
+
 /* Evaluates the first `limit` samples (all if <= 0) of d. */
 advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
                              const advc_attack_config *attacks, int nattacks,

@@ -69,6 +69,22 @@ advc_status advc_png_write(const char *path, const uint8_t *px, int w, int h,
                            int channels);
 advc_status advc_image_write_png(const char *path, const advc_image *im);
 
+/* The picture of an attack (src/io/grid.c): one row per image, clean |
+ * perturbation | adversarial, captioned "y=<label> p=<prediction>
+ * <confidence>%", a footer line under it, written as PNG. */
+typedef struct {
+    int n;                      /* rows drawn                              */
+    int c, h, w, scale;         /* image shape, blow-up factor             */
+    const float *clean, *adv;   /* (n, c, h, w)                            */
+    const int *y, *pc, *pa;     /* labels, predictions clean / adversarial */
+    const float *cc, *ca;       /* their softmax confidences               */
+    float eps;                  /* the L-inf budget (the perturbation's
+                                   scale), unless l2                       */
+    bool l2;                    /* captions give each image's L2 distance  */
+    const char *footer;
+} advc_grid;
+advc_status advc_grid_png(const char *path, const advc_grid *g);
+
 /* ---- NumPy .npy ---------------------------------------------------------- */
 
 typedef enum {

@@ -134,7 +134,8 @@ void advc_attack_settings(const advc_attack_config *cfg, char *buf,
 
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r)
 {
-    advc_rng_seed(r, advc_mix64(c->seed, salt), (uint64_t)i);
+    advc_rng_seed(r, advc_mix64(c->seed, salt),
+                  c->cfg->first_index + (uint64_t)i);
 }
 
 void atk_linf_start(const atk_ctx *c, advc_rng *r, int i, float *p)

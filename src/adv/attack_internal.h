@@ -126,9 +126,10 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
  * mode); call once at the start of a run whose loss is ADVC_LOSS_KL. */
 void atk_kl_reference(const atk_ctx *c);
 
-/* A generator for sample i of a run: one PCG stream per sample, keyed by
- * the run's seed and `salt` (restart, purpose), so a sample's random start
- * does not depend on which other samples are in the batch. */
+/* A generator for sample i of a run: one PCG stream per sample (its data
+ * set index, first_index + i), keyed by the run's seed and `salt`
+ * (restart, purpose), so a sample's random start depends neither on which
+ * other samples are in the batch nor on the batch size. */
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r);
 
 /* Samples not yet fooled in o, in increasing order: idx[0..return). */

@@ -69,6 +69,62 @@ static advc_status check_data(advc_graph *g, const advc_dataset *d)
     return ADVC_OK;
 }
 
+/* Argmax and its softmax probability for one row of logits. */
+static void predict_row(const float *z, int c, int *pred, float *conf)
+{
+    int best = 0;
+    for (int j = 1; j < c; j++)
+        if (z[j] > z[best]) best = j;
+    double sum = 0;
+    for (int j = 0; j < c; j++) sum += exp((double)z[j] - (double)z[best]);
+    *pred = best;
+    if (conf) *conf = (float)(1.0 / sum);
+}
+
+advc_status advc_predict(advc_graph *g, const float *x, int n, int *pred,
+                         float *conf)
+{
+    int B = advc_graph_batch(g), c = advc_graph_classes(g);
+    int last = advc_graph_num_exits(g) - 1;
+    size_t per = advc_shape_size(advc_graph_input_shape(g));
+    if (B <= 0)
+        return advc_set_error(ADVC_ERR_STATE, "predict: the graph is not "
+                              "compiled");
+    for (int lo = 0; lo < n; lo += B) {
+        int k = n - lo < B ? n - lo : B;
+        advc_graph_forward(g, x + (size_t)lo * per, k, ADVC_MODE_EVAL);
+        const float *z = advc_graph_logits(g, last);
+        for (int i = 0; i < k; i++)
+            predict_row(z + (size_t)i * c, c, &pred[lo + i],
+                        conf ? &conf[lo + i] : NULL);
+    }
+    return ADVC_OK;
+}
+
+advc_status advc_attack_rows(advc_graph *g, const advc_attack_config *cfg,
+                             const float *x, const int *y, int n,
+                             float *x_adv)
+{
+    int B = advc_graph_batch(g);
+    size_t per = advc_shape_size(advc_graph_input_shape(g));
+    advc_attack_config c = *cfg;
+    advc_attack_ws *ws = advc_attack_ws_new(g, cfg, B);
+    if (!ws) return advc_last_status();
+    advc_status st = ADVC_OK;
+    for (int lo = 0; lo < n && st == ADVC_OK; lo += B) {
+        int m = n - lo < B ? n - lo : B;
+        c.first_index = cfg->first_index + (uint64_t)lo;
+        if (c.eps == 0.0f)
+            memcpy(x_adv + (size_t)lo * per, x + (size_t)lo * per,
+                   (size_t)m * per * sizeof *x);
+        else
+            st = advc_attack_run_ws(g, &c, ws, x + (size_t)lo * per, y + lo,
+                                    m, x_adv + (size_t)lo * per);
+    }
+    advc_attack_ws_free(ws);
+    return st;
+}
+
 advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
                              const advc_attack_config *attacks, int nattacks,
                              advc_robust_report *rep)
@@ -102,11 +158,9 @@ advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
         memset(b.ok, 1, (size_t)b.B * b.exits);
         score(g, &b, x, m, clean, b.ok);
         for (int a = 0; a < nattacks; a++) {
-            /* Each batch gets its own random starts, still fixed by the
-             * seed: mix the batch's first row into it (golden-ratio
-             * constant, an odd multiplier that spreads the bits). */
+            /* Random starts are keyed by each sample's index in d. */
             advc_attack_config cfg = attacks[a];
-            cfg.seed = attacks[a].seed ^ ((uint64_t)lo * 0x9E3779B97F4A7C15ULL);
+            cfg.first_index = attacks[a].first_index + (uint64_t)lo;
             double t0 = advc_now();
             /* A zero budget (the first point of a sweep) leaves x as is. */
             if (cfg.eps == 0.0f)

@@ -12,31 +12,46 @@
  * here.  Not here: reading any other CSV dialect (quoted commas, escapes).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "advc/advc.h"
 #include "advc/image.h"
+#include "cli.h"
 #include "cli_util.h"
 
-static const char usage[] =
-    "usage: advc plot (--log FILE.csv | --sweep FILE.csv) --out FILE.svg\n"
-    "\n"
-    "  --log FILE.csv    a training log (advc train --log): x is the epoch\n"
-    "                    column; one panel for loss, one for every *_acc\n"
-    "                    column (negative values = none, left out), one for\n"
-    "                    the learning rate\n"
-    "  --sweep FILE.csv  accuracy against eps (advc eval --sweep-csv): the\n"
-    "                    header is eps,<attack>,...; one series per attack\n"
-    "  --out FILE.svg    the plot\n"
-    "  --title T         the title (default from the input)\n"
-    "  -h, --help        this text\n"
-    "\n"
-    "CSV: comma-separated, the first line names the columns, one number\n"
-    "per field; empty fields and 'nan' are gaps; lines starting with '#'\n"
-    "are skipped.\n";
+typedef struct {
+    const char *log, *sweep, *out, *title;
+} plot_opts;
+
+#define PL_ROW(flag, meta, field, def, help)                                 \
+    CLI_ROW(flag, meta, ADVC_PARAM_TEXT, plot_opts, field, 0, 0, def, help)
+
+static const advc_param plot_rows[] = {
+    PL_ROW("log", "FILE.csv", log, NULL,
+           "a training log (advc train --log): x is the epoch column; one "
+           "panel for loss, one for every *_acc column (negative values = "
+           "none, left out), one for the learning rate"),
+    PL_ROW("sweep", "FILE.csv", sweep, NULL,
+           "accuracy against eps (advc eval --sweep-csv): the header is "
+           "eps,<attack>,...; one series per attack"),
+    PL_ROW("out", "FILE.svg", out, NULL, "the plot"),
+    PL_ROW("title", "T", title, "from the input", "the title"),
+};
+
+static void describe(cli_parsed *p, void *vo)
+{
+    cli_add_group(p, "Options", plot_rows, CLI_NROWS(plot_rows), vo);
+}
+
+const cli_spec cmd_plot_spec = {
+    "plot", "(--log FILE.csv | --sweep FILE.csv) --out FILE.svg",
+    "SVG line plots of the CSV files advc writes.", 0, NULL, NULL,
+    "CSV: comma-separated, the first line names the columns, one number "
+    "per field; empty fields and 'nan' are gaps; lines starting with '#' "
+    "are skipped."
+};
 
 #define CSV_MAX_BYTES (64u << 20) /* a training log is a few KiB */
 #define CSV_MAX_COLS 64
@@ -346,32 +361,19 @@ static int plot_sweep(const char *path, const char *out, const char *title)
 
 int cmd_plot(int argc, char **argv)
 {
-    const char *cmd = "plot", *log = NULL, *sweep = NULL, *out = NULL;
-    const char *title = NULL;
-    static const struct option longopts[] = {
-        { "log", required_argument, NULL, 'l' },
-        { "sweep", required_argument, NULL, 's' },
-        { "out", required_argument, NULL, 'o' },
-        { "title", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'l': log = optarg; break;
-        case 's': sweep = optarg; break;
-        case 'o': out = optarg; break;
-        case 'T': title = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option(cmd, c, argv);
-        }
-    }
-    if (optind < argc) return cli_extra_arg(cmd, argv);
-    if (!log == !sweep)
-        return cli_usage_error(cmd, "give exactly one of --log and --sweep");
-    if (!out) return cli_usage_error(cmd, "--out FILE.svg is required");
-    return log ? plot_log(log, out, title) : plot_sweep(sweep, out, title);
+    plot_opts o;
+    memset(&o, 0, sizeof o);
+    cli_parsed p;
+    memset(&p, 0, sizeof p);
+    describe(&p, &o);
+    int rc = cli_parse(&cmd_plot_spec, &p, argc, argv);
+    if (rc >= 0) return rc;
+    if (!o.log == !o.sweep)
+        return cli_usage_error("plot", "give exactly one of --log and --sweep");
+    if (!o.out) return cli_usage_error("plot", "--out FILE.svg is required");
+    return o.log ? plot_log(o.log, o.out, o.title)
+                 : plot_sweep(o.sweep, o.out, o.title);
 }
+
+void cmd_plot_describe(cli_parsed *p, void *opts) { describe(p, opts); }
+size_t cmd_plot_opts_size(void) { return sizeof(plot_opts); }
