@@ -49,7 +49,8 @@ expect 2 "one FILE" info a.advc b.advc
 
 # A good run: train records the init; eval and info read the result.
 expect 0 "" train --data $data --model linear --epochs 1 --limit 200 \
-    --batch 100 --guard-batch 0 --threads 1 --out "$tmp/m.advc"
+    --batch 100 --threads 1 --out "$tmp/m.advc"
+cp "$tmp/err" "$tmp/train.err"
 expect 0 "" info "$tmp/m.advc"
 if ! grep -q "init=uniform" "$tmp/out"; then
     echo "cli: FAIL: advc info does not show init=uniform"
@@ -57,6 +58,95 @@ if ! grep -q "init=uniform" "$tmp/out"; then
 fi
 expect 2 "--attack" eval --model "$tmp/m.advc" --data $data --attack nosuch
 expect 2 "--eps" eval --model "$tmp/m.advc" --data $data --attack pgd --eps -1
+
+# One parser per value type: a flag means the same, with the same range,
+# in every command (these drifted apart before the option tables).
+expect 0 "" eval --model "$tmp/m.advc" --data $data --attack fgsm \
+    --eps 8/255 --limit 20 --no-checks
+expect 0 "" attack --model "$tmp/m.advc" --data $data --attack fgsm \
+    --eps 8/255 --limit 4 --out "$tmp/a0"
+expect 2 "--eps" eval --model "$tmp/m.advc" --data $data --attack pgd --eps 300
+expect 2 "--eps" attack --model "$tmp/m.advc" --data $data --attack pgd --eps 300
+expect 2 "--eps" train --data $data --model linear --recipe pgd --eps 300
+for cmd in eval attack; do
+    expect 2 "an integer from 1 to 100000" $cmd --model "$tmp/m.advc" \
+        --data $data --attack pgd --steps 100001
+done
+expect 2 "an integer from 1 to 100000" train --data $data --model linear \
+    --recipe pgd --steps 100001
+expect 2 "--threads" eval --model "$tmp/m.advc" --data $data --threads 0
+for v in 0 abc; do
+    n=$((n + 1))
+    ADVC_THREADS=$v $runner "$prog" eval --model "$tmp/m.advc" --data $data \
+        >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ $got != 2 ] || [ "$(wc -l <"$tmp/err")" != 1 ] ||
+        ! grep -q "ADVC_THREADS=$v" "$tmp/err"; then
+        echo "cli: FAIL: ADVC_THREADS=$v: exit $got: $(head -n 2 "$tmp/err")"
+        fails=$((fails + 1))
+    fi
+done
+
+# Settings that do nothing in the chosen combination are refused.
+expect 2 "--attack-grad does nothing with --recipe std" train --data $data \
+    --model cnn-small --attack-grad psoftplus:10
+expect 2 "--beta does nothing with --recipe pgd" train --data $data \
+    --model cnn-small --recipe pgd --beta 3
+expect 2 "--target-classes does nothing" eval --model "$tmp/m.advc" \
+    --data $data --attack pgd,fgsm --target-classes 3
+expect 2 "--steps does nothing" eval --model "$tmp/m.advc" --data $data \
+    --steps 3
+
+# Mistakes caught before any work: --out in a missing directory or naming
+# a directory, --val that leaves nothing to train on.
+expect 2 "--out" train --data $data --model linear --out "$tmp/no/such/m.advc"
+expect 2 "--out" train --data $data --model linear --out "$tmp"
+expect 2 "--log" train --data $data --model linear --out "$tmp/l.advc" \
+    --log "$tmp/no/l.csv"
+expect 2 "--val" train --data $data --model linear --val 1000
+
+# advc attack and advc eval: the same attack, defaults and random starts,
+# so the same robust accuracy on the same images, whatever the batch.
+n=$((n + 1))
+set -- --attack pgd --eps 0.02 --steps 5 --restarts 2 --limit 60
+$runner "$prog" eval --model "$tmp/m.advc" --data $data "$@" --batch 32 \
+    --json --no-checks >"$tmp/e.json" 2>/dev/null
+$runner "$prog" attack --model "$tmp/m.advc" --data $data "$@" --batch 7 \
+    --out "$tmp/a1" >"$tmp/a.txt" 2>/dev/null
+acc_e=$(grep '"attack":"pgd"' "$tmp/e.json" | sed 's/.*"robust_acc":\([0-9.]*\).*/\1/')
+right=$(sed -n 's/^adversarial accuracy .*(\([0-9]*\)\/60)$/\1/p' "$tmp/a.txt")
+acc_a=$(awk -v r="$right" 'BEGIN { printf "%.4f", r / 60 }')
+if [ -z "$right" ] || [ "$right" = 0 ] || [ "$acc_e" != "$acc_a" ]; then
+    echo "cli: FAIL: eval PGD accuracy '$acc_e' != attack's '$acc_a'"
+    fails=$((fails + 1))
+fi
+
+# advc help CMD is CMD's --help; std training holds out no guard images.
+n=$((n + 1))
+$runner "$prog" help eval >"$tmp/h1"
+$runner "$prog" eval --help >"$tmp/h2"
+if ! cmp -s "$tmp/h1" "$tmp/h2" || ! grep -q "apgd-t" "$tmp/h1"; then
+    echo "cli: FAIL: advc help eval differs from advc eval --help"
+    fails=$((fails + 1))
+fi
+n=$((n + 1))
+if ! grep -q "guard: off" "$tmp/train.err"; then
+    echo "cli: FAIL: standard training did not say its guard is off"
+    fails=$((fails + 1))
+fi
+
+# A checkpoint remembers its data: other test data draw a warning.
+mkdir "$tmp/other"
+cp $data/* "$tmp/other/"
+lab=$(ls "$tmp/other" | grep '^t10k-labels')
+printf '\011' | dd of="$tmp/other/$lab" bs=1 seek=8 conv=notrunc 2>/dev/null
+n=$((n + 1))
+$runner "$prog" eval --model "$tmp/m.advc" --data "$tmp/other" >"$tmp/out" \
+    2>"$tmp/err"
+if [ $? != 0 ] || ! grep -q "warning: .* differs" "$tmp/err"; then
+    echo "cli: FAIL: eval on other data: no warning: $(cat "$tmp/err")"
+    fails=$((fails + 1))
+fi
 
 # Bad files: exit 1, one line naming the file.
 expect 1 "$tmp/none.advc" eval --model "$tmp/none.advc" --data $data

@@ -136,6 +136,14 @@ int cli_parse(const cli_spec *spec, cli_parsed *p, int argc, char **argv)
     return -1;
 }
 
+int cli_begin(const cli_spec *spec, void (*describe)(cli_parsed *, void *),
+              void *opts, cli_parsed *p, int argc, char **argv)
+{
+    memset(p, 0, sizeof *p);
+    describe(p, opts);
+    return cli_parse(spec, p, argc, argv);
+}
+
 const char *cli_given(const cli_parsed *p, const char *flag)
 {
     for (int g = 0; g < p->ngroups; g++) {

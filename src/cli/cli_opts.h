@@ -54,6 +54,11 @@ void cli_add_group(cli_parsed *p, const char *title, const advc_param *rows,
  * same --eps in every attack's rows) is one flag. */
 int cli_parse(const cli_spec *spec, cli_parsed *p, int argc, char **argv);
 
+/* The start of every command: zeroes p, adds the command's groups
+ * (describe, over opts) and parses; returns as cli_parse. */
+int cli_begin(const cli_spec *spec, void (*describe)(cli_parsed *, void *),
+              void *opts, cli_parsed *p, int argc, char **argv);
+
 /* The text given for --flag, or NULL if it was not given. */
 const char *cli_given(const cli_parsed *p, const char *flag);
 

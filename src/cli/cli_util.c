@@ -88,24 +88,33 @@ static void warn_data(const char *cmd, const char *path,
             have);
 }
 
-int cli_model_and_data(const char *cmd, const char *path, const char *dir,
-                       int batch, advc_pool *pool, advc_graph **g,
-                       advc_checkpoint *head, advc_dataset *test)
+int cli_open(cli_session *s, const char *cmd, const char *path,
+             const char *dir, int batch, int threads)
 {
-    *g = NULL;
-    if (advc_dataset_load_dir(dir, false, test) != ADVC_OK)
+    memset(s, 0, sizeof *s);
+    s->pool = cli_pool(cmd, threads);
+    if (advc_dataset_load_dir(dir, false, &s->test) != ADVC_OK)
         return cli_fail(cmd);
-    if (advc_model_load(path, batch, pool, g, head) != ADVC_OK)
+    if (advc_model_load(path, batch, s->pool, &s->g, &s->head) != ADVC_OK)
         return cli_fail(cmd);
-    advc_shape in = advc_graph_input_shape(*g);
-    if (in.c != test->c || in.h != test->h || in.w != test->w) {
+    advc_shape in = advc_graph_input_shape(s->g);
+    const advc_dataset *t = &s->test;
+    if (in.c != t->c || in.h != t->h || in.w != t->w) {
         fprintf(stderr, "advc %s: %s takes %dx%dx%d images but %s holds "
-                "%dx%dx%d\n", cmd, path, in.c, in.h, in.w, dir, test->c,
-                test->h, test->w);
+                "%dx%dx%d\n", cmd, path, in.c, in.h, in.w, dir, t->c, t->h,
+                t->w);
         return 1;
     }
-    warn_data(cmd, path, head, dir, test);
+    warn_data(cmd, path, &s->head, dir, t);
     return 0;
+}
+
+void cli_close(cli_session *s)
+{
+    advc_graph_free(s->g);
+    advc_pool_destroy(s->pool);
+    advc_dataset_free(&s->test);
+    memset(s, 0, sizeof *s);
 }
 
 void cli_json_string(FILE *f, const char *s)

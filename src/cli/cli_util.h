@@ -26,13 +26,21 @@ bool cli_is_dir(const char *path);
  * "data/mnist/" -> "mnist". */
 void cli_dir_name(const char *path, char *buf, size_t bufsz);
 
-/* Loads the model at path for batches of `batch` and the test split of
- * data_dir; checks the image shape (exit 1, one line) and warns on stderr
- * when the checkpoint was trained with another test split (its recorded
- * fingerprint differs).  Returns 0, or the exit code after the error. */
-int cli_model_and_data(const char *cmd, const char *path, const char *dir,
-                       int batch, advc_pool *pool, advc_graph **g,
-                       advc_checkpoint *head, advc_dataset *test);
+/* What eval, attack and probe work on: a pool, a model and the test
+ * split.  cli_open makes the pool, loads the test split of dir and the
+ * model at path for batches of `batch`, checks the image shape (exit 1,
+ * one line) and warns on stderr when the checkpoint was trained with
+ * another test split (its recorded fingerprint differs).  Returns 0, or
+ * the exit code after the error; cli_close frees all of it either way. */
+typedef struct {
+    advc_pool *pool;
+    advc_graph *g;
+    advc_checkpoint head;
+    advc_dataset test;
+} cli_session;
+int cli_open(cli_session *s, const char *cmd, const char *path,
+             const char *dir, int batch, int threads);
+void cli_close(cli_session *s);
 /* Writes s as a JSON string literal (quotes, backslashes, control chars). */
 void cli_json_string(FILE *f, const char *s);
 

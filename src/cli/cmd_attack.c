@@ -269,9 +269,7 @@ int cmd_attack(int argc, char **argv)
     o.seed = 1;
     o.em.mode = ADVC_EXITS_SUM;
     cli_parsed p;
-    memset(&p, 0, sizeof p);
-    describe(&p, &o);
-    int rc = cli_parse(&cmd_attack_spec, &p, argc, argv);
+    int rc = cli_begin(&cmd_attack_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
     if (!o.model) return cli_usage_error("attack", "--model FILE is required");
     if (!o.data) return cli_usage_error("attack", "--data DIR is required");
@@ -281,17 +279,11 @@ int cmd_attack(int argc, char **argv)
     int nc = cli_attack_configs("attack", &p, 1, o.attack, o.seed, &o.em, &cfg,
                                 1);
     if (nc < 0) return 2;
-    advc_pool *pool = cli_pool("attack", o.threads);
-    advc_graph *g = NULL;
-    advc_checkpoint head;
-    advc_dataset test;
     int b = o.batch < o.limit ? o.batch : o.limit;
-    rc = cli_model_and_data("attack", o.model, o.data, b, pool, &g, &head,
-                            &test);
-    if (rc == 0) rc = attack(&o, g, &head, &test, &cfg);
-    advc_graph_free(g);
-    advc_pool_destroy(pool);
-    advc_dataset_free(&test);
+    cli_session se;
+    rc = cli_open(&se, "attack", o.model, o.data, b, o.threads);
+    if (rc == 0) rc = attack(&o, se.g, &se.head, &se.test, &cfg);
+    cli_close(&se);
     return rc;
 }
 

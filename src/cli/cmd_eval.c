@@ -393,9 +393,7 @@ int cmd_eval(int argc, char **argv)
     o.seed = 1;
     o.em.mode = ADVC_EXITS_SUM;
     cli_parsed p;
-    memset(&p, 0, sizeof p);
-    describe(&p, &o);
-    int rc = cli_parse(&cmd_eval_spec, &p, argc, argv);
+    int rc = cli_begin(&cmd_eval_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
     if (!o.model) return cli_usage_error("eval", "--model FILE is required");
     if (!o.data) return cli_usage_error("eval", "--data DIR is required");
@@ -414,16 +412,10 @@ int cmd_eval(int argc, char **argv)
         (rc = cli_refuse_unused("eval", &p, 1, none, "no --attack")) != 0)
         return rc;
 
-    advc_pool *pool = cli_pool("eval", o.threads);
-    advc_graph *g = NULL;
-    advc_checkpoint head;
-    advc_dataset test;
-    rc = cli_model_and_data("eval", o.model, o.data, o.batch, pool, &g, &head,
-                            &test);
-    if (rc == 0) rc = evaluate(g, &head, &test, &o, &p, atk, natk);
-    advc_graph_free(g);
-    advc_pool_destroy(pool);
-    advc_dataset_free(&test);
+    cli_session se;
+    rc = cli_open(&se, "eval", o.model, o.data, o.batch, o.threads);
+    if (rc == 0) rc = evaluate(se.g, &se.head, &se.test, &o, &p, atk, natk);
+    cli_close(&se);
     return rc;
 }
 

@@ -364,9 +364,7 @@ int cmd_plot(int argc, char **argv)
     plot_opts o;
     memset(&o, 0, sizeof o);
     cli_parsed p;
-    memset(&p, 0, sizeof p);
-    describe(&p, &o);
-    int rc = cli_parse(&cmd_plot_spec, &p, argc, argv);
+    int rc = cli_begin(&cmd_plot_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
     if (!o.log == !o.sweep)
         return cli_usage_error("plot", "give exactly one of --log and --sweep");

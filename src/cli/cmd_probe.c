@@ -175,25 +175,17 @@ int cmd_probe(int argc, char **argv)
     o.pc.points = 61;
     o.pc.eps_max = 15.0f;
     cli_parsed p;
-    memset(&p, 0, sizeof p);
-    describe(&p, &o);
-    int rc = cli_parse(&cmd_probe_spec, &p, argc, argv);
+    int rc = cli_begin(&cmd_probe_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
     if (!o.model) return cli_usage_error("probe", "--model FILE is required");
     if (!o.data) return cli_usage_error("probe", "--data DIR is required");
     if (!o.out && !o.csv)
         return cli_usage_error("probe", "--out FILE.svg or --csv is required");
-    advc_pool *pool = cli_pool("probe", o.threads);
-    advc_graph *g = NULL;
-    advc_checkpoint head;
-    advc_dataset test;
     int batch = o.pc.points < PROBE_BATCH ? o.pc.points : PROBE_BATCH;
-    rc = cli_model_and_data("probe", o.model, o.data, batch, pool, &g, &head,
-                            &test);
-    if (rc == 0) rc = probe(&o, g, &head, &test);
-    advc_graph_free(g);
-    advc_pool_destroy(pool);
-    advc_dataset_free(&test);
+    cli_session se;
+    rc = cli_open(&se, "probe", o.model, o.data, batch, o.threads);
+    if (rc == 0) rc = probe(&o, se.g, &se.head, &se.test);
+    cli_close(&se);
     return rc;
 }
 

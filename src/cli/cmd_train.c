@@ -277,9 +277,7 @@ int cmd_train(int argc, char **argv)
     o.cfg = advc_train_defaults();
     o.cfg.sched.lr = 0; /* the optimizer's default unless --lr */
     cli_parsed p;
-    memset(&p, 0, sizeof p);
-    describe(&p, &o);
-    int rc = cli_parse(&cmd_train_spec, &p, argc, argv);
+    int rc = cli_begin(&cmd_train_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
     if (!o.data) return cli_usage_error("train", "--data DIR is required");
     if (!o.model) return cli_usage_error("train", "--model SPEC is required");
