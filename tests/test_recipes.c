@@ -354,7 +354,8 @@ static void copy_logits(advc_graph *g, float *out)
 }
 
 /* The recipe's loss as a function of the parameters, x' fixed:
- * trades: CE(x) + beta KL(f(x) || f(x')); fgsm: a CE(x) + (1-a) CE(x'). */
+ * trades: CE(x) + beta KL(f(x) || f(x')); fgsm: a CE(x) + (1-a) CE(x');
+ * the others: CE(x'). */
 static double recipe_loss_at(wb *w, advc_recipe r)
 {
     float zc[2 * WB_N * 10], za[2 * WB_N * 10];
@@ -364,6 +365,7 @@ static double recipe_loss_at(wb *w, advc_recipe r)
     copy_logits(w->g, za);
     if (r == ADVC_RECIPE_TRADES)
         return exits_loss(w->g, w->y, zc, za, w->rc.beta);
+    if (r != ADVC_RECIPE_FGSM) return exits_loss(w->g, w->y, za, NULL, 0);
     double a = w->rc.alpha;
     return a * exits_loss(w->g, w->y, zc, NULL, 0) +
            (1 - a) * exits_loss(w->g, w->y, za, NULL, 0);
@@ -453,6 +455,40 @@ START_TEST(test_fgsm_gradient)
 }
 END_TEST
 
+/* N-FGSM: x' = clip01(x_0 + eps sign(g)) from x_0 = clip01(x + U(-2 eps,
+ * 2 eps)) with no projection (some pixels end farther than eps from x),
+ * and the loss's parameter gradient is CE(x')'s. */
+START_TEST(test_nfgsm)
+{
+    advc_graph *g = smooth_two_exit();
+    wb w;
+    const float eps = 0.1f;
+    wb_setup(&w, g, ADVC_RECIPE_N_FGSM, eps);
+    ck_assert(w.rc.noise == 2.0f && w.rc.step_size == eps);
+    const recipe_def *def = recipe_get(ADVC_RECIPE_N_FGSM);
+    def->make_input(&w.s);
+    int beyond = 0, step = 0;
+    for (int k = 0; k < WB_N * WB_D; k++) {
+        float x0 = w.s.start[k], v = w.s.xadv[k], x = w.x[k];
+        ck_assert(fabsf(x0 - x) <= 2 * eps + 1e-6f && x0 >= 0 && x0 <= 1);
+        ck_assert(v >= 0 && v <= 1 && fabsf(v - x) <= 3 * eps + 1e-6f);
+        beyond += fabsf(v - x) > eps + 1e-6f;
+        /* one step of exactly eps from x_0, unless the box clips it */
+        step += fabsf(fabsf(v - x0) - eps) < 1e-6f || v == 0 || v == 1;
+    }
+    ck_assert_int_gt(beyond, WB_N * WB_D / 4);
+    ck_assert_int_eq(step, WB_N * WB_D);
+    float loss = def->loss(&w.s);
+    double want = recipe_loss_at(&w, ADVC_RECIPE_N_FGSM);
+    ck_assert_msg(fabs(loss - want) < 1e-4 * fmax(1, want), "%g vs %g",
+                  (double)loss, want);
+    double err = fd_param_error(&w, ADVC_RECIPE_N_FGSM);
+    ck_assert_msg(err < GC_TOL, "N-FGSM gradient off by %g", err);
+    recipe_ws_free(&w.s);
+    advc_graph_free(g);
+}
+END_TEST
+
 /* Every recipe's training input is inside the eps-ball and [0, 1]. */
 START_TEST(test_budgets)
 {
@@ -462,6 +498,8 @@ START_TEST(test_budgets)
         wb w;
         wb_setup(&w, g, (advc_recipe)r, eps);
         const recipe_def *def = recipe_get((advc_recipe)r);
+        /* N-FGSM does not project: noise of 2 eps plus a step of eps. */
+        float bound = r == ADVC_RECIPE_N_FGSM ? (w.rc.noise + 1) * eps : eps;
         for (int rep = 0; rep < 3; rep++) {
             w.s.replay = rep;
             def->make_input(&w.s);
@@ -469,7 +507,7 @@ START_TEST(test_budgets)
                 float v = w.s.xadv[k];
                 ck_assert_msg(v >= 0 && v <= 1, "%s: pixel %g",
                               advc_recipe_name((advc_recipe)r), (double)v);
-                ck_assert_msg(fabsf(v - w.x[k]) <= eps + 1e-6f,
+                ck_assert_msg(fabsf(v - w.x[k]) <= bound + 1e-6f,
                               "%s: |delta| %g", advc_recipe_name(
                                   (advc_recipe)r), (double)fabsf(v - w.x[k]));
             }
@@ -888,6 +926,7 @@ Suite *advc_suite_recipes(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_trades_gradient);
     tcase_add_test(t, test_fgsm_gradient);
+    tcase_add_test(t, test_nfgsm);
     tcase_add_test(t, test_budgets);
     tcase_add_test(t, test_pgd_max_loss);
     suite_add_tcase(s, t);

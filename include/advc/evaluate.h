@@ -4,7 +4,7 @@
  * every exit: clean accuracy, accuracy under each attack, and the
  * per-sample worst case (a sample counts as robust only if it is right
  * clean and under every attack).  Alongside, the gradient-masking checks of
- * background.md section 7, each flagged when it fails:
+ * src/adv/METHODS.md section 7, each flagged when it fails:
  *   - large-eps: PGD at a huge budget must bring accuracy near 0;
  *   - pgd>=fgsm: PGD must not be weaker than FGSM;
  *   - fgsm<=clean: FGSM must not raise accuracy (label leaking, a sign

@@ -49,7 +49,7 @@ typedef enum {
  * parameter gradients; attacks use it); UPDATE computes parameter
  * gradients (accumulated into the gradient slab) and the input gradient.
  * Each pass kind can use its own activation-derivative rule (the SAT
- * ablation, background.md section 4). */
+ * ablation, src/adv/METHODS.md section 4). */
 typedef enum { ADVC_PASS_ATTACK = 0, ADVC_PASS_UPDATE = 1 } advc_pass;
 
 /* An activation with its parameter (psoftplus's a; ignored by others). */

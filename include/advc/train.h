@@ -38,7 +38,9 @@ typedef enum {
     X(PGD, pgd)          /* Madry et al.: CE(x_pgd), PGD-k               */ \
     X(FREE, free)        /* Shafahi et al.: m replays, delta carried over */ \
     X(TRADES, trades)    /* Zhang et al.: CE(x) + beta KL(f(x)||f(x'))    */ \
-    X(ME_FGSM, me_fgsm)  /* Chen et al.: multi-exit FGSM-RS + exit L2     */
+    X(ME_FGSM, me_fgsm)  /* Chen et al.: multi-exit FGSM-RS + exit L2     */ \
+    X(N_FGSM, n_fgsm)    /* de Jorge et al.: FGSM from U(-2eps,2eps), no
+                            projection                                    */
 
 typedef enum {
 #define ADVC_RECIPE_ENUM(id, file_name) ADVC_RECIPE_##id,
@@ -81,10 +83,13 @@ typedef struct {
                            default; 0 trains on FGSM examples only        */
     float beta;         /* trades: KL weight (6); negative: default        */
     int replays;        /* free: m (8)                                     */
+    float noise;        /* n-fgsm: noise from U(-k eps, k eps), k (2)       */
+    float attack_eps;   /* the training attack's projection radius, when a
+                           recipe's rule widens it (n-fgsm); 0: eps        */
     bool no_random_start; /* me-fgsm: plain FGSM (step eps) instead of
                              FGSM-RS                                       */
     advc_adv_mode adv_mode;
-    /* SAT ablation (background.md section 4): the derivative used for
+    /* SAT ablation (src/adv/METHODS.md section 4): the derivative used for
      * ReLU in ATTACK passes (attacks made during training) and in UPDATE
      * passes (parameter gradients).  f = ADVC_ACT_COUNT: ReLU's own.
      * Applied for the training run only; removed before the guard attacks
@@ -96,7 +101,7 @@ typedef struct {
     float exit_l2[ADVC_MAX_EXIT_L2];
 } advc_recipe_config;
 
-/* The catastrophic-overfitting guard (background.md section 3): each epoch
+/* The catastrophic-overfitting guard (src/adv/METHODS.md section 3): each epoch
  * the held-out guard batch is attacked with FGSM and PGD (eval mode, the
  * real backward rules, eps = the recipe's eps, step 2.5 eps / steps, one
  * restart, a fixed seed).  The best epoch by PGD accuracy is kept; a drop

@@ -108,6 +108,57 @@ advc_status advc_grad_rule_parse(const char *s, advc_act_spec *out)
 
 static bool rule_set(advc_act_spec r) { return r.f != ADVC_ACT_COUNT; }
 
+/* --attack-grad / --update-grad: the recipe reads them, they are real
+ * rules, and the model's activation is the ReLU they replace. */
+static advc_status check_rules(const advc_recipe_desc *desc,
+                               const advc_recipe_config *rc,
+                               advc_act_spec act)
+{
+    const advc_act_spec *rules[2] = { &rc->attack_grad, &rc->update_grad };
+    const char *flags[2] = { "attack-grad", "update-grad" };
+    for (int k = 0; k < 2; k++) {
+        if (!rule_set(*rules[k])) continue;
+        if (advc_param_find(desc->params, desc->nparams, flags[k]) < 0)
+            return advc_set_error(ADVC_ERR_ARG,
+                                  "--%s does nothing with --recipe %s",
+                                  flags[k], desc->name);
+        if ((int)rules[k]->f < 0 || rules[k]->f > ADVC_ACT_COUNT ||
+            rules[k]->f == ADVC_ACT_IDENTITY ||
+            (rules[k]->f == ADVC_ACT_PSOFTPLUS && !(rules[k]->alpha > 0)))
+            return advc_set_error(ADVC_ERR_ARG, "--%s: bad backward rule",
+                                  flags[k]);
+        if (act.f != ADVC_ACT_RELU)
+            return advc_set_error(ADVC_ERR_ARG,
+                                  "--%s replaces ReLU's derivative, but the "
+                                  "model's activation is %s", flags[k],
+                                  advc_act_name(act.f));
+    }
+    return ADVC_OK;
+}
+
+/* --exit-l2: a multi-exit model, one value per exit, each exit's head. */
+static advc_status check_exit_l2(const advc_graph *g,
+                                 const advc_recipe_config *rc)
+{
+    int exits = advc_graph_num_exits(g);
+    if (rc->n_exit_l2 == 0) return ADVC_OK;
+    if (exits < 2)
+        return advc_set_error(ADVC_ERR_ARG, "--exit-l2 needs a multi-exit "
+                              "model (this one has one exit)");
+    if (rc->n_exit_l2 != exits)
+        return advc_set_error(ADVC_ERR_ARG, "--exit-l2 has %d values, the "
+                              "model has %d exits", rc->n_exit_l2, exits);
+    for (int e = 0; e < exits; e++) {
+        char name[32];
+        snprintf(name, sizeof name, "exit%d.fc.w", e);
+        if (advc_graph_find_tensor(g, name) < 0)
+            return advc_set_error(ADVC_ERR_ARG, "--exit-l2: the model has no "
+                                  "tensor %s (exit heads are named "
+                                  "exit<i>.fc by msdnet)", name);
+    }
+    return ADVC_OK;
+}
+
 advc_status advc_train_check(const advc_graph *g, const advc_train_config *cfg)
 {
     advc_recipe r = cfg->recipe;
@@ -131,47 +182,9 @@ advc_status advc_train_check(const advc_graph *g, const advc_train_config *cfg)
             return ADVC_ERR_ARG;
     if ((int)rc.adv_mode < 0 || rc.adv_mode > ADVC_ADV_MODE_EVAL)
         return advc_set_error(ADVC_ERR_ARG, "bad attack mode");
-    const advc_act_spec *rules[2] = { &rc.attack_grad, &rc.update_grad };
-    const char *flags[2] = { "attack-grad", "update-grad" };
-    for (int k = 0; k < 2; k++) {
-        if (!rule_set(*rules[k])) continue;
-        if (advc_param_find(desc->params, desc->nparams, flags[k]) < 0)
-            return advc_set_error(ADVC_ERR_ARG,
-                                  "--%s does nothing with --recipe %s",
-                                  flags[k], desc->name);
-        if ((int)rules[k]->f < 0 || rules[k]->f > ADVC_ACT_COUNT ||
-            rules[k]->f == ADVC_ACT_IDENTITY ||
-            (rules[k]->f == ADVC_ACT_PSOFTPLUS && !(rules[k]->alpha > 0)))
-            return advc_set_error(ADVC_ERR_ARG, "--%s: bad backward rule",
-                                  flags[k]);
-        if (cfg->act.f != ADVC_ACT_RELU)
-            return advc_set_error(ADVC_ERR_ARG,
-                                  "--%s replaces ReLU's derivative, but the "
-                                  "model's activation is %s", flags[k],
-                                  advc_act_name(cfg->act.f));
-    }
-    if (rc.n_exit_l2 != 0) {
-        if (exits < 2)
-            return advc_set_error(ADVC_ERR_ARG,
-                                  "--exit-l2 needs a multi-exit model (this "
-                                  "one has one exit)");
-        if (rc.n_exit_l2 != exits)
-            return advc_set_error(ADVC_ERR_ARG,
-                                  "--exit-l2 has %d values, the model has %d "
-                                  "exits", rc.n_exit_l2, exits);
-        for (int e = 0; e < exits; e++) {
-            char name[32];
-            snprintf(name, sizeof name, "exit%d.fc.w", e);
-            if (!(rc.exit_l2[e] >= 0))
-                return advc_set_error(ADVC_ERR_ARG,
-                                      "--exit-l2: negative value");
-            if (advc_graph_find_tensor(g, name) < 0)
-                return advc_set_error(ADVC_ERR_ARG,
-                                      "--exit-l2: the model has no tensor "
-                                      "%s (exit heads are named "
-                                      "exit<i>.fc by msdnet)", name);
-        }
-    }
+    advc_status st = check_rules(desc, &rc, cfg->act);
+    if (st == ADVC_OK) st = check_exit_l2(g, &rc);
+    if (st != ADVC_OK) return st;
     if (r == ADVC_RECIPE_ME_FGSM && exits < 2)
         return advc_set_error(ADVC_ERR_ARG,
                               "recipe me-fgsm needs a multi-exit model "
@@ -285,7 +298,7 @@ void recipe_final_pred(recipe_ctx *s)
  * recipe's current budget, step and mode. */
 void recipe_run_attack(recipe_ctx *s)
 {
-    s->atk.eps = s->rc->eps;
+    s->atk.eps = s->rc->attack_eps > 0 ? s->rc->attack_eps : s->rc->eps;
     s->atk.step_size = s->rc->step_size;
     if (s->atk.kind != ADVC_ATK_FGSM) s->atk.steps = s->rc->steps;
     s->atk.mode = s->adv_mode;
