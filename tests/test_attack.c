@@ -248,9 +248,26 @@ START_TEST(test_names_defaults)
     static const char *const names[] = {"fgsm",    "pgd",      "pgd-l2",
                                         "cw",      "apgd-ce",  "apgd-dlr",
                                         "apgd-t",  "noise"};
+    static const advc_attack_kind kinds[] = {
+        ADVC_ATK_FGSM,     ADVC_ATK_PGD,      ADVC_ATK_PGD_L2,
+        ADVC_ATK_CW,       ADVC_ATK_APGD_CE,  ADVC_ATK_APGD_DLR,
+        ADVC_ATK_APGD_T,   ADVC_ATK_NOISE};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        ck_assert_int_eq(advc_attack_parse(names[i]), kinds[i]);
+    /* Every row of the table: a name that parses back, a summary, a
+     * paper, and settings rows that check their own defaults. */
     for (int k = 0; k < ADVC_ATK_COUNT; k++) {
-        ck_assert_str_eq(advc_attack_name((advc_attack_kind)k), names[k]);
-        ck_assert_int_eq(advc_attack_parse(names[k]), k);
+        const advc_attack_desc *d = advc_attack_describe(k);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_str_eq(advc_attack_name((advc_attack_kind)k), d->name);
+        ck_assert_int_eq(advc_attack_parse(d->name), k);
+        ck_assert(d->summary[0] && d->paper[0] && d->nparams > 0);
+        advc_attack_config c = advc_attack_defaults((advc_attack_kind)k);
+        c = advc_attack_resolve(&c);
+        for (int i = 0; i < d->nparams; i++)
+            ck_assert_msg(advc_param_check(&d->params[i], &c) == ADVC_OK,
+                          "%s: default --%s out of its range", d->name,
+                          d->params[i].flag);
     }
     ck_assert_int_eq(advc_attack_parse("APGD-CE"), ADVC_ATK_APGD_CE);
     ck_assert_int_eq(advc_attack_parse("pgd2"), ADVC_ATK_COUNT);

@@ -109,6 +109,18 @@ START_TEST(test_names_and_paths)
     for (int r = 0; r < ADVC_RECIPE_COUNT; r++)
         ck_assert_int_eq(advc_recipe_parse(advc_recipe_name((advc_recipe)r)),
                          r);
+    /* Every row of the table describes itself, and its resolved defaults
+     * pass its own rows' ranges (on a five-exit model, for me-fgsm). */
+    advc_train_config tc = advc_train_defaults();
+    for (int r = 0; r < ADVC_RECIPE_COUNT; r++) {
+        const advc_recipe_desc *d = advc_recipe_describe((advc_recipe)r);
+        ck_assert(d && d->summary[0] && d->paper[0]);
+        advc_recipe_config rc = advc_recipe_resolve((advc_recipe)r, &tc.rc, 5);
+        for (int i = 0; i < d->nparams; i++)
+            ck_assert_msg(advc_param_check(&d->params[i], &rc) == ADVC_OK,
+                          "%s: default --%s out of range", d->name,
+                          d->params[i].flag);
+    }
     ck_assert_int_eq(advc_recipe_parse("junk"), ADVC_RECIPE_COUNT);
     ck_assert_int_eq(advc_recipe_parse("FGSM"), ADVC_RECIPE_COUNT);
     ck_assert_str_eq(advc_recipe_name(ADVC_RECIPE_FGSM_RS), "fgsm-rs");
