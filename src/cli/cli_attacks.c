@@ -100,46 +100,76 @@ static int expand(const char *name, size_t len, advc_attack_kind *kinds)
     return 0;
 }
 
+/* One item of --attack: its configs appended to the list. */
+typedef struct {
+    const char *cmd;
+    const cli_parsed *p;
+    int gi, max, n;
+    uint64_t seed;
+    const cli_exit_mode *em;
+    advc_attack_config *out;
+    bool used[CLI_MAX_ROWS];
+    bool named;           /* the error message names --attack already */
+} list_ctx;
+
+static advc_status add_item(const char *name, size_t len, void *vctx)
+{
+    list_ctx *c = vctx;
+    advc_attack_kind kinds[8];
+    c->named = true; /* every error below names --attack */
+    int nk = expand(name, len, kinds);
+    if (nk == 0)
+        return advc_set_error(ADVC_ERR_ARG, "bad value '%.*s' for --attack "
+                              "(see the attacks in advc %s --help)", (int)len,
+                              name, c->cmd);
+    for (int i = 0; i < nk; i++) {
+        if (c->n == c->max)
+            return advc_set_error(ADVC_ERR_ARG, "bad value for --attack: at "
+                                  "most %d attacks at once", c->max);
+        advc_attack_config a = advc_attack_defaults(kinds[i]);
+        const advc_attack_desc *d = advc_attack_describe(kinds[i]);
+        char whose[64];
+        snprintf(whose, sizeof whose, "attack %s", d->name);
+        if (cli_apply(c->cmd, c->p, c->gi, d->params, d->nparams, &a,
+                      c->used, whose))
+            return ADVC_ERR_STATE; /* printed already */
+        a.seed = c->seed;
+        a.exits = c->em->mode;
+        a.exit = c->em->exit;
+        c->out[c->n++] = a;
+    }
+    c->named = false;
+    return ADVC_OK;
+}
+
 int cli_attack_configs(const char *cmd, const cli_parsed *p, int gi,
                        const char *names, uint64_t seed,
                        const cli_exit_mode *em, advc_attack_config *out,
                        int max)
 {
-    bool used[CLI_MAX_ROWS] = { false };
-    int n = 0;
-    for (const char *s = names; *s;) {
-        size_t len = strcspn(s, ",");
-        advc_attack_kind kinds[8];
-        int nk = len ? expand(s, len, kinds) : 0;
-        if (nk == 0) {
-            fprintf(stderr, "advc %s: bad value '%.*s' for --attack (see the "
-                    "attacks in advc %s --help)\n", cmd, (int)len, s, cmd);
-            return -1;
-        }
-        for (int i = 0; i < nk; i++) {
-            if (n == max) {
-                fprintf(stderr, "advc %s: bad value '%s' for --attack: at "
-                        "most %d attacks at once\n", cmd, names, max);
-                return -1;
-            }
-            advc_attack_config c = advc_attack_defaults(kinds[i]);
-            const advc_attack_desc *d = advc_attack_describe(kinds[i]);
-            char whose[64];
-            snprintf(whose, sizeof whose, "attack %s", d->name);
-            if (cli_apply(cmd, p, gi, d->params, d->nparams, &c, used,
-                          whose))
-                return -1;
-            c.seed = seed;
-            c.exits = em->mode;
-            c.exit = em->exit;
-            out[n++] = c;
-        }
-        s += len;
-        if (*s == ',') s++;
+    list_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cmd = cmd;
+    c.p = p;
+    c.gi = gi;
+    c.max = max;
+    c.seed = seed;
+    c.em = em;
+    c.out = out;
+    advc_status st = advc_parse_list(names, add_item, &c);
+    if (st == ADVC_ERR_STATE) return -1;
+    if (st != ADVC_OK && c.named) {
+        fprintf(stderr, "advc %s: %s\n", cmd, advc_last_error());
+        return -1;
+    }
+    if (st != ADVC_OK) {
+        fprintf(stderr, "advc %s: bad value '%s' for --attack: %s\n", cmd,
+                names, advc_last_error());
+        return -1;
     }
     char what[300];
     snprintf(what, sizeof what, "--attack %s", names);
-    return cli_refuse_unused(cmd, p, gi, used, what) ? -1 : n;
+    return cli_refuse_unused(cmd, p, gi, c.used, what) ? -1 : c.n;
 }
 
 void cli_attack_label(const advc_attack_config *c, char *out, size_t sz)
