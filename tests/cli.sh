@@ -135,6 +135,16 @@ if ! grep -q "guard: off" "$tmp/train.err"; then
     fails=$((fails + 1))
 fi
 
+# The man page comes from the same rows: every command has its section.
+n=$((n + 1))
+$runner "$prog" help --man >"$tmp/advc.1"
+for c in train eval attack probe plot info; do
+    if ! grep -q "^\.SS \"advc $c\"" "$tmp/advc.1"; then
+        echo "cli: FAIL: the man page has no section for $c"
+        fails=$((fails + 1))
+    fi
+done
+
 # A checkpoint remembers its data: other test data draw a warning.
 mkdir "$tmp/other"
 cp $data/* "$tmp/other/"

@@ -324,9 +324,22 @@ void cli_man(FILE *f, const cli_spec *spec, const cli_parsed *p)
         man_rows(f, grp->rows, grp->nrows);
     }
     if (spec->more_help) {
-        fputs(".PP\n.nf\n", f);
-        spec->more_help(f);
-        fputs(".fi\n", f);
+        /* The generated lists (attacks, recipes, models), verbatim. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&text, &len);
+        if (m) {
+            spec->more_help(m);
+            fclose(m);
+            fputs(".PP\n.nf\n", f);
+            for (char *line = strtok(text, "\n"); line;
+                 line = strtok(NULL, "\n")) {
+                roff(f, line);
+                fputc('\n', f);
+            }
+            fputs(".fi\n", f);
+        }
+        free(text);
     }
     if (spec->epilog) {
         fputs(".PP\n", f);
