@@ -136,9 +136,11 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 check-deps:
 	@sh tests/need.sh $(if $(filter neon,$(ISA)),neon,native)
 
+# The scalar build also holds fixed runs to their recorded bits.
 test: check-deps $(TESTS) $(PROG)
 	$(RUN) $(TESTS)
 	sh tests/cli.sh $(PROG) $(RUN)
+	$(if $(filter scalar,$(SIMD)),$(if $(SAN),,sh tests/golden.sh $(PROG)))
 
 # Everything is linked statically for qemu: a dynamically linked aarch64
 # advc hung in its first pthread_create under Debian 12's qemu-user (tests
