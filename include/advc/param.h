@@ -100,7 +100,8 @@ advc_status advc_param_set(const advc_param *p, void *base,
  * --flag and the value. */
 advc_status advc_param_check(const advc_param *p, const void *base);
 /* The stored value as text, as a report, JSON or metadata shows it:
- * reals with %g, choices by name, flags as 0/1, lists comma-separated. */
+ * reals with %g, choices by name, flags as 0/1, lists comma-separated
+ * ("none" when empty). */
 void advc_param_format(const advc_param *p, const void *base, char *buf,
                        size_t bufsz);
 /* What the row accepts, for help and errors: "an integer from 1 to

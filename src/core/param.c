@@ -347,6 +347,7 @@ void advc_param_format(const advc_param *p, const void *base, char *buf,
         const float *a = src;
         int n = *(const int *)((const char *)base + p->count_offset);
         size_t k = 0;
+        if (n == 0) snprintf(buf, bufsz, "none");
         for (int i = 0; i < n && k < bufsz; i++) {
             int w = snprintf(buf + k, bufsz - k, "%s%.6g", i ? "," : "",
                              (double)a[i]);
