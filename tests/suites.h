@@ -18,6 +18,7 @@
     X(models)          \
     X(nn)              \
     X(attack)          \
+    X(eval)            \
     X(pictures)        \
     X(recipes)
 

@@ -21,6 +21,11 @@ advc_status advc_model_build(const char *spec, advc_shape input, int classes,
  * linear, mlp, maxout, cnn-small and cnn; he for resnet and msdnet (as
  * their references).  he for an unknown name. */
 advc_init advc_model_default_init(const char *spec);
+/* Builds the model of spec into an existing graph (its input shape is the
+ * model's), marking its exits; names get the graph's prefix
+ * (advc_graph_set_name_prefix).  advc_model_build is new graph + this. */
+advc_status advc_model_build_into(advc_graph *g, const char *spec,
+                                  int classes, advc_act_spec act);
 /* Multi-line help text: models, keys, defaults. */
 const char *advc_model_usage(void);
 
@@ -38,5 +43,14 @@ advc_status advc_model_save(const char *path, advc_graph *g,
  * there. */
 advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
                             advc_graph **out, advc_checkpoint *ck_out);
+/* An ensemble (Goodfellow et al.'s 12 maxout networks): the checkpoints in
+ * the comma list `paths` built into one graph whose one exit is the mean
+ * of the members' logits, so every attack and evaluation works on it as
+ * on one model.  Members: single-exit models with the same input shape and
+ * classes; member k's tensors are named "m<k>.<name>".  ck_out (may be
+ * NULL) gets the first member's header with spec "ensemble of N: ...". */
+advc_status advc_ensemble_load(const char *paths, int batch,
+                               advc_pool *pool, advc_graph **out,
+                               advc_checkpoint *ck_out);
 
 #endif /* ADVC_MODELS_H */

@@ -98,6 +98,9 @@ int advc_global_avgpool(advc_graph *g, int x);
 int advc_dropout(advc_graph *g, int x, float p);
 /* y = a + b (same shapes). */
 int advc_add(advc_graph *g, int a, int b);
+/* y = (1/n) sum_i x_i over n nodes of the same shape (an ensemble's
+ * averaged logits). */
+int advc_mean(advc_graph *g, const int *xs, int n);
 /* Channel concatenation of n inputs with equal h, w. */
 int advc_concat(advc_graph *g, const int *xs, int n);
 /* (c, h, w) -> (c*h*w, 1, 1); no copy. */
@@ -107,6 +110,13 @@ int advc_flatten(advc_graph *g, int x);
  * Exits are numbered in the order they are marked; the last one is the
  * "final" exit.  weight is its default weight in a summed loss. */
 int advc_graph_add_exit(advc_graph *g, int x, float weight);
+/* Nodes added from now on have their names (and so their tensors' names)
+ * prefixed: "m0." makes "conv1.w" "m0.conv1.w" (ensembles build several
+ * models into one graph).  "" turns it off. */
+void advc_graph_set_name_prefix(advc_graph *g, const char *prefix);
+/* Replaces the exits so far by one exit, their mean (advc_mean): the
+ * averaged logits of the models built into g.  Returns the exit or -1. */
+int advc_graph_mean_of_exits(advc_graph *g);
 
 /* ---- compile, parameters ----------------------------------------------- */
 advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool);

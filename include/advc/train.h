@@ -105,7 +105,8 @@ typedef struct {
  * the held-out guard batch is attacked with FGSM and PGD (eval mode, the
  * real backward rules, eps = the recipe's eps, step 2.5 eps / steps, one
  * restart, a fixed seed).  The best epoch by PGD accuracy is kept; a drop
- * of more than co_threshold below the best stops training (or warns). */
+ * of more than co_threshold below the best stops training (or warns), and
+ * so does an epoch robust to FGSM but not to PGD (co_gap). */
 typedef struct {
     int count;          /* images; -1: min(512, a tenth of the training
                            images); 0: no guard.  Taken from the front of
@@ -114,6 +115,11 @@ typedef struct {
                            held out of training                           */
     int steps;          /* PGD steps (10)                                   */
     float co_threshold; /* 0.2 = 20 points                                  */
+    float co_gap;       /* an epoch whose held-out FGSM accuracy is >= 50%
+                           and more than co_gap above its PGD accuracy
+                           never became robust (it resists only the one
+                           step it trains on): treated as a collapse, not
+                           a best epoch (0.5 = 50 points)                 */
     bool co_warn;       /* warn and go on instead of stopping              */
 } advc_guard_config;
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "advc/evaluate.h"
 #include "advc/models.h"
 #include "train_internal.h"
 
@@ -37,6 +38,7 @@ advc_train_config advc_train_defaults(void)
     c.guard.count = -1;
     c.guard.steps = 10;
     c.guard.co_threshold = 0.2f;
+    c.guard.co_gap = ADVC_FGSM_ONLY_GAP;
     c.act.f = ADVC_ACT_RELU;
     c.init = ADVC_INIT_COUNT;
     c.progress = ADVC_PROGRESS_EPOCH;
@@ -301,8 +303,12 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
         if (st == ADVC_OK) st = epoch_evaluate(&t, epoch);
         if (st == ADVC_OK) log_epoch(&t, epoch);
         if (st == ADVC_OK) st = check_finite(&t, epoch);
-        if (st != ADVC_OK || t.stop) break;
+        if (st != ADVC_OK) break;
+        /* A collapse keeps the epoch before in out_path; at the first
+         * epoch there is none, so that one is saved (with its verdict). */
+        if (t.stop && epoch > 0) break;
         st = log_checkpoints(&t, epoch);
+        if (t.stop) break;
     }
     run_close(&t);
     return st;

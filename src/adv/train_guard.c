@@ -7,7 +7,10 @@
  * epoch.  Here: a held-out batch (not trained on), FGSM and PGD-k attacks
  * in eval mode with the model's real backward rules, the drop measured
  * from the BEST epoch so far (a slow slide also counts), and both the best
- * (by PGD accuracy) and the last checkpoints kept.  An epoch whose held-out
+ * (by PGD accuracy) and the last checkpoints kept.  An epoch that resists
+ * FGSM (>= 50%) but not PGD (more than --co-gap below) counts as a
+ * collapse too: the model never became robust, it only learned to defeat
+ * the one step it trains on.  An epoch whose held-out
  * clean accuracy is at chance level is never "best": a model that learned
  * nothing is also never fooled more.  Standard training has no attack to
  * overfit to, so its guard is off unless asked for.
@@ -180,11 +183,15 @@ advc_status guard_epoch(train_run *t, int epoch)
     t->pt = pt;
     t->chance = at_chance(t, clean);
     if (t->gs.n == 0) return ADVC_OK;
-    if (!t->chance && (res->best.epoch == 0 || pt.pgd > res->best.pgd)) {
+    /* Robust to FGSM but not to PGD: the model never became robust. */
+    t->fgsm_only = pt.fgsm >= 0.5f && pt.fgsm - pt.pgd > t->cfg.guard.co_gap;
+    bool fell = res->best.epoch > 0 &&
+                res->best.pgd - pt.pgd > t->cfg.guard.co_threshold;
+    if (!t->chance && !t->fgsm_only &&
+        (res->best.epoch == 0 || pt.pgd > res->best.pgd)) {
         res->best = pt;
         t->is_best = true;
-    } else if (res->best.epoch > 0 &&
-               res->best.pgd - pt.pgd > t->cfg.guard.co_threshold) {
+    } else if (fell || t->fgsm_only) {
         if (res->co.epoch == 0) res->co = pt;
         t->stop = !t->cfg.guard.co_warn;
         res->stopped = t->stop;

@@ -191,7 +191,7 @@ typedef struct {
     long correct, seen, nloss;
     float lr;
     advc_guard_point pt;
-    bool is_best, chance, stop;
+    bool is_best, chance, fgsm_only, stop;
 } train_run;
 
 /* train.c: installs (on) or removes the training-only backward rules

@@ -111,13 +111,21 @@ static void print_warnings(const train_run *t, int epoch)
                          : res->val_acc >= 0 ? res->val_acc
                                              : res->train_acc),
                 t->classes);
-    if (t->gs.n > 0 && res->co.epoch == epoch + 1)
-        fprintf(stderr,
-                "advc train: catastrophic overfitting at epoch %d: held-out "
-                "PGD accuracy %.1f%%, best %.1f%% at epoch %d%s\n", epoch + 1,
-                100.0 * t->pt.pgd, 100.0 * res->best.pgd, res->best.epoch,
-                t->stop ? "; stopping (the last checkpoint keeps the epoch "
-                          "before)" : "; going on (--co-warn)");
+    if (t->gs.n == 0 || res->co.epoch != epoch + 1) return;
+    const char *then = !t->stop ? "; going on (--co-warn)"
+                       : epoch > 0 ? "; stopping (the last checkpoint keeps "
+                                     "the epoch before)"
+                                   : "; stopping";
+    if (t->fgsm_only)
+        fprintf(stderr, "advc train: catastrophic overfitting at epoch %d: "
+                "held-out FGSM accuracy %.1f%% but PGD %.1f%%: robust only "
+                "to the step it trains on%s\n", epoch + 1,
+                100.0 * t->pt.fgsm, 100.0 * t->pt.pgd, then);
+    else
+        fprintf(stderr, "advc train: catastrophic overfitting at epoch %d: "
+                "held-out PGD accuracy %.1f%%, best %.1f%% at epoch %d%s\n",
+                epoch + 1, 100.0 * t->pt.pgd, 100.0 * res->best.pgd,
+                res->best.epoch, then);
 }
 
 /* ---- the CSV log ----------------------------------------------------------- */

@@ -65,6 +65,10 @@ static const advc_param train_rows[] = {
     TRN_ROW("co-threshold", "X", ADVC_PARAM_REAL, guard.co_threshold, 0, 1,
             0, "0.2", "stop when held-out PGD accuracy falls more than X "
             "below the best epoch's (0.2 = 20 points)", NULL),
+    TRN_ROW("co-gap", "X", ADVC_PARAM_REAL, guard.co_gap, 0, 1, 0, "0.5",
+            "also a collapse: held-out FGSM accuracy of 50% or more and "
+            "more than X above the PGD accuracy (robust only to the step "
+            "it trains on)", NULL),
     TRN_ROW("co-warn", NULL, ADVC_PARAM_FLAG, guard.co_warn, 0, 0, 0, "off",
             "warn and go on instead of stopping", NULL),
 };

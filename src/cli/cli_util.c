@@ -95,8 +95,11 @@ int cli_open(cli_session *s, const char *cmd, const char *path,
     s->pool = cli_pool(cmd, threads);
     if (advc_dataset_load_dir(dir, false, &s->test) != ADVC_OK)
         return cli_fail(cmd);
-    if (advc_model_load(path, batch, s->pool, &s->g, &s->head) != ADVC_OK)
-        return cli_fail(cmd);
+    /* A comma list of checkpoints is an ensemble (averaged logits). */
+    advc_status st = strchr(path, ',')
+        ? advc_ensemble_load(path, batch, s->pool, &s->g, &s->head)
+        : advc_model_load(path, batch, s->pool, &s->g, &s->head);
+    if (st != ADVC_OK) return cli_fail(cmd);
     advc_shape in = advc_graph_input_shape(s->g);
     const advc_dataset *t = &s->test;
     if (in.c != t->c || in.h != t->h || in.w != t->w) {

@@ -16,7 +16,7 @@
 #define MAX_SWEEP 32
 
 typedef struct {
-    const char *model, *data, *attacks, *sweep_csv;
+    const char *model, *data, *attacks, *sweep_csv, *transfer;
     cli_exit_mode em;
     float sweep[MAX_SWEEP];
     int nsweep, limit, batch, threads;
@@ -41,6 +41,9 @@ static const advc_param *eval_rows(int *n)
           "attacks' --eps is replaced by each value in turn)",
           "0,0.1,0.2,0.3", MAX_SWEEP, offsetof(eval_opts, nsweep), NULL,
           NULL },
+        E_ROW("transfer-from", "SRC", ADVC_PARAM_TEXT, transfer, 0, 0, NULL,
+              "make the adversarial examples against the model SRC and "
+              "evaluate them on --model (transfer)"),
         E_ROW("sweep-csv", "FILE", ADVC_PARAM_TEXT, sweep_csv, 0, 0, NULL,
               "write the sweep as CSV: eps,<attack>,... (final exit)"),
         E_ROW("no-checks", NULL, ADVC_PARAM_FLAG, no_checks, 0, 0, NULL,
@@ -77,7 +80,9 @@ static void eval_help(FILE *f)
     fprintf(f, "\nThe gradient-masking checks (on up to 500 images) flag: "
             "accuracy at eps 1.0\nnot near 0, PGD weaker than FGSM, FGSM "
             "accuracy above clean accuracy, random\nnoise stronger than "
-            "PGD, and many all-zero input gradients.\n\n");
+            "PGD, many all-zero input gradients, and FGSM accuracy of\n50%% "
+            "or more that is over 50 points above PGD's (robust to one step "
+            "only).\n\n");
 }
 
 const cli_spec cmd_eval_spec = {
@@ -131,6 +136,18 @@ static void print_table(const advc_robust_report *r)
         if (r->nattacks) printf(" %7.2f%%", 100.0 * r->worst_acc[e]);
         printf("\n");
     }
+    if (!r->nattacks) return;
+    printf("mean confidence of the wrong prediction on the fooled samples:\n");
+    for (int e = 0; e < r->exits; e++) {
+        char name[32];
+        exit_name(e, r->exits, name, sizeof name);
+        printf("%-8s %8s", name, "");
+        for (int a = 0; a < r->nattacks; a++) {
+            if (r->fooled_conf[e][a] < 0) printf(" %14s", "-");
+            else printf(" %13.2f%%", 100.0 * r->fooled_conf[e][a]);
+        }
+        printf("\n");
+    }
 }
 
 /* ,"key":value for every row of the attack's descriptor (resolved). */
@@ -173,8 +190,17 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
             else cli_attack_label(&r->attacks[a], label, sizeof label);
             json_head(o, name);
             printf(",\"attack\":\"%s\"", label);
-            if (!worst) json_settings(&r->attacks[a]);
-            else printf(",\"eps\":%g", (double)r->attacks[0].eps);
+            if (!worst) {
+                json_settings(&r->attacks[a]);
+                printf(",\"fooled_conf\":%.4f",
+                       (double)r->fooled_conf[e][a]);
+                if (o->transfer) {
+                    printf(",\"transfer_from\":");
+                    cli_json_string(stdout, o->transfer);
+                }
+            } else {
+                printf(",\"eps\":%g", (double)r->attacks[0].eps);
+            }
             printf(",\"n\":%d,\"clean_acc\":%.4f,\"robust_acc\":%.4f,"
                    "\"seed\":%llu}\n", r->n, (double)r->clean_acc[e],
                    (double)(worst ? r->worst_acc[e] : r->robust_acc[e][a]),
@@ -202,6 +228,9 @@ static void print_checks(const advc_masking_report *m, int steps, int fails)
            m->noise_ok ? ok : bad, 100.0 * m->acc_noise, 100.0 * m->acc_pgd);
     printf("  [%s] all-zero input gradients: %.2f%% of samples\n",
            m->zero_grad_ok ? ok : bad, 100.0 * m->zero_grad_share);
+    printf("  [%s] FGSM %.2f%% not far above PGD %.2f%% (robust to one "
+           "step only)\n", m->fgsm_only_ok ? ok : bad, 100.0 * m->acc_fgsm,
+           100.0 * m->acc_pgd);
     if (fails)
         printf("  WARNING: %d check(s) failed: the robust accuracy above may "
                "be false robustness (gradient masking)\n", fails);
@@ -231,7 +260,7 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
                             1.0f, o->seed, &m) != ADVC_OK)
         return cli_fail("eval");
     int fails = !m.large_eps_ok + !m.pgd_vs_fgsm_ok + !m.noise_ok +
-                !m.zero_grad_ok + !m.fgsm_vs_clean_ok;
+                !m.zero_grad_ok + !m.fgsm_vs_clean_ok + !m.fgsm_only_ok;
     if (!o->json) {
         print_checks(&m, (int)steps, fails);
         return 0;
@@ -241,11 +270,13 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
     printf(",\"check\":\"gradient-masking\",\"n\":%d,\"eps\":%g,"
            "\"large_eps\":%g,\"large_eps_acc\":%.4f,\"fgsm_acc\":%.4f,"
            "\"pgd_acc\":%.4f,\"noise_acc\":%.4f,\"zero_grad_share\":%.4f,"
-           "\"clean_acc\":%.4f,\"passed\":%s,\"seed\":%llu}\n",
+           "\"clean_acc\":%.4f,\"fgsm_only\":%s,\"passed\":%s,"
+           "\"seed\":%llu}\n",
            m.n, (double)m.eps, (double)m.large_eps, (double)m.acc_large_eps,
            (double)m.acc_fgsm, (double)m.acc_pgd, (double)m.acc_noise,
            (double)m.zero_grad_share, (double)m.acc_clean,
-           fails ? "false" : "true", (unsigned long long)o->seed);
+           m.fgsm_only_ok ? "false" : "true", fails ? "false" : "true",
+           (unsigned long long)o->seed);
     return 0;
 }
 
@@ -372,9 +403,22 @@ static int evaluate(advc_graph *g, const advc_checkpoint *head,
                o->model, head->spec, head->act, o->data, n,
                (unsigned long long)o->seed);
     if (o->nsweep) return run_sweep(g, test, n, atk, natk, o);
+    advc_graph *src = g;
+    advc_checkpoint sh;
+    if (o->transfer) {
+        if (!natk) return cli_usage_error("eval", "--transfer-from needs "
+                                          "--attack");
+        if (advc_model_load(o->transfer, advc_graph_batch(g),
+                            advc_graph_pool(g), &src, &sh) != ADVC_OK)
+            return cli_fail("eval");
+        if (!o->json)
+            printf("adversarial examples made against %s (%s), evaluated on "
+                   "%s\n", o->transfer, sh.spec, o->model);
+    }
     advc_robust_report r;
-    if (advc_eval_robust(g, test, n, atk, natk, &r) != ADVC_OK)
-        return cli_fail("eval");
+    advc_status st = advc_eval_transfer(g, src, test, n, atk, natk, &r);
+    if (src != g) advc_graph_free(src);
+    if (st != ADVC_OK) return cli_fail("eval");
     if (o->json) {
         print_json(&r, o);
     } else {

@@ -7,6 +7,7 @@
  * Not here: the byte layout (src/io/checkpoint.c).
  */
 #include "model_spec.h"
+#include "advc/param.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,10 +108,12 @@ static const char *kind_name(int k)
     }
 }
 
-/* Checks ck's tensors against g's and copies them in. */
+/* Checks ck's tensors (named "<prefix><name>" in g) against g's and
+ * copies them in; with a prefix, only g's tensors under it must be there. */
 static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
-                                advc_graph *g)
+                                advc_graph *g, const char *prefix)
 {
+    size_t plen = strlen(prefix);
     int nt = advc_graph_num_tensors(g);
     size_t np = 0, ns = 0;
     float *params = advc_graph_params(g, &np);
@@ -122,7 +125,9 @@ static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
     advc_status st = ADVC_OK;
     for (int i = 0; i < ck->ntensors && st == ADVC_OK; i++) {
         const advc_ckpt_tensor *t = &ck->tensors[i];
-        int j = advc_graph_find_tensor(g, t->name);
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        int j = advc_graph_find_tensor(g, name);
         if (j < 0) {
             st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
                                 "'%s' is not in the model of spec '%s'",
@@ -165,7 +170,7 @@ static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
             memcpy(slab + ti->offset, t->data, ti->count * sizeof(float));
     }
     for (int j = 0; j < nt && st == ADVC_OK; j++) {
-        if (!seen[j])
+        if (!seen[j] && !strncmp(advc_graph_tensor(g, j)->name, prefix, plen))
             st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': tensor "
                                 "'%s' of spec '%s' is missing", path,
                                 advc_graph_tensor(g, j)->name, ck->spec);
@@ -219,7 +224,7 @@ advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
     /* Everything is overwritten below; init first so the slabs never hold
      * undefined bytes, whatever the graph keeps outside its tensors. */
     advc_graph_init_params(g, 0);
-    st = load_tensors(path, &ck, g);
+    st = load_tensors(path, &ck, g, "");
 
 done:
     if (st == ADVC_OK) {
@@ -233,5 +238,102 @@ done:
         advc_graph_free(g);
     }
     advc_checkpoint_free(&ck);
+    return st;
+}
+
+/* ---- ensembles ------------------------------------------------------------ */
+
+#define ENSEMBLE_MAX 32
+
+typedef struct {
+    char paths[ENSEMBLE_MAX][512];
+    int n;
+} path_list;
+
+static advc_status add_path(const char *text, size_t len, void *ctx)
+{
+    path_list *l = ctx;
+    if (l->n == ENSEMBLE_MAX)
+        return advc_set_error(ADVC_ERR_ARG, "an ensemble of more than %d "
+                              "models", ENSEMBLE_MAX);
+    if (len >= sizeof l->paths[0])
+        return advc_set_error(ADVC_ERR_ARG, "a model path is too long");
+    memcpy(l->paths[l->n], text, len);
+    l->paths[l->n][len] = '\0';
+    l->n++;
+    return ADVC_OK;
+}
+
+/* Member k's checkpoint into ck and its model into g (prefix "m<k>."):
+ * the same input and classes as the first member, one exit. */
+static advc_status add_member(advc_graph *g, const char *path, int k,
+                              advc_checkpoint *ck, const advc_checkpoint *ck0)
+{
+    advc_status st = advc_checkpoint_read(path, ck);
+    if (st != ADVC_OK) return st;
+    ck->spec[sizeof ck->spec - 1] = '\0';
+    ck->act[sizeof ck->act - 1] = '\0';
+    advc_shape in = advc_graph_input_shape(g);
+    if (ck->c != in.c || ck->h != in.h || ck->w != in.w ||
+        (ck0 && ck->classes != ck0->classes))
+        return advc_set_error(ADVC_ERR_FORMAT, "model file '%s': its input "
+                              "or classes differ from the ensemble's first "
+                              "model", path);
+    advc_act_spec act;
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "m%d.", k);
+    advc_graph_set_name_prefix(g, prefix);
+    int before = advc_graph_num_exits(g);
+    if (advc_act_spec_parse(ck->act, &act) != ADVC_OK ||
+        advc_model_build_into(g, ck->spec, ck->classes, act) != ADVC_OK)
+        return refuse(path);
+    if (advc_graph_num_exits(g) != before + 1)
+        return advc_set_error(ADVC_ERR_ARG, "model file '%s': an ensemble "
+                              "takes single-exit models (%s has %d exits)",
+                              path, ck->spec,
+                              advc_graph_num_exits(g) - before);
+    return ADVC_OK;
+}
+
+advc_status advc_ensemble_load(const char *paths, int batch,
+                               advc_pool *pool, advc_graph **out,
+                               advc_checkpoint *ck_out)
+{
+    *out = NULL;
+    path_list *l = calloc(1, sizeof *l);
+    advc_checkpoint *cks = calloc(ENSEMBLE_MAX, sizeof *cks);
+    advc_graph *g = NULL;
+    advc_status st = l && cks ? advc_parse_list(paths, add_path, l)
+                              : advc_set_error(ADVC_ERR_NOMEM, "no memory");
+    if (st == ADVC_OK) {
+        st = advc_checkpoint_read(l->paths[0], &cks[0]);
+        advc_shape in = { cks[0].c, cks[0].h, cks[0].w };
+        advc_checkpoint_free(&cks[0]);
+        if (st == ADVC_OK && !(g = advc_graph_new(in))) st = ADVC_ERR_NOMEM;
+    }
+    for (int k = 0; st == ADVC_OK && k < l->n; k++)
+        st = add_member(g, l->paths[k], k, &cks[k], k ? &cks[0] : NULL);
+    if (st == ADVC_OK) {
+        advc_graph_set_name_prefix(g, "");
+        if (advc_graph_mean_of_exits(g) < 0) st = ADVC_ERR_ARG;
+    }
+    if (st == ADVC_OK) st = advc_graph_compile(g, batch, pool);
+    if (st == ADVC_OK) advc_graph_init_params(g, 0);
+    for (int k = 0; st == ADVC_OK && k < l->n; k++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "m%d.", k);
+        st = load_tensors(l->paths[k], &cks[k], g, prefix);
+    }
+    if (st == ADVC_OK && ck_out) {
+        *ck_out = cks[0];
+        ck_out->ntensors = 0;
+        ck_out->tensors = NULL;
+        snprintf(ck_out->spec, sizeof ck_out->spec, "ensemble of %d: %.200s%s",
+                 l->n, cks[0].spec, l->n > 1 ? ", ..." : "");
+    }
+    for (int k = 0; l && cks && k < l->n; k++) advc_checkpoint_free(&cks[k]);
+    if (st == ADVC_OK) *out = g;
+    else advc_graph_free(g);
+    free(l), free(cks);
     return st;
 }
