@@ -128,6 +128,8 @@ typedef struct {
 typedef void (*advc_epoch_hook)(advc_graph *g, int epoch, void *ctx);
 
 typedef struct {
+    int save_every;           /* also save epoch k as NAME.epoch<k>.advc
+                                 every save_every epochs (0: never)      */
     int epochs;               /* passes over the training split (free: the
                                  loop makes ceil(epochs / replays))        */
     int batch;                /* must equal the graph's compiled batch   */
@@ -193,10 +195,18 @@ advc_status advc_grad_rule_parse(const char *s, advc_act_spec *out);
 /* Where the best checkpoint goes: out with ".best" before the extension
  * ("m.advc" -> "m.best.advc", "m" -> "m.best"). */
 void advc_train_best_path(const char *out, char *buf, size_t bufsz);
+/* Where --save-every puts epoch k: "m.advc" -> "m.epoch7.advc". */
+void advc_train_epoch_path(const char *out, int epoch, char *buf,
+                           size_t bufsz);
 
 typedef struct {
     int epoch;            /* 1-based; 0: not measured                    */
     float clean, fgsm, pgd; /* guard-batch accuracies in [0,1]          */
+    /* Multi-exit models: every exit's accuracies on the same (summed-
+     * loss) adversarial examples, and the L2 norm of its classifier's
+     * weights (exit<e>.fc.w; -1 if the model has none by that name). */
+    float exit_clean[ADVC_MAX_EXIT_L2], exit_fgsm[ADVC_MAX_EXIT_L2];
+    float exit_pgd[ADVC_MAX_EXIT_L2], exit_fc_norm[ADVC_MAX_EXIT_L2];
 } advc_guard_point;
 
 typedef struct {

@@ -54,6 +54,18 @@ void advc_train_best_path(const char *out, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%s.best", out);
 }
 
+void advc_train_epoch_path(const char *out, int epoch, char *buf,
+                           size_t bufsz)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, ".epoch%d", epoch);
+    const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+    if (dot && (!slash || dot > slash + 1))
+        snprintf(buf, bufsz, "%.*s%s%s", (int)(dot - out), out, tag, dot);
+    else
+        snprintf(buf, bufsz, "%s%s", out, tag);
+}
+
 advc_status advc_eval_clean(advc_graph *g, const advc_dataset *d, int limit,
                             float *acc, float *loss)
 {

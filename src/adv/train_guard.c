@@ -15,6 +15,8 @@
  * nothing is also never fooled more.  Standard training has no attack to
  * overfit to, so its guard is off unless asked for.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "advc/attack.h"
@@ -115,19 +117,40 @@ void guard_close(train_run *t)
 
 /* ---- the guard's evaluation ----------------------------------------------- */
 
-static long count_right(advc_graph *g, const float *x, const int *y, int m,
-                        int *pred)
+/* Forward x in eval mode; right answers per exit added to right[e]. */
+static void count_right(advc_graph *g, const float *x, const int *y, int m,
+                        int *pred, long *right)
 {
     advc_graph_forward(g, x, m, ADVC_MODE_EVAL);
-    advc_argmax_rows(m, advc_graph_classes(g),
-                     advc_graph_logits(g, advc_graph_num_exits(g) - 1), pred);
-    long c = 0;
-    for (int i = 0; i < m; i++) c += pred[i] == y[i];
-    return c;
+    for (int e = 0; e < advc_graph_num_exits(g); e++) {
+        advc_argmax_rows(m, advc_graph_classes(g), advc_graph_logits(g, e),
+                         pred);
+        for (int i = 0; i < m; i++) right[e] += pred[i] == y[i];
+    }
 }
 
-/* Clean, FGSM and PGD-k accuracy of the final exit on the guard set, with
- * the attacks' own defaults (PGD: 2.5 eps / steps, one restart). */
+/* ||exit<e>.fc.w||_2 of every exit (-1: no tensor by that name). */
+static void fc_norms(advc_graph *g, float *out)
+{
+    size_t np;
+    const float *p = advc_graph_params(g, &np);
+    for (int e = 0; e < advc_graph_num_exits(g) && e < ADVC_MAX_EXIT_L2; e++) {
+        char name[32];
+        snprintf(name, sizeof name, "exit%d.fc.w", e);
+        int k = advc_graph_find_tensor(g, name);
+        out[e] = -1.0f;
+        if (k < 0) continue;
+        const advc_tensor_info *ti = advc_graph_tensor(g, k);
+        double ss = 0;
+        for (size_t i = 0; i < ti->count; i++)
+            ss += (double)p[ti->offset + i] * p[ti->offset + i];
+        out[e] = (float)sqrt(ss);
+    }
+}
+
+/* Clean, FGSM and PGD-k accuracy of every exit on the guard set, with
+ * the attacks' own defaults (PGD: 2.5 eps / steps, one restart; the
+ * summed loss of all exits, "fooled" judged on the final exit). */
 static advc_status guard_eval(train_run *t, advc_guard_point *pt)
 {
     const guard_set *gs = &t->gs;
@@ -136,24 +159,49 @@ static advc_status guard_eval(train_run *t, advc_guard_point *pt)
     fg.eps = pg.eps = t->rc.eps;
     fg.seed = pg.seed = t->guard_seed;
     pg.steps = t->cfg.guard.steps;
-    long right[3] = { 0, 0, 0 };
+    long right[3][ADVC_MAX_EXIT_L2 + 1];
+    memset(right, 0, sizeof right);
     for (int lo = 0; lo < gs->n; lo += t->B) {
         int m = gs->n - lo < t->B ? gs->n - lo : t->B;
         const float *x = gs->x + (size_t)lo * t->per;
         gather_labels(gs->y + lo, m, gs->yb);
-        right[0] += count_right(t->g, x, gs->yb, m, gs->pred);
+        count_right(t->g, x, gs->yb, m, gs->pred, right[0]);
         const advc_attack_config *cf[2] = { &fg, &pg };
         for (int k = 0; k < 2; k++) {
             advc_status st = advc_attack_run(t->g, cf[k], x, gs->yb, m,
                                              gs->xadv);
             if (st != ADVC_OK) return st;
-            right[k + 1] += count_right(t->g, gs->xadv, gs->yb, m, gs->pred);
+            count_right(t->g, gs->xadv, gs->yb, m, gs->pred, right[k + 1]);
         }
     }
-    pt->clean = (float)((double)right[0] / gs->n);
-    pt->fgsm = (float)((double)right[1] / gs->n);
-    pt->pgd = (float)((double)right[2] / gs->n);
+    int last = t->E - 1;
+    pt->clean = (float)((double)right[0][last] / gs->n);
+    pt->fgsm = (float)((double)right[1][last] / gs->n);
+    pt->pgd = (float)((double)right[2][last] / gs->n);
+    for (int e = 0; e < t->E && e < ADVC_MAX_EXIT_L2; e++) {
+        pt->exit_clean[e] = (float)((double)right[0][e] / gs->n);
+        pt->exit_fgsm[e] = (float)((double)right[1][e] / gs->n);
+        pt->exit_pgd[e] = (float)((double)right[2][e] / gs->n);
+    }
+    fc_norms(t->g, pt->exit_fc_norm);
     return ADVC_OK;
+}
+
+/* Every exit against its own best PGD accuracy: the exits that fell more
+ * than the threshold below it at this epoch (Chen et al.: deeper exits
+ * overfit first).  The final exit decides whether training stops. */
+static void exits_epoch(train_run *t, const advc_guard_point *pt)
+{
+    for (int e = 0; e < t->E - 1 && e < ADVC_MAX_EXIT_L2; e++) {
+        t->exit_fell[e] = false;
+        if (pt->exit_pgd[e] > t->exit_best_pgd[e]) {
+            t->exit_best_pgd[e] = pt->exit_pgd[e];
+            t->exit_best_epoch[e] = pt->epoch;
+        } else if (t->exit_best_pgd[e] - pt->exit_pgd[e] >
+                   t->cfg.guard.co_threshold) {
+            t->exit_fell[e] = true;
+        }
+    }
 }
 
 /* Held-out clean accuracy below 1.5 / classes: the model has not learned
@@ -167,7 +215,10 @@ static bool at_chance(const train_run *t, float clean)
 advc_status guard_epoch(train_run *t, int epoch)
 {
     advc_train_result *res = t->res;
-    advc_guard_point pt = { epoch + 1, -1, -1, -1 };
+    advc_guard_point pt;
+    memset(&pt, 0, sizeof pt);
+    pt.epoch = epoch + 1;
+    pt.clean = pt.fgsm = pt.pgd = -1;
     t->is_best = t->stop = false;
     t->pt = pt;
     float clean = res->val_acc >= 0 ? res->val_acc : res->train_acc;
@@ -183,6 +234,7 @@ advc_status guard_epoch(train_run *t, int epoch)
     t->pt = pt;
     t->chance = at_chance(t, clean);
     if (t->gs.n == 0) return ADVC_OK;
+    exits_epoch(t, &pt);
     /* Robust to FGSM but not to PGD: the model never became robust. */
     t->fgsm_only = pt.fgsm >= 0.5f && pt.fgsm - pt.pgd > t->cfg.guard.co_gap;
     bool fell = res->best.epoch > 0 &&

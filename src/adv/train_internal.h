@@ -192,6 +192,11 @@ typedef struct {
     float lr;
     advc_guard_point pt;
     bool is_best, chance, fgsm_only, stop;
+    /* Per exit (multi-exit models, all but the final one): the best
+     * held-out PGD accuracy so far, its epoch, and a fall this epoch. */
+    float exit_best_pgd[ADVC_MAX_EXIT_L2];
+    int exit_best_epoch[ADVC_MAX_EXIT_L2];
+    bool exit_fell[ADVC_MAX_EXIT_L2];
 } train_run;
 
 /* train.c: installs (on) or removes the training-only backward rules

@@ -111,6 +111,13 @@ static void print_warnings(const train_run *t, int epoch)
                          : res->val_acc >= 0 ? res->val_acc
                                              : res->train_acc),
                 t->classes);
+    for (int e = 0; e < t->E - 1 && e < ADVC_MAX_EXIT_L2; e++)
+        if (t->exit_fell[e])
+            fprintf(stderr, "advc train: exit %d: held-out PGD accuracy "
+                    "%.1f%%, best %.1f%% at epoch %d (this exit overfits; "
+                    "the final exit decides when training stops)\n", e,
+                    100.0 * t->pt.exit_pgd[e], 100.0 * t->exit_best_pgd[e],
+                    t->exit_best_epoch[e]);
     if (t->gs.n == 0 || res->co.epoch != epoch + 1) return;
     const char *then = !t->stop ? "; going on (--co-warn)"
                        : epoch > 0 ? "; stopping (the last checkpoint keeps "
@@ -139,7 +146,12 @@ advc_status log_open_csv(train_run *t)
     if (!f)
         return advc_set_error(ADVC_ERR_IO, "%s: cannot write the log", path);
     fprintf(f, "epoch,lr,loss,train_acc,val_acc,clean_acc,fgsm_acc,pgd_acc,"
-               "seconds\n");
+               "seconds");
+    /* Multi-exit models: every exit's guard accuracies and FC norm. */
+    for (int e = 0; t->E > 1 && e < t->E && e < ADVC_MAX_EXIT_L2; e++)
+        fprintf(f, ",exit%d_clean,exit%d_fgsm,exit%d_pgd,exit%d_fc_norm", e,
+                e, e, e);
+    fputc('\n', f);
     fflush(f);
     t->log = f;
     return ADVC_OK;
@@ -156,12 +168,20 @@ static const char *opt_num(float v, char *buf, size_t bufsz)
 static void csv_line(const train_run *t, int epoch)
 {
     const advc_train_result *res = t->res;
+    const advc_guard_point *pt = &t->pt;
     char b[4][32];
-    fprintf(t->log, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%s,%.3f\n", epoch + 1,
+    fprintf(t->log, "%d,%.6g,%.6f,%.6f,%s,%s,%s,%s,%.3f", epoch + 1,
             (double)t->lr, res->loss, res->train_acc,
-            opt_num(res->val_acc, b[0], 32), opt_num(t->pt.clean, b[1], 32),
-            opt_num(t->pt.fgsm, b[2], 32), opt_num(t->pt.pgd, b[3], 32),
-            t->sec);
+            opt_num(res->val_acc, b[0], 32), opt_num(pt->clean, b[1], 32),
+            opt_num(pt->fgsm, b[2], 32), opt_num(pt->pgd, b[3], 32), t->sec);
+    bool measured = t->gs.n > 0;
+    for (int e = 0; t->E > 1 && e < t->E && e < ADVC_MAX_EXIT_L2; e++)
+        fprintf(t->log, ",%s,%s,%s,%s",
+                opt_num(measured ? pt->exit_clean[e] : -1, b[0], 32),
+                opt_num(measured ? pt->exit_fgsm[e] : -1, b[1], 32),
+                opt_num(measured ? pt->exit_pgd[e] : -1, b[2], 32),
+                opt_num(measured ? pt->exit_fc_norm[e] : -1, b[3], 32));
+    fputc('\n', t->log);
     fflush(t->log);
 }
 
@@ -230,6 +250,12 @@ advc_status log_checkpoints(train_run *t, int epoch)
                                          meta);
         if (st == ADVC_OK && t->is_best)
             st = advc_model_save(t->best_path, t->g, spec, cfg->act, meta);
+        if (st == ADVC_OK && cfg->save_every > 0 &&
+            (epoch + 1) % cfg->save_every == 0) {
+            char path[4200];
+            advc_train_epoch_path(cfg->out_path, epoch + 1, path, sizeof path);
+            st = advc_model_save(path, t->g, spec, cfg->act, meta);
+        }
         if (st != ADVC_OK) return st;
     }
     t->res->last = t->pt;

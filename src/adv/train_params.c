@@ -52,6 +52,9 @@ static const advc_param train_rows[] = {
       "fraction F of training, 0.4, then down to 0)",
       "constant, step:E1,E2[@G], cosine or cyclic[:F]", 0, 0,
       parse_schedule, format_schedule },
+    TRN_ROW("save-every", "N", ADVC_PARAM_INT, save_every, 0, 100000, 0,
+            "0", "also keep epoch k as NAME.epoch<k>.advc every N epochs "
+            "(0: never)", NULL),
     TRN_ROW("val", "N", ADVC_PARAM_INT, val_count, 0, 100000000, 0, "0",
             "hold out the last N training images for validation", NULL),
     TRN_ROW("guard-batch", "N", ADVC_PARAM_INT, guard.count, 0, 100000000,
