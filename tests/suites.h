@@ -18,7 +18,9 @@
     X(nn)              \
     X(attack)          \
     X(pictures)        \
-    X(recipes)
+    X(recipes)         \
+    X(npz)             \
+    X(interop)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

@@ -326,6 +326,10 @@ static advc_status read_central(const zsrc *s, const zend *e, size_t *p,
     if ((c.usize == X32 || c.csize == X32 || c.off == X32) &&
         !apply_zip64(&c, c.name + c.nl, xl))
         return zerr(s, "%s: bad or missing zip64 extra field", label);
+    uint16_t disk = le16(h + 34);
+    if (disk != 0 && disk != X16)
+        return zerr(s, "%s starts on disk %u: multi-disk (spanned) archives "
+                       "are not supported", label, (unsigned)disk);
     if (c.flags & FLAG_ENCRYPTED)
         return zerr(s, "%s is encrypted", label);
     if (c.method == METHOD_DEFLATED)
