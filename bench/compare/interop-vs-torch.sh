@@ -79,5 +79,7 @@ case_ cnn relu
 case_ resnet:depth=8 relu
 case_ resnet:depth=8,preact=1 silu
 case_ msdnet:blocks=3,head=32 relu
+case_ resnet relu
+case_ msdnet relu
 echo "interop: torch $("$PY" -c 'import torch; print(torch.__version__)'), numpy $("$PY" -c 'import numpy; print(numpy.__version__)'), tolerance $TOL, $fails failing"
 [ "$fails" -eq 0 ]
