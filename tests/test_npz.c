@@ -132,7 +132,8 @@ START_TEST(every_dtype_round_trips)
         { "f", ADVC_NPY_F32, 2, s6, f },   { "i4", ADVC_NPY_I32, 1, &s3, i4 },
         { "u1", ADVC_NPY_U8, 1, &s2s, u1 }, { "i8", ADVC_NPY_I64, 1, &s2s, i8 },
         { "s1", ADVC_NPY_I8, 1, &s2s, s1 }, { "s2", ADVC_NPY_I16, 1, &s2s, s2 },
-        { "u2", ADVC_NPY_U16, 1, &s2s, u2 }, { "u4", ADVC_NPY_U32, 1, &s2s, u4 },
+        { "u2", ADVC_NPY_U16, 1, &s2s, u2 },
+        { "u4", ADVC_NPY_U32, 1, &s2s, u4 },
         { "u8", ADVC_NPY_U64, 1, &s2s, u8 }, { "h", ADVC_NPY_F16, 1, &s2s, h },
         { "d", ADVC_NPY_F64, 1, &s2s, d },  { "b", ADVC_NPY_BOOL, 1, &s2s, bo },
         { "empty", ADVC_NPY_F32, 2, s0, NULL },
@@ -257,9 +258,23 @@ START_TEST(flipped_bytes_never_crash)
 END_TEST
 
 /* Little-endian stores for hand-made archives. */
-static void p16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void p32(uint8_t *p, uint32_t v) { p16(p, v & 0xffff); p16(p + 2, v >> 16); }
-static void p64(uint8_t *p, uint64_t v) { p32(p, (uint32_t)v); p32(p + 4, (uint32_t)(v >> 32)); }
+static void p16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void p32(uint8_t *p, uint32_t v)
+{
+    p16(p, v & 0xffff);
+    p16(p + 2, v >> 16);
+}
+
+static void p64(uint8_t *p, uint64_t v)
+{
+    p32(p, (uint32_t)v);
+    p32(p + 4, (uint32_t)(v >> 32));
+}
 
 /* One stored member in full zip64 form: the central entry's sizes and
  * offset are 0xFFFFFFFF with the values in its zip64 extra field, and the
@@ -435,7 +450,8 @@ START_TEST(npy_headers_numpy_may_write_are_read)
     } ok[] = {
         { 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }  \n",
           8, ADVC_NPY_F32, 1, 2 },
-        { 1, "{\"shape\": (2, 3), \"descr\": \"<i8\", \"fortran_order\": False}",
+        { 1, "{\"shape\": (2, 3), \"descr\": \"<i8\", "
+             "\"fortran_order\": False}",
           48, ADVC_NPY_I64, 2, 6 },
         { 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3L, 1L), }",
           3, ADVC_NPY_U8, 2, 3 },

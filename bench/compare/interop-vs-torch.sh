@@ -65,9 +65,13 @@ case_() {
     m2=$(echo "$t2a" | sed 's/max_abs=\([^ ]*\).*/\1/')
     big=$(echo "$a2t" | sed 's/.*max_logit=//')
     status=$(awk -v a="$m1" -v b="$m2" -v t="$TOL" -v s="$same1$same2" \
-        'BEGIN { print (a + 0 <= t + 0 && b + 0 <= t + 0 && s == "yesyes") ? "PASS" : "FAIL" }')
+        'BEGIN { ok = a + 0 <= t + 0 && b + 0 <= t + 0 && s == "yesyes"
+                 print ok ? "PASS" : "FAIL" }')
     [ "$status" = PASS ] || fails=$((fails + 1))
-    echo "compare=interop model=$spec act=$act n=$n advc_to_torch_max_abs=$m1 torch_to_advc_max_abs=$m2 max_abs_logit=$big npz_advc_torch_advc_identical=$same1 npz_torch_advc_torch_identical=$same2 status=$status"
+    echo "compare=interop model=$spec act=$act n=$n" \
+        "advc_to_torch_max_abs=$m1 torch_to_advc_max_abs=$m2" \
+        "max_abs_logit=$big npz_advc_torch_advc_identical=$same1" \
+        "npz_torch_advc_torch_identical=$same2 status=$status"
 }
 
 case_ linear relu

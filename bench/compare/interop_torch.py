@@ -40,7 +40,8 @@ def read_idx(data, split, n):
     """First n images (n, 1, h, w) in [0, 1] and labels of the split
     ('train' or 't10k'), either file-name spelling."""
     def find(kind):
-        pats = [f"{split}-{kind}-ubyte", f"{split}-{kind.replace('-', '.')}-ubyte"]
+        dotted = kind.replace("-", ".")
+        pats = [f"{split}-{kind}-ubyte", f"{split}-{dotted}-ubyte"]
         for p in pats:
             hits = glob.glob(os.path.join(data, p))
             if hits:

@@ -50,7 +50,8 @@ class Keys:
     def __init__(self, spec, kv, allowed):
         unknown = set(kv) - set(allowed)
         if unknown:
-            raise ValueError(f"model '{spec}': unknown key(s) {sorted(unknown)}")
+            raise ValueError(f"model '{spec}': unknown key(s) "
+                             f"{sorted(unknown)}")
         self.kv = kv
 
     def int(self, k, d):
@@ -426,7 +427,7 @@ class MsdNet(nn.Module):
     def forward(self, x):
         return self.forward_exits(x)[-1]
 
-# ---- entry points -------------------------------------------------------------
+# ---- entry points ----------------------------------------------------------
 
 
 MODELS = {

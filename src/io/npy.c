@@ -385,15 +385,15 @@ advc_status advc_npy_parse(const uint8_t *buf, size_t len, const char *what,
     if (s != ADVC_OK) return s;
     size_t size = dtypes[out->dtype].size;
     size_t have = len - pre - hl;
-    if (out->count > SIZE_MAX / size || out->count * size != have) {
-        char need[32];
-        if (out->count > SIZE_MAX / size) snprintf(need, sizeof need, "more");
-        else snprintf(need, sizeof need, "%zu", out->count * size);
-        return advc_set_error(ADVC_ERR_FORMAT, "%s: %s data holds %zu bytes, "
-                              "its shape needs %s (%s)", what,
-                              have < out->count * size ? "truncated:" : "bad:",
-                              have, need, dtypes[out->dtype].descr);
-    }
+    if (out->count > SIZE_MAX / size)
+        return advc_set_error(ADVC_ERR_FORMAT, "%s: the shape's byte count "
+                              "overflows", what);
+    size_t need = out->count * size;
+    if (have != need)
+        return advc_set_error(ADVC_ERR_FORMAT, "%s: %s: the data holds %zu "
+                              "bytes, its shape and dtype '%s' need %zu",
+                              what, have < need ? "truncated" : "bad length",
+                              have, dtypes[out->dtype].descr, need);
     out->data = buf + pre + hl;
     return ADVC_OK;
 }

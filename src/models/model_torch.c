@@ -141,7 +141,11 @@ static advc_status keep_counters(const importer *im, char *meta,
                                   im->ncounters);
         len += (size_t)w;
     }
-    return advc_meta_set(meta, metasz, advc_torch_meta_key(), v);
+    if (advc_meta_set(meta, metasz, advc_torch_meta_key(), v) != ADVC_OK)
+        return advc_set_error(ADVC_ERR_FORMAT, "%s: no room in the model "
+                              "file's metadata for %d num_batches_tracked "
+                              "values", im->path, im->ncounters);
+    return ADVC_OK;
 }
 
 /* Fills g from the archive by the table; then refuses extra arrays. */
@@ -198,7 +202,7 @@ advc_status advc_model_import_npz(const char *npz_path, const char *spec,
         const char *base = strrchr(npz_path, '/');
         char src[256];
         snprintf(src, sizeof src, "%s", base ? base + 1 : npz_path);
-        if (!strchr(src, '\n'))
+        if (!strchr(src, '\n')) /* provenance only: no room is no harm */
             advc_meta_set(meta, sizeof meta, "imported_from", src);
         st = advc_model_save(out_path, g, spec, act, meta);
     }
