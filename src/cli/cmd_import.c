@@ -30,7 +30,8 @@ static const char usage[] =
     "  -h, --help        this text\n"
     "\n"
     "The other way: advc export.  The PyTorch modules that match these\n"
-    "names are in bench/compare/torch_models.py.\n";
+    "names are in bench/compare/torch_models.py.\n"
+    "\n";
 
 /* "CxHxW", each from 1 to 65536. */
 static bool parse_input(const char *s, advc_shape *in)
@@ -117,7 +118,10 @@ int cmd_import(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'l': list = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
+        case 'h':
+            fputs(usage, stdout);
+            fputs(advc_model_usage(), stdout);
+            return 0;
         default: return cli_bad_option(cmd, c, argv);
         }
         if (!ok) return 2;
