@@ -138,7 +138,7 @@ fi
 # The man page comes from the same rows: every command has its section.
 n=$((n + 1))
 $runner "$prog" help --man >"$tmp/advc.1"
-for c in train eval attack probe plot info; do
+for c in train eval attack probe plot info import export; do
     if ! grep -q "^\.SS \"advc $c\"" "$tmp/advc.1"; then
         echo "cli: FAIL: the man page has no section for $c"
         fails=$((fails + 1))
@@ -158,7 +158,41 @@ if [ $? != 0 ] || ! grep -q "warning: .* differs" "$tmp/err"; then
     fails=$((fails + 1))
 fi
 
+# PyTorch archives: export, import back, export again: the same bytes.
+expect 0 "" export --model "$tmp/m.advc" --npz "$tmp/m.npz"
+expect 0 "" import --npz "$tmp/m.npz" --model linear --out "$tmp/i.advc"
+expect 0 "" export --model "$tmp/i.advc" --npz "$tmp/i.npz"
+if ! cmp -s "$tmp/m.npz" "$tmp/i.npz"; then
+    echo "cli: FAIL: export -> import -> export changed the archive"
+    fails=$((fails + 1))
+fi
+expect 0 "" import --model resnet:depth=8 --list
+if ! grep -q "^stem.bn.num_batches_tracked  *<i8  ()" "$tmp/out"; then
+    echo "cli: FAIL: import --list does not show the batch-norm counter"
+    fails=$((fails + 1))
+fi
+expect 2 "--bogus" import --bogus
+expect 2 "--bogus" export --bogus
+expect 2 "--model" import --npz "$tmp/m.npz" --out "$tmp/x.advc"
+expect 2 "--out" import --npz "$tmp/m.npz" --model linear
+expect 2 "--npz" export --model "$tmp/m.advc"
+expect 2 "--input" import --model linear --list --input 1x28
+expect 2 "--classes" import --model linear --list --classes 0
+expect 2 "--act" import --npz "$tmp/m.npz" --model linear --act nosuch --out "$tmp/x.advc"
+expect 2 "unknown model 'nosuch'" import --npz "$tmp/m.npz" --model nosuch --out "$tmp/x.advc"
+
 # Bad files: exit 1, one line naming the file.
+expect 1 "$tmp/none.npz" import --npz "$tmp/none.npz" --model linear --out "$tmp/x.advc"
+expect 1 "$tmp/none.advc" export --model "$tmp/none.advc" --npz "$tmp/x.npz"
+head -c 3000 "$tmp/m.npz" >"$tmp/cut.npz"
+expect 1 "$tmp/cut.npz: truncated inside tensor 'fc.weight'" import --npz "$tmp/cut.npz" --model linear --out "$tmp/x.advc"
+expect 1 "$tmp/m.npz: tensor 'fc1.weight' is missing" import --npz "$tmp/m.npz" --model mlp --out "$tmp/x.advc"
+expect 1 "$tmp/m.npz: tensor 'fc.weight' has shape (10, 784), model 'linear' needs (7, 784)" \
+    import --npz "$tmp/m.npz" --model linear --classes 7 --out "$tmp/x.advc"
+if [ -e "$tmp/x.advc" ]; then
+    echo "cli: FAIL: a refused import left a model file"
+    fails=$((fails + 1))
+fi
 expect 1 "$tmp/none.advc" eval --model "$tmp/none.advc" --data $data
 head -c 100 "$tmp/m.advc" >"$tmp/cut.advc"
 expect 1 "$tmp/cut.advc" info "$tmp/cut.advc"

@@ -20,7 +20,9 @@
     X(attack)          \
     X(eval)            \
     X(pictures)        \
-    X(recipes)
+    X(recipes)         \
+    X(npz)             \
+    X(interop)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

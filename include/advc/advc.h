@@ -11,6 +11,7 @@
 #include "advc/optim.h"
 #include "advc/checkpoint.h"
 #include "advc/models.h"
+#include "advc/npy.h"
 #include "advc/image.h"
 #include "advc/attack.h"
 #include "advc/train.h"

@@ -10,6 +10,7 @@
 
 #include "advc/nn.h"
 #include "advc/checkpoint.h"
+#include "advc/npy.h"
 
 /* Builds (does not compile) the graph for spec on inputs of shape `input`
  * with `classes` outputs per exit.  Error: ADVC_ERR_ARG with a message
@@ -52,5 +53,38 @@ advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
 advc_status advc_ensemble_load(const char *paths, int batch,
                                advc_pool *pool, advc_graph **out,
                                advc_checkpoint *ck_out);
+
+/* ---- PyTorch state_dicts (torch_names.c, model_torch.c) -----------------
+ * One entry of a model's state_dict as PyTorch names and lays it out; the
+ * table of names per model is documented in src/models/torch_names.c. */
+typedef struct {
+    char name[96];          /* the key, e.g. "stage1.block0.bn1.weight"   */
+    int tensor;             /* advc_graph_tensor index, or -1 for a batch
+                               norm's num_batches_tracked counter          */
+    advc_npy_dtype dtype;   /* ADVC_NPY_F32; ADVC_NPY_I64 for the counter */
+    int ndim, dims[4];      /* ndim 0 for the counter                     */
+} advc_torch_entry;
+
+/* g's state_dict in order: each tensor, and after each batch norm's
+ * running_var its counter.  *out is malloc'd (n entries). */
+advc_status advc_torch_entries(const advc_graph *g, advc_torch_entry **out,
+                               int *n);
+/* The metadata key under which import keeps the counters' values. */
+const char *advc_torch_meta_key(void);
+
+/* Reads a state_dict saved with numpy.savez (npz_path), checks it against
+ * the model `spec` built for input `in`, `classes` and `act` (every key
+ * present with its dtype and shape, nothing else), and writes the advc
+ * model file out_path.  Errors name the file and the tensor. */
+advc_status advc_model_import_npz(const char *npz_path, const char *spec,
+                                  advc_shape in, int classes,
+                                  advc_act_spec act, const char *out_path);
+/* Writes the model file's tensors as a state_dict archive, the bytes
+ * numpy.savez writes for the same arrays.  If ck_out is not NULL the
+ * model file's header (spec, act, shape, meta; no tensors) is copied
+ * there. */
+advc_status advc_model_export_npz(const char *model_path,
+                                  const char *npz_path,
+                                  advc_checkpoint *ck_out);
 
 #endif /* ADVC_MODELS_H */

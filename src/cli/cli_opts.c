@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "advc/models.h"
 
 advc_status cli_parse_threads(const char *text, void *dst)
 {
@@ -16,6 +17,16 @@ void cli_format_threads(const void *src, char *buf, size_t bufsz)
     int t = *(const int *)src;
     if (t > 0) snprintf(buf, bufsz, "%d", t);
     else snprintf(buf, bufsz, "default");
+}
+
+advc_status cli_parse_act(const char *text, void *dst)
+{
+    return advc_act_spec_parse(text, dst);
+}
+
+void cli_format_act(const void *src, char *buf, size_t bufsz)
+{
+    advc_act_spec_format(*(const advc_act_spec *)src, buf, bufsz);
 }
 
 void cli_add_group(cli_parsed *p, const char *title, const advc_param *rows,

@@ -107,8 +107,16 @@ void cli_man(FILE *f, const cli_spec *spec, const cli_parsed *p);
     CLI_ROW("data", "DIR", ADVC_PARAM_TEXT, st, field, 0, 0, NULL,           \
             "MNIST / Fashion-MNIST IDX files or CIFAR-10 batches")
 
+#define CLI_ROW_ACT(st, field)                                               \
+    { "act", "A", ADVC_PARAM_CUSTOM, offsetof(st, field), 0, 0, 0, "relu",   \
+      "activation: relu, softplus, psoftplus:A, silu, gelu, elu, sigmoid, "  \
+      "tanh", "an activation, e.g. relu or psoftplus:10", 0, 0,              \
+      cli_parse_act, cli_format_act }
+
 advc_status cli_parse_threads(const char *text, void *dst);
 void cli_format_threads(const void *src, char *buf, size_t bufsz);
+advc_status cli_parse_act(const char *text, void *dst);
+void cli_format_act(const void *src, char *buf, size_t bufsz);
 
 #define CLI_NROWS(a) ((int)(sizeof(a) / sizeof *(a)))
 

@@ -19,16 +19,6 @@ typedef struct {
     advc_train_config cfg;
 } train_opts;
 
-static advc_status parse_act(const char *text, void *dst)
-{
-    return advc_act_spec_parse(text, dst);
-}
-
-static void format_act(const void *src, char *buf, size_t bufsz)
-{
-    advc_act_spec_format(*(const advc_act_spec *)src, buf, bufsz);
-}
-
 /* "std|fgsm|..." from the recipe table. */
 static const char *recipe_choices(void)
 {
@@ -51,10 +41,7 @@ static const advc_param *train_rows(int *n)
         CLI_ROW_DATA(train_opts, data),
         T_ROW("model", "SPEC", ADVC_PARAM_TEXT, model, 0, 0, NULL,
               "name[:key=value,...], see the models below"),
-        { "act", "A", ADVC_PARAM_CUSTOM, offsetof(train_opts, act), 0, 0, 0,
-          "relu", "activation: relu, softplus, psoftplus:A, silu, gelu, "
-          "elu, sigmoid, tanh", "an activation, e.g. relu or psoftplus:10",
-          0, 0, parse_act, format_act },
+        CLI_ROW_ACT(train_opts, act),
         T_ROW("init", "I", ADVC_PARAM_CHOICE, init, 0, 0,
               "uniform for linear, mlp, maxout, cnn-small, cnn; he for "
               "resnet, msdnet", "initialisation (he: N(0, 2/fan_in) "

@@ -10,7 +10,9 @@
     X(attack, "attack test images: grid.png and .npy arrays")                \
     X(probe, "logits along the FGSM direction (SVG, CSV)")                   \
     X(plot, "SVG plots of training logs and eps sweeps")                     \
-    X(info, "what a checkpoint holds")
+    X(info, "what a checkpoint holds")                                        \
+    X(import, "a PyTorch state_dict (.npz) as an advc model")                \
+    X(export, "an advc model as a PyTorch state_dict (.npz)")
 
 #define DECLARE(name, summary)                                                \
     int cmd_##name(int argc, char **argv);                                    \
