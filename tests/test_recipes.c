@@ -365,6 +365,33 @@ static void copy_logits(advc_graph *g, float *out)
                (size_t)WB_N * C * sizeof *out);
 }
 
+/* ELLE's loss at the stored points: CE(x') (logits za) + lambda mean_i
+ * (CE(x_c) - (1-a) CE(x_a) - a CE(x_b))^2, in double. */
+static double elle_loss_at(wb *w, const float *za)
+{
+    advc_graph *g = w->g;
+    int E = advc_graph_num_exits(g), C = advc_graph_classes(g);
+    size_t len = (size_t)WB_N * WB_D;
+    double ce[3][WB_N] = { { 0 } };
+    float tmp[WB_N];
+    for (int k = 0; k < 3; k++) {
+        advc_graph_forward(g, w->s.pts + k * len, WB_N, ADVC_MODE_TRAIN);
+        for (int e = 0; e < E; e++) {
+            advc_loss_xent(WB_N, C, advc_graph_logits(g, e), w->y, tmp, NULL,
+                           1);
+            for (int i = 0; i < WB_N; i++)
+                ce[k][i] += advc_graph_exit_weight(g, e) * (double)tmp[i];
+        }
+    }
+    double pen = 0;
+    for (int i = 0; i < WB_N; i++) {
+        double a = w->s.per[3 * WB_N + i];
+        double r = ce[2][i] - (1 - a) * ce[0][i] - a * ce[1][i];
+        pen += r * r;
+    }
+    return exits_loss(g, w->y, za, NULL, 0) + w->rc.lambda * pen / WB_N;
+}
+
 /* The recipe's loss as a function of the parameters, x' fixed:
  * trades: CE(x) + beta KL(f(x) || f(x')); fgsm: a CE(x) + (1-a) CE(x');
  * the others: CE(x'). */
@@ -377,6 +404,7 @@ static double recipe_loss_at(wb *w, advc_recipe r)
     copy_logits(w->g, za);
     if (r == ADVC_RECIPE_TRADES)
         return exits_loss(w->g, w->y, zc, za, w->rc.beta);
+    if (r == ADVC_RECIPE_ELLE) return elle_loss_at(w, za);
     if (r != ADVC_RECIPE_FGSM) return exits_loss(w->g, w->y, za, NULL, 0);
     double a = w->rc.alpha;
     return a * exits_loss(w->g, w->y, zc, NULL, 0) +
@@ -498,6 +526,66 @@ START_TEST(test_nfgsm)
     ck_assert_msg(err < GC_TOL, "N-FGSM gradient off by %g", err);
     recipe_ws_free(&w.s);
     advc_graph_free(g);
+}
+END_TEST
+
+/* ELLE: the triplet is two points of the ball and one between them, the
+ * loss is CE(x') plus lambda times the mean squared linearity error, its
+ * parameter gradient is that loss's, and batch-norm statistics see only
+ * the training input. */
+START_TEST(test_elle)
+{
+    advc_graph *g = smooth_two_exit();
+    wb w;
+    const float eps = 0.1f;
+    wb_setup(&w, g, ADVC_RECIPE_ELLE, eps);
+    w.rc.lambda = 5.0f; /* large enough that the penalty's gradient shows */
+    const recipe_def *def = recipe_get(ADVC_RECIPE_ELLE);
+    def->make_input(&w.s);
+    size_t len = (size_t)WB_N * WB_D;
+    const float *xa = w.s.pts, *xb = w.s.pts + len, *xc = w.s.pts + 2 * len;
+    for (int i = 0; i < WB_N; i++) {
+        float a = w.s.per[3 * WB_N + i];
+        ck_assert(a >= 0 && a < 1);
+        for (int k = i * WB_D; k < (i + 1) * WB_D; k++) {
+            ck_assert(fabsf(xa[k] - w.x[k]) <= eps + 1e-6f);
+            ck_assert(fabsf(xb[k] - w.x[k]) <= eps + 1e-6f);
+            ck_assert(fabsf(xc[k] - ((1 - a) * xa[k] + a * xb[k])) < 1e-6f);
+            ck_assert(fabsf(w.s.xadv[k] - w.x[k]) <= eps + 1e-6f);
+        }
+    }
+    size_t ns;
+    float *st = advc_graph_state(g, &ns);
+    float *s0 = malloc(ns * sizeof *s0), *s1 = malloc(ns * sizeof *s1);
+    memcpy(s0, st, ns * sizeof *s0);
+    advc_graph_forward(g, w.s.xadv, WB_N, ADVC_MODE_TRAIN);
+    memcpy(s1, st, ns * sizeof *s1);
+    memcpy(st, s0, ns * sizeof *s0);
+    float loss = def->loss(&w.s);
+    ck_assert(memcmp(st, s1, ns * sizeof *s1) == 0);
+    double want = recipe_loss_at(&w, ADVC_RECIPE_ELLE);
+    ck_assert_msg(fabs(loss - want) < 1e-4 * fmax(1, want), "%g vs %g",
+                  (double)loss, want);
+    double err = fd_param_error(&w, ADVC_RECIPE_ELLE);
+    ck_assert_msg(err < GC_TOL, "ELLE gradient off by %g", err);
+    free(s0), free(s1);
+    recipe_ws_free(&w.s);
+    advc_graph_free(g);
+}
+END_TEST
+
+/* --eps-ramp: linear from one step's worth to 1 at the ramp's end, then
+ * flat; no ramp is 1. */
+START_TEST(test_eps_ramp)
+{
+    ck_assert(train_ramp_factor(0.0, 100, 0.0f) == 1.0f);
+    ck_assert(fabsf(train_ramp_factor(0.0, 100, 2.0f) - 0.005f) < 1e-7f);
+    ck_assert(fabsf(train_ramp_factor(0.99, 100, 2.0f) - 0.5f) < 1e-6f);
+    ck_assert(train_ramp_factor(1.99, 100, 2.0f) == 1.0f);
+    ck_assert(train_ramp_factor(7.5, 100, 2.0f) == 1.0f);
+    for (double t = 0; t < 3; t += 0.01)
+        ck_assert(train_ramp_factor(t, 100, 2.0f) <=
+                  train_ramp_factor(t + 0.01, 100, 2.0f));
 }
 END_TEST
 
@@ -939,6 +1027,8 @@ Suite *advc_suite_recipes(void)
     tcase_add_test(t, test_trades_gradient);
     tcase_add_test(t, test_fgsm_gradient);
     tcase_add_test(t, test_nfgsm);
+    tcase_add_test(t, test_elle);
+    tcase_add_test(t, test_eps_ramp);
     tcase_add_test(t, test_budgets);
     tcase_add_test(t, test_pgd_max_loss);
     suite_add_tcase(s, t);

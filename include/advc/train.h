@@ -40,7 +40,9 @@ typedef enum {
     X(TRADES, trades)    /* Zhang et al.: CE(x) + beta KL(f(x)||f(x'))    */ \
     X(ME_FGSM, me_fgsm)  /* Chen et al.: multi-exit FGSM-RS + exit L2     */ \
     X(N_FGSM, n_fgsm)    /* de Jorge et al.: FGSM from U(-2eps,2eps), no
-                            projection                                    */
+                            projection                                    */ \
+    X(ELLE, elle)        /* Abad Rocamora et al.: FGSM + local-linearity
+                            error of the loss                             */
 
 typedef enum {
 #define ADVC_RECIPE_ENUM(id, file_name) ADVC_RECIPE_##id,
@@ -84,6 +86,8 @@ typedef struct {
     float beta;         /* trades: KL weight (6); negative: default        */
     int replays;        /* free: m (8)                                     */
     float noise;        /* n-fgsm: noise from U(-k eps, k eps), k (2)       */
+    float lambda;       /* elle: weight of the local-linearity error (see
+                           recipe_elle.c for its default)                 */
     float attack_eps;   /* the training attack's projection radius, when a
                            recipe's rule widens it (n-fgsm); 0: eps        */
     bool no_random_start; /* me-fgsm: plain FGSM (step eps) instead of
@@ -128,6 +132,10 @@ typedef struct {
 typedef void (*advc_epoch_hook)(advc_graph *g, int epoch, void *ctx);
 
 typedef struct {
+    float eps_ramp;           /* eps (and the attack's step) grow linearly
+                                 from 0 to their value over this many
+                                 epochs (0: no ramp); the guard always
+                                 uses the full eps                        */
     int save_every;           /* also save epoch k as NAME.epoch<k>.advc
                                  every save_every epochs (0: never)      */
     int epochs;               /* passes over the training split (free: the

@@ -237,11 +237,13 @@ advc_status recipe_ws_alloc(recipe_ctx *s, advc_recipe r, int B)
     s->xadv = zalloc(rows);
     s->start = zalloc(rows);
     s->delta = zalloc(rows);
+    s->pts = zalloc(3 * rows);
+    s->per = zalloc(8 * (size_t)B);
     s->zsave = zalloc(logits);
     s->dsave = zalloc(logits);
     s->state = zalloc(s->nstate);
-    bool ok = s->xadv && s->start && s->delta && s->zsave && s->dsave &&
-              s->state;
+    bool ok = s->xadv && s->start && s->delta && s->pts && s->per &&
+              s->zsave && s->dsave && s->state;
     const recipe_def *def = recipe_get(r);
     if (ok && def->attack != ADVC_ATK_COUNT) {
         s->atk = training_attack(s, def->attack);
@@ -260,9 +262,10 @@ advc_status recipe_ws_alloc(recipe_ctx *s, advc_recipe r, int B)
 void recipe_ws_free(recipe_ctx *s)
 {
     advc_free(s->xadv), advc_free(s->start), advc_free(s->delta);
+    advc_free(s->pts), advc_free(s->per);
     advc_free(s->zsave), advc_free(s->dsave), advc_free(s->state);
     advc_attack_ws_free(s->atk_ws);
-    s->xadv = s->start = s->delta = NULL;
+    s->xadv = s->start = s->delta = s->pts = s->per = NULL;
     s->zsave = s->dsave = s->state = NULL;
     s->atk_ws = NULL;
 }

@@ -126,7 +126,8 @@ static advc_status alloc_run(train_run *t)
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory in training");
     recipe_ctx *sc = &t->sc;
     sc->g = t->g;
-    sc->rc = &t->rc;
+    t->rc_now = t->rc;
+    sc->rc = &t->rc_now;
     sc->adv_mode = t->rc.adv_mode == ADVC_ADV_MODE_EVAL ? ADVC_MODE_EVAL
                                                         : ADVC_MODE_TRAIN;
     sc->seed = t->cfg.seed;
@@ -217,11 +218,31 @@ static void gather_batch(train_run *t, int s)
     }
 }
 
+/* --eps-ramp: eps, the step and the attack's radius at fractional epoch
+ * `when` are f times their full values, f = min(1, when / ramp), counted
+ * at the end of the step so that the first step's budget is not 0. */
+float train_ramp_factor(double when, int steps, float ramp)
+{
+    if (!(ramp > 0)) return 1.0f;
+    double f = (when + 1.0 / steps) / ramp;
+    return f < 1 ? (float)f : 1.0f;
+}
+
+static void ramp_eps(train_run *t, double when)
+{
+    if (!(t->cfg.eps_ramp > 0)) return;
+    float ff = train_ramp_factor(when, t->steps, t->cfg.eps_ramp);
+    t->rc_now.eps = t->rc.eps * ff;
+    t->rc_now.step_size = t->rc.step_size * ff;
+    t->rc_now.attack_eps = t->rc.attack_eps * ff;
+}
+
 /* The recipe's step on the gathered batch, once per replay. */
 static advc_status train_batch(train_run *t, int epoch, int s)
 {
     for (int rep = 0; rep < t->replays; rep++) {
         double when = epoch + (s + (double)rep / t->replays) / t->steps;
+        ramp_eps(t, when);
         t->lr = advc_schedule_lr(&t->cfg.sched, when, t->epochs);
         t->sc.replay = rep;
         t->sc.clean_live = false;

@@ -45,6 +45,9 @@ typedef struct {
                                me-fgsm: FGSM from start; pgd: PGD, highest
                                loss; trades: PGD on KL, last iterate)      */
     advc_attack_ws *atk_ws; /* its working memory                          */
+    float *pts;             /* (3, B, d) elle: x_a, x_b, x_c               */
+    float *per;             /* (8, B) elle: CE at x_a, x_b, x_c; the a_i;
+                               the three points' gradient scales; scratch */
     float *zsave;           /* (exits, B, classes) trades: clean logits    */
     float *dsave;           /* (exits, B, classes) trades: clean dL/dz     */
     float *state;           /* (nstate) trades: BN statistics saved        */
@@ -168,7 +171,9 @@ typedef struct {
     const advc_dataset *data;
     advc_train_config cfg;  /* resolved: lr, the guard's count          */
     advc_train_result *res;
-    advc_recipe_config rc;  /* resolved                                  */
+    advc_recipe_config rc;  /* resolved: what the run is asked for       */
+    advc_recipe_config rc_now; /* what the recipe sees this step (rc, or
+                               rc with eps and steps ramped)             */
     const recipe_def *def;
     recipe_ctx sc;          /* the recipe's per-step context             */
     advc_optimizer *opt;
@@ -198,6 +203,10 @@ typedef struct {
     int exit_best_epoch[ADVC_MAX_EXIT_L2];
     bool exit_fell[ADVC_MAX_EXIT_L2];
 } train_run;
+
+/* train.c: the --eps-ramp factor at fractional epoch `when` (of `steps`
+ * steps per epoch): min(1, (when + 1/steps) / ramp); 1 without a ramp. */
+float train_ramp_factor(double when, int steps, float ramp);
 
 /* train.c: installs (on) or removes the training-only backward rules
  * (--attack-grad, --update-grad). */

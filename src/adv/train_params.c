@@ -52,6 +52,10 @@ static const advc_param train_rows[] = {
       "fraction F of training, 0.4, then down to 0)",
       "constant, step:E1,E2[@G], cosine or cyclic[:F]", 0, 0,
       parse_schedule, format_schedule },
+    TRN_ROW("eps-ramp", "E", ADVC_PARAM_REAL, eps_ramp, 0, 100000, 0, "0",
+            "grow the training eps and step linearly from 0 over the first E "
+            "epochs (any recipe; 0: no ramp; the guard uses the full eps)",
+            NULL),
     TRN_ROW("save-every", "N", ADVC_PARAM_INT, save_every, 0, 100000, 0,
             "0", "also keep epoch k as NAME.epoch<k>.advc every N epochs "
             "(0: never)", NULL),
