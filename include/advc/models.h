@@ -22,6 +22,9 @@ advc_status advc_model_build(const char *spec, advc_shape input, int classes,
  * linear, mlp, maxout, cnn-small and cnn; he for resnet and msdnet (as
  * their references).  he for an unknown name. */
 advc_init advc_model_default_init(const char *spec);
+/* The default for spec with activation act: the model's, except softplus,
+ * which does not train from the small uniform init and starts from He. */
+advc_init advc_model_default_init_for(const char *spec, advc_act_spec act);
 /* Builds the model of spec into an existing graph (its input shape is the
  * model's), marking its exits; names get the graph's prefix
  * (advc_graph_set_name_prefix).  advc_model_build is new graph + this. */

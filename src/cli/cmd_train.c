@@ -44,9 +44,10 @@ static const advc_param *train_rows(int *n)
         CLI_ROW_ACT(train_opts, act),
         T_ROW("init", "I", ADVC_PARAM_CHOICE, init, 0, 0,
               "uniform for linear, mlp, maxout, cnn-small, cnn; he for "
-              "resnet, msdnet", "initialisation (he: N(0, 2/fan_in) "
-              "weights, zero biases; uniform: U(+-1/sqrt(fan_in)) weights "
-              "and biases, PyTorch's layer default)"),
+              "resnet, msdnet and --act softplus",
+              "initialisation (he: N(0, 2/fan_in) weights, zero biases; "
+              "uniform: U(+-1/sqrt(fan_in)) weights and biases, PyTorch's "
+              "layer default)"),
         { "recipe", "R", ADVC_PARAM_CHOICE, offsetof(train_opts, recipe), 0,
           0, 0, "std", "training recipe, see the recipes below", NULL, 0, 0,
           NULL, NULL },
@@ -272,7 +273,7 @@ int cmd_train(int argc, char **argv)
     if ((rc = check_out("out", o.out)) != 0) return rc;
     if (o.log && (rc = check_out("log", o.log)) != 0) return rc;
     o.cfg.init = cli_given(&p, "init") ? (advc_init)o.init
-                                       : advc_model_default_init(o.model);
+                                       : advc_model_default_init_for(o.model, o.act);
     o.cfg.act = o.act;
     o.cfg.spec = o.model;
     o.cfg.out_path = o.out;
