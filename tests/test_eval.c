@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "advc/evaluate.h"
 #include "advc/models.h"
+#include "advc/probe.h"
 #include "suites.h"
 
 #define N 40
@@ -148,6 +149,31 @@ START_TEST(test_masking_judge)
 }
 END_TEST
 
+/* The feature probe on a linear model: its exit reads the image itself,
+ * so FGSM's step of eps on every (unclipped) pixel moves the features by
+ * exactly eps sqrt(64). */
+START_TEST(test_feature_probe)
+{
+    advc_graph *g = model("linear", 4);
+    float x[N * 64];
+    int y[N];
+    tu_fill(x, N * 64, 0.2f, 0.8f, 9);
+    for (int i = 0; i < N; i++) y[i] = i % 10;
+    advc_attack_config a = advc_attack_defaults(ADVC_ATK_FGSM);
+    a.eps = 0.1f;
+    double dist, rel, norm = 0;
+    ck_assert(advc_probe_features(g, &a, x, y, N, &dist, &rel) == ADVC_OK);
+    ck_assert_msg(fabs(dist - 0.1 * 8) < 1e-5, "dist %g", dist);
+    for (int i = 0; i < N; i++) {
+        double ss = 0;
+        for (int k = 0; k < 64; k++) ss += (double)x[i * 64 + k] * x[i * 64 + k];
+        norm += 0.8 / sqrt(ss) / N;
+    }
+    ck_assert_msg(fabs(rel - norm) < 1e-5, "rel %g vs %g", rel, norm);
+    advc_graph_free(g);
+}
+END_TEST
+
 Suite *advc_suite_eval(void)
 {
     Suite *s = suite_create("eval");
@@ -156,6 +182,7 @@ Suite *advc_suite_eval(void)
     tcase_add_test(tc, test_transfer_and_confidence);
     tcase_add_test(tc, test_ensemble);
     tcase_add_test(tc, test_masking_judge);
+    tcase_add_test(tc, test_feature_probe);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -179,6 +179,11 @@ double advc_graph_forward_macs(const advc_graph *g);
 void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode);
 /* Exit e's logits from the last forward: (n, classes). */
 const float *advc_graph_logits(const advc_graph *g, int e);
+/* What exit e's last layer reads (its input node: for a dense classifier,
+ * the feature vector): the per-sample shape, and in *values (may be NULL)
+ * the last forward's values, (n, c*h*w), valid until the next forward. */
+advc_shape advc_graph_exit_features(const advc_graph *g, int e,
+                                    const float **values);
 /* Where the caller writes dL/dlogits of exit e before backward: (n, classes).
  * backward() reads every exit's buffer; the caller must write all of them
  * (zeros for an exit that is not in the loss). */

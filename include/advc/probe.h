@@ -14,6 +14,7 @@
 #ifndef ADVC_PROBE_H
 #define ADVC_PROBE_H
 
+#include "advc/attack.h"
 #include "advc/nn.h"
 
 #ifdef __cplusplus
@@ -46,6 +47,18 @@ typedef struct {
 advc_status advc_probe_line(advc_graph *g, const float *x, int y,
                             const advc_probe_config *cfg, double *eps,
                             double *logit, advc_probe_summary *sum);
+
+/* The feature probe of Chen et al. (Neural Networks 2022, "deeper exits
+ * react more"): for each exit, how far the features its classifier reads
+ * (advc_graph_exit_features) move between a clean image and its
+ * adversarial example made by cfg (on the summed loss of every exit, or as
+ * cfg says), over rows [0, n) of x:
+ *   dist[e] = mean_i ||f_e(x_i') - f_e(x_i)||_2,
+ *   rel[e]  = mean_i ||f_e(x_i') - f_e(x_i)||_2 / ||f_e(x_i)||_2.
+ * dist and rel have one slot per exit. */
+advc_status advc_probe_features(advc_graph *g, const advc_attack_config *cfg,
+                                const float *x, const int *y, int n,
+                                double *dist, double *rel);
 
 #ifdef __cplusplus
 }

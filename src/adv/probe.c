@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "advc/evaluate.h"
 #include "advc/loss.h"
 
 /* R^2 of the least-squares line through (x_i, y_i); 1 for a flat y or
@@ -144,4 +145,62 @@ advc_status advc_probe_line(advc_graph *g, const float *x, int y,
     summarise(classes, P, y, eps, logit, sum);
     free(dir), free(xs);
     return ADVC_OK;
+}
+
+/* ---- the feature probe ------------------------------------------------------ */
+
+/* Every exit's features of the m rows x into f[e] (m, size[e]). */
+static void exit_features(advc_graph *g, const float *x, int m, float **f,
+                          const size_t *size)
+{
+    advc_graph_forward(g, x, m, ADVC_MODE_EVAL);
+    for (int e = 0; e < advc_graph_num_exits(g); e++) {
+        const float *v;
+        advc_graph_exit_features(g, e, &v);
+        memcpy(f[e], v, (size_t)m * size[e] * sizeof *v);
+    }
+}
+
+advc_status advc_probe_features(advc_graph *g, const advc_attack_config *cfg,
+                                const float *x, const int *y, int n,
+                                double *dist, double *rel)
+{
+    int B = advc_graph_batch(g), E = advc_graph_num_exits(g);
+    size_t per = advc_shape_size(advc_graph_input_shape(g)), size[64];
+    if (E > 64)
+        return advc_set_error(ADVC_ERR_ARG, "feature probe: more than 64 "
+                              "exits");
+    float *clean[64] = { NULL }, *adv[64] = { NULL };
+    float *xa = malloc((size_t)n * per * sizeof *xa);
+    advc_status st = xa ? ADVC_OK : ADVC_ERR_NOMEM;
+    for (int e = 0; e < E && st == ADVC_OK; e++) {
+        size[e] = advc_shape_size(advc_graph_exit_features(g, e, NULL));
+        clean[e] = malloc((size_t)B * size[e] * sizeof(float));
+        adv[e] = malloc((size_t)B * size[e] * sizeof(float));
+        if (!clean[e] || !adv[e]) st = ADVC_ERR_NOMEM;
+        dist[e] = rel[e] = 0;
+    }
+    if (st == ADVC_ERR_NOMEM)
+        st = advc_set_error(ADVC_ERR_NOMEM, "feature probe: out of memory");
+    if (st == ADVC_OK) st = advc_attack_rows(g, cfg, x, y, n, xa);
+    for (int lo = 0; lo < n && st == ADVC_OK; lo += B) {
+        int m = n - lo < B ? n - lo : B;
+        exit_features(g, x + (size_t)lo * per, m, clean, size);
+        exit_features(g, xa + (size_t)lo * per, m, adv, size);
+        for (int e = 0; e < E; e++)
+            for (int i = 0; i < m; i++) {
+                double dd = 0, cc = 0;
+                for (size_t k = 0; k < size[e]; k++) {
+                    double c = clean[e][(size_t)i * size[e] + k];
+                    double a = adv[e][(size_t)i * size[e] + k];
+                    dd += (a - c) * (a - c);
+                    cc += c * c;
+                }
+                dist[e] += sqrt(dd) / n;
+                rel[e] += (cc > 0 ? sqrt(dd / cc) : 0) / n;
+            }
+    }
+    for (int e = 0; e < E; e++) free(clean[e]), free(adv[e]);
+    free(xa);
+    return st;
 }

@@ -12,9 +12,11 @@
 
 typedef struct {
     const char *model, *data, *out;
-    int index, threads;
+    int index, threads, limit, steps;
     advc_probe_config pc;
-    bool csv;
+    bool csv, features;
+    float eps;
+    uint64_t seed;
 } probe_opts;
 
 #define P_ROW(flag, meta, type, field, lo, hi, def, help)                    \
@@ -35,6 +37,19 @@ static const advc_param probe_rows[] = {
           "summary then goes to stderr)"),
     P_ROW("clip", NULL, ADVC_PARAM_FLAG, pc.clip, 0, 0, NULL,
           "clip x + eps * d to [0, 1] (not the paper's probe)"),
+    P_ROW("features", NULL, ADVC_PARAM_FLAG, features, 0, 0, NULL,
+          "the feature probe instead: per exit, the mean L2 distance between "
+          "the features its classifier reads on clean and on FGSM / PGD "
+          "examples (Chen et al.), over --limit test images"),
+    { "eps", "X", ADVC_PARAM_REAL, offsetof(probe_opts, eps), 0, 1, 1, "0.3",
+      "--features: the attacks' L-inf budget", "0.3 or 8/255", 0, 0, NULL,
+      NULL },
+    P_ROW("steps", "K", ADVC_PARAM_INT, steps, 1, 100000, "20",
+          "--features: PGD's iterations (step 2.5 eps/K)"),
+    CLI_ROW_LIMIT(probe_opts, limit, "--features: probe the first N test "
+                  "images (default 1000)"),
+    CLI_ROW_SEED(probe_opts, seed, "--features: seed for PGD's random "
+                 "start"),
     CLI_ROW_THREADS(probe_opts, threads),
 };
 
@@ -168,23 +183,97 @@ static int probe(const probe_opts *o, advc_graph *g,
 /* Grid points per forward pass. */
 #define PROBE_BATCH 128
 
+/* --features: FGSM and PGD on the summed loss, the distances per exit as
+ * a table (or CSV on stdout) and, with --out, a plot against depth. */
+static int probe_features(const probe_opts *o, advc_graph *g,
+                          const advc_checkpoint *head,
+                          const advc_dataset *test)
+{
+    int n = o->limit > 0 && o->limit < test->n ? o->limit : test->n;
+    int E = advc_graph_num_exits(g);
+    int *y = malloc((size_t)n * sizeof *y);
+    double *d = calloc(4 * (size_t)E + (size_t)E, sizeof *d);
+    if (!y || !d) {
+        free(y), free(d);
+        fprintf(stderr, "advc probe: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < n; i++) y[i] = test->y[i];
+    advc_attack_config a[2] = { advc_attack_defaults(ADVC_ATK_FGSM),
+                                advc_attack_defaults(ADVC_ATK_PGD) };
+    for (int k = 0; k < 2; k++) {
+        a[k].eps = o->eps;
+        a[k].seed = o->seed;
+    }
+    a[1].steps = o->steps;
+    a[1].max_loss = true; /* all the steps: the attack's own point */
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++)
+        if (advc_probe_features(g, &a[k], test->x, y, n, d + 2 * k * E,
+                                d + (2 * k + 1) * E) != ADVC_OK)
+            rc = cli_fail("probe");
+    FILE *info = o->csv ? stderr : stdout;
+    if (!rc) {
+        fprintf(info, "model %s (%s, act %s) on %s: features of each exit's "
+                "classifier, clean against FGSM / PGD-%d at eps %g (summed "
+                "loss; PGD's highest-loss iterate), mean over %d test images\n", o->model, head->spec,
+                head->act, o->data, o->steps, (double)o->eps, n);
+        if (o->csv) printf("exit,dims,fgsm_l2,fgsm_rel,pgd_l2,pgd_rel\n");
+        else fprintf(info, "%-6s %6s %10s %9s %10s %9s\n", "exit", "dims",
+                     "FGSM L2", "relative", "PGD L2", "relative");
+        for (int e = 0; e < E; e++) {
+            int dims = (int)advc_shape_size(advc_graph_exit_features(g, e,
+                                                                     NULL));
+            d[4 * E + e] = e;
+            if (o->csv)
+                printf("%d,%d,%.6g,%.6g,%.6g,%.6g\n", e, dims, d[e],
+                       d[E + e], d[2 * E + e], d[3 * E + e]);
+            else
+                fprintf(info, "%-6d %6d %10.4f %9.4f %10.4f %9.4f\n", e, dims,
+                        d[e], d[E + e], d[2 * E + e], d[3 * E + e]);
+        }
+    }
+    if (!rc && o->out) {
+        advc_plot_series ser[2] = {
+            { "FGSM", d + 4 * E, d, E, NULL, false },
+            { "PGD", d + 4 * E, d + 2 * E, E, NULL, false } };
+        char title[200];
+        snprintf(title, sizeof title, "Feature distance, clean vs "
+                 "adversarial (eps %g), per exit", (double)o->eps);
+        advc_plot pl = { .title = title, .xlabel = "exit",
+                         .ylabel = "mean L2 distance", .series = ser,
+                         .nseries = 2 };
+        if (advc_svg_plot(o->out, &pl) != ADVC_OK) rc = cli_fail("probe");
+        else fprintf(info, "wrote %s\n", o->out);
+    }
+    free(y), free(d);
+    return rc;
+}
+
 int cmd_probe(int argc, char **argv)
 {
     probe_opts o;
     memset(&o, 0, sizeof o);
     o.pc.points = 61;
     o.pc.eps_max = 15.0f;
+    o.eps = 0.3f;
+    o.steps = 20;
+    o.limit = 1000;
+    o.seed = 1;
     cli_parsed p;
     int rc = cli_begin(&cmd_probe_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
     if (!o.model) return cli_usage_error("probe", "--model FILE is required");
     if (!o.data) return cli_usage_error("probe", "--data DIR is required");
-    if (!o.out && !o.csv)
+    if (!o.out && !o.csv && !o.features)
         return cli_usage_error("probe", "--out FILE.svg or --csv is required");
-    int batch = o.pc.points < PROBE_BATCH ? o.pc.points : PROBE_BATCH;
+    int batch = o.features ? 256
+              : o.pc.points < PROBE_BATCH ? o.pc.points : PROBE_BATCH;
     cli_session se;
     rc = cli_open(&se, "probe", o.model, o.data, batch, o.threads);
-    if (rc == 0) rc = probe(&o, se.g, &se.head, &se.test);
+    if (rc == 0)
+        rc = o.features ? probe_features(&o, se.g, &se.head, &se.test)
+                        : probe(&o, se.g, &se.head, &se.test);
     cli_close(&se);
     return rc;
 }

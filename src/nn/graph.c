@@ -730,6 +730,16 @@ const float *advc_graph_logits(const advc_graph *g, int e)
     return g->nodes[g->exits[e].node]->y;
 }
 
+advc_shape advc_graph_exit_features(const advc_graph *g, int e,
+                                    const float **values)
+{
+    assert(e >= 0 && e < g->nexits && g->batch > 0);
+    const nn_node *v = g->nodes[g->exits[e].node];
+    if (v->nin > 0) v = v->in[0];
+    if (values) *values = v->y;
+    return v->shape;
+}
+
 float *advc_graph_dlogits(advc_graph *g, int e)
 {
     assert(e >= 0 && e < g->nexits && g->batch > 0);
