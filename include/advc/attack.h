@@ -17,7 +17,9 @@
  * one exit alone, or the max-average attack (Hu et al., ICLR 2020): run
  * the attack against each exit alone and against the mean of the exits'
  * losses, then keep per sample the candidate whose mean loss over exits
- * is highest.  "Fooled" on a multi-exit model means the final exit's
+ * is highest.  advc runs the summed attack first and keeps the points it
+ * fools, so max-average is never weaker than the summed attack and pays
+ * for the per-exit runs on the robust samples only.  "Fooled" on a multi-exit model means the final exit's
  * prediction is wrong (under ADVC_EXITS_ONE: the attacked exit's).
  *
  * Every attack is described once, by a descriptor (advc_attack_desc) in

@@ -134,8 +134,8 @@ void advc_attack_settings(const advc_attack_config *cfg, char *buf,
 
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r)
 {
-    advc_rng_seed(r, advc_mix64(c->seed, salt),
-                  c->cfg->first_index + (uint64_t)i);
+    uint64_t id = c->idmap ? (uint64_t)c->idmap[i] : (uint64_t)i;
+    advc_rng_seed(r, advc_mix64(c->seed, salt), c->cfg->first_index + id);
 }
 
 void atk_linf_start(const atk_ctx *c, advc_rng *r, int i, float *p)
@@ -364,8 +364,9 @@ static advc_status check_config(const advc_graph *g,
         return BAD("attack %s: the %sDLR loss needs >= %d classes (model "
                    "has %d)", nm, targeted ? "targeted " : "",
                    targeted ? 4 : 3, C);
-    if (r.loss == ADVC_LOSS_KL && r.targets)
-        return BAD("attack %s: the KL loss takes no targets", nm);
+    if (r.loss == ADVC_LOSS_KL && (r.targets || r.exits == ADVC_EXITS_MAXAVG))
+        return BAD("attack %s: the KL loss takes no targets and no "
+                   "max-average", nm);
     if (r.kind == ADVC_ATK_APGD_T) {
         if (r.targets)
             return BAD("attack apgd-t picks its own targets (the top "
@@ -470,9 +471,16 @@ static void ws_layout(atk_carver *cv, advc_attack_ws *s, bool maxavg)
                                 sizeof(float));
     w->zstage = atk_carve(cv, n * (size_t)dm->classes * sizeof(float));
     w->mcand = maxavg ? atk_carve(cv, rows) : NULL;
+    w->mx = maxavg ? atk_carve(cv, rows) : NULL;
     w->mmean = atk_carve(cv, fv);
     w->mbest = atk_carve(cv, fv);
+    w->mobj = atk_carve(cv, fv);
+    w->mfool = atk_carve(cv, n);
     w->midx = atk_carve(cv, iv);
+    w->mjdx = atk_carve(cv, iv);
+    w->my = atk_carve(cv, iv);
+    w->mt = atk_carve(cv, iv);
+    w->mid = atk_carve(cv, iv);
     if (s->def->layout) s->def->layout(cv, dm, w->priv);
 }
 
@@ -511,7 +519,6 @@ advc_attack_ws *advc_attack_ws_new(const advc_graph *g,
     cv.base = s->slab;
     cv.used = 0;
     ws_layout(&cv, s, maxavg);
-    for (int i = 0; i < s->dm.n; i++) s->w.midx[i] = i;
     return s;
 }
 

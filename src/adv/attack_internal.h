@@ -57,10 +57,14 @@ typedef struct {
     int *ey, *et, *epred;   /* (n) gathered labels, targets, predictions  */
     float *zref;            /* (exits, n, classes) KL: f(x) at the start  */
     float *zstage;          /* (n, classes) KL: zref rows of the active set */
-    /* Used only by the max-average driver (attack_multi.c): */
-    float *mcand;           /* (n, d) one candidate (NULL unless MAXAVG)  */
+    /* Used only by the max-average driver (attack_multi.c), NULL unless
+     * MAXAVG: */
+    float *mcand, *mx;      /* (n, d) one candidate; gathered clean rows  */
     float *mmean, *mbest;   /* (n) candidate's mean loss, best so far     */
-    int *midx;              /* (n) 0, 1, ..., n-1                         */
+    float *mobj;            /* (n) a per-exit run's objectives            */
+    unsigned char *mfool;   /* (n) its fooled flags                       */
+    int *midx, *mjdx;       /* (n) the robust samples; 0 .. m-1           */
+    int *my, *mt, *mid;     /* (n) gathered labels, targets, indices      */
     void *priv;             /* the attack's own state                     */
 } atk_ws;
 
@@ -81,6 +85,9 @@ typedef struct {
     int judge;              /* exit that decides "fooled"; -1: never       */
     bool early_stop;        /* drop fooled samples from the active set     */
     uint64_t seed;          /* this run's seed (sub-runs derive their own) */
+    const int *idmap;       /* (n) sample i's index in the caller's batch,
+                               when this run works on a gathered subset
+                               (random streams follow it); NULL: i        */
     atk_ws *ws;
 } atk_ctx;
 
