@@ -22,7 +22,7 @@
 #include "cli_util.h"
 
 typedef struct {
-    const char *log, *sweep, *out, *title;
+    const char *log, *sweep, *out, *title, *panels;
 } plot_opts;
 
 #define PL_ROW(flag, meta, field, def, help)                                 \
@@ -38,6 +38,10 @@ static const advc_param plot_rows[] = {
            "eps,<attack>,...; one series per attack"),
     PL_ROW("out", "FILE.svg", out, NULL, "the plot"),
     PL_ROW("title", "T", title, "from the input", "the title"),
+    PL_ROW("panels", "LIST", panels, NULL,
+           "--log: one more panel per comma-separated suffix, with every "
+           "column ending in it (multi-exit logs: _pgd, _fgsm, _clean for "
+           "each exit's guard accuracies, _fc_norm for its FC norm)"),
 };
 
 static void describe(cli_parsed *p, void *vo)
@@ -260,8 +264,32 @@ static void accuracy_range(advc_plot *p)
     p->ymax = mx <= 1 ? 1 : mx <= 100 ? 100 : 0;
 }
 
-/* --log: loss, accuracy and learning-rate panels. */
-static int plot_log(const char *path, const char *out, const char *title)
+#define MAX_EXTRA 4 /* --panels */
+
+/* The --panels suffixes: the columns ending in each, one panel each. */
+static int extra_panels(csv_table *t, int xc, const char *list,
+                        advc_plot_series (*ser)[CSV_MAX_COLS], int *nser,
+                        char (*names)[32])
+{
+    int np = 0;
+    for (const char *p = list; p && *p && np < MAX_EXTRA;) {
+        size_t len = strcspn(p, ",");
+        snprintf(names[np], sizeof names[np], "%.*s", (int)len, p);
+        nser[np] = 0;
+        for (int c = 0; c < t->ncols; c++)
+            if (c != xc && len && ends_with(t->names[c], names[np]))
+                ser[np][nser[np]++] = (advc_plot_series){
+                    t->names[c], t->col[xc], t->col[c], t->nrows, NULL,
+                    false };
+        if (nser[np]) np++;
+        p += len + (p[len] == ',');
+    }
+    return np;
+}
+
+/* --log: loss, accuracy and learning-rate panels, and --panels. */
+static int plot_log(const char *path, const char *out, const char *title,
+                    const char *more)
 {
     csv_table t;
     if (csv_read(path, &t) != ADVC_OK) return cli_fail("plot");
@@ -296,7 +324,11 @@ static int plot_log(const char *path, const char *out, const char *title)
     if (title) snprintf(ttl, sizeof ttl, "%s", title);
     else snprintf(ttl, sizeof ttl, "Training: %s", path);
     bool markers = t.nrows <= 60;
-    advc_plot panels[3];
+    advc_plot panels[3 + MAX_EXTRA];
+    static advc_plot_series ext[MAX_EXTRA][CSV_MAX_COLS];
+    int next[MAX_EXTRA];
+    char ext_names[MAX_EXTRA][32];
+    int ne = extra_panels(&t, xc, more, ext, next, ext_names);
     int np = 0;
     if (nl) {
         panels[np++] = (advc_plot){ .title = ttl, .xlabel = t.names[xc],
@@ -315,13 +347,20 @@ static int plot_log(const char *path, const char *out, const char *title)
                                     .ylabel = "learning rate", .series = lr,
                                     .nseries = 1, .markers = markers };
     }
+    for (int k = 0; k < ne; k++) {
+        advc_plot p = { .xlabel = t.names[xc], .ylabel = ext_names[k],
+                        .series = ext[k], .nseries = next[k],
+                        .markers = markers };
+        accuracy_range(&p);
+        panels[np++] = p;
+    }
     int rc = 0;
     if (advc_svg_write(out, panels, np, 0, np > 1 ? 320 : 0) != ADVC_OK) {
         rc = cli_fail("plot");
     } else {
-        printf("wrote %s: %d rows; %s%s%s%s\n", out, t.nrows,
+        printf("wrote %s: %d rows; %s%s%s%d more panels\n", out, t.nrows,
                nl ? "loss " : "", na ? "accuracy " : "",
-               nlr ? "learning-rate " : "", "panels");
+               nlr ? "learning-rate " : "", ne);
         if (dropped)
             printf("left out %d accuracy column(s) with no values\n",
                    dropped);
@@ -369,7 +408,7 @@ int cmd_plot(int argc, char **argv)
     if (!o.log == !o.sweep)
         return cli_usage_error("plot", "give exactly one of --log and --sweep");
     if (!o.out) return cli_usage_error("plot", "--out FILE.svg is required");
-    return o.log ? plot_log(o.log, o.out, o.title)
+    return o.log ? plot_log(o.log, o.out, o.title, o.panels)
                  : plot_sweep(o.sweep, o.out, o.title);
 }
 
