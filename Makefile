@@ -9,6 +9,7 @@
 #   make sanitize             suite under ASan + UBSan (= make test SAN=1)
 #   make bench                verify-then-time microbenchmarks
 #   make data / make run      fetch MNIST + Fashion-MNIST / the main job
+#   make reproduce [PAPER=p] [BUDGET=quick|full]   the papers' experiments
 #   make clean
 
 CC      ?= cc
@@ -109,7 +110,7 @@ else ifeq ($(SIMD),avx2)
   TEST_DEFS := -DADVC_EXPECT_ISA=\"avx2\"
 endif
 
-.PHONY: all test test-neon sanitize bench data run run-job clean check-deps print-isa
+.PHONY: all test test-neon sanitize bench data run run-job clean check-deps print-isa reproduce
 all: $(LIB) $(PROG) $(BENCH)
 
 $(BUILD)/obj/%.o: %.c
@@ -199,6 +200,14 @@ run-job:
 	@echo "   sweep.csv + sweep.svg (accuracy against eps), attack/grid.png"
 	@echo "   (clean | perturbation | adversarial) + attack/*.npy, probe.svg"
 	@echo "   (logits along the FGSM direction)."
+
+# The papers' experiments, one script each (bench/repro/): every paper at
+# the quick budget, or PAPER=<name> BUDGET=full.  Results and commands in
+# bench/repro/results/.
+PAPER ?=
+BUDGET ?= quick
+reproduce: all
+	BUDGET=$(BUDGET) ADVC=$(PROG) sh bench/repro/run.sh $(PAPER)
 
 print-isa:
 	@echo $(ISA)
