@@ -55,11 +55,11 @@ one() {
     evaljson "$m.pgd.json" --model "$m" --data data/$data --attack pgd \
         --eps $eps --steps 50 --step-size $step --restarts $RESTARTS \
         --limit $NEVAL --seed $seed
-    evaljson "$m.aa.json" --model "$m" --data data/$data --attack $AA \
+    evaljson "$m.$AA.json" --model "$m" --data data/$data --attack $AA \
         --eps $eps --limit $NEVAL --seed $seed
     clean=$(json_get "$m.clean.json" clean_acc '"exit":"final"')
     pgd=$(json_get "$m.pgd.json" robust_acc '"attack":"pgd"')
-    aa=$(json_get "$m.aa.json" robust_acc "\"attack\":\"$AA\"")
+    aa=$(json_get "$m.$AA.json" robust_acc "\"attack\":\"$AA\"")
     [ -n "$aa" ] || aa=$(json_get "$m.aa.json" robust_acc '"attack":"worst"')
     co=0
     grep -q "catastrophic overfitting" "$m.err" && co=1
