@@ -60,9 +60,10 @@ one() {
     clean=$(json_get "$m.clean.json" clean_acc '"exit":"final"')
     pgd=$(json_get "$m.pgd.json" robust_acc '"attack":"pgd"')
     aa=$(json_get "$m.$AA.json" robust_acc "\"attack\":\"$AA\"")
-    [ -n "$aa" ] || aa=$(json_get "$m.aa.json" robust_acc '"attack":"worst"')
+    [ -n "$aa" ] || aa=$(json_get "$m.$AA.json" robust_acc '"attack":"worst"')
     co=0
-    grep -q "catastrophic overfitting" "$m.err" && co=1
+    grep -q -e "catastrophic overfitting" -e "never became robust" "$m.err" &&
+        co=1
     secs=$(epoch_seconds "$m")
     for k in clean pgd aa co secs; do
         eval "v=\$$k"
@@ -75,7 +76,7 @@ one() {
 arm() {
     data=$1 model=$2 eps=$3 vars=$4 seeds=$5
     section_plain "$data, $model, eps $eps" \
-        "Mean ± std over seeds $seeds; robust accuracy on the first $NEVAL test images ($AA: AutoAttack$( [ $AA = aa ] || echo ' without FAB-T and Square: an upper bound')); collapsed: runs whose guard saw catastrophic overfitting (the checkpoint evaluated is then the epoch before it); time: training seconds per epoch."
+        "Mean ± std over seeds $seeds; robust accuracy on the first $NEVAL test images ($AA: AutoAttack$( [ $AA = aa ] || echo ' without FAB-T and Square: an upper bound')); collapsed: runs whose guard saw catastrophic overfitting (the checkpoint evaluated is then the epoch before it) or that ended robust to FGSM but not to PGD; time: training seconds per epoch."
     printf '| recipe | clean | PGD-50x%s | %s | worst seed %s | collapsed | s/epoch | cost vs fgsm-rs |\n|---|---|---|---|---|---|---|---|\n' \
         "$RESTARTS" "$AA" "$AA" >>"$WORK/rows.md"
     base=""

@@ -109,8 +109,8 @@ typedef struct {
  * the held-out guard batch is attacked with FGSM and PGD (eval mode, the
  * real backward rules, eps = the recipe's eps, step 2.5 eps / steps, one
  * restart, a fixed seed).  The best epoch by PGD accuracy is kept; a drop
- * of more than co_threshold below the best stops training (or warns), and
- * so does an epoch robust to FGSM but not to PGD (co_gap). */
+ * of more than co_threshold below the best stops training (or warns); an
+ * epoch robust to FGSM but not to PGD (co_gap) is never the best. */
 typedef struct {
     int count;          /* images; -1: min(512, a tenth of the training
                            images); 0: no guard.  Taken from the front of
@@ -120,10 +120,10 @@ typedef struct {
     int steps;          /* PGD steps (10)                                   */
     float co_threshold; /* 0.2 = 20 points                                  */
     float co_gap;       /* an epoch whose held-out FGSM accuracy is >= 50%
-                           and more than co_gap above its PGD accuracy
-                           never became robust (it resists only the one
-                           step it trains on): treated as a collapse, not
-                           a best epoch (0.5 = 50 points)                 */
+                           and more than co_gap above its PGD accuracy is
+                           robust only to the one step it trains on: never
+                           a best epoch; a run that ends so never became
+                           robust and says so (0.5 = 50 points)           */
     bool co_warn;       /* warn and go on instead of stopping              */
 } advc_guard_config;
 
@@ -231,6 +231,8 @@ typedef struct {
      * none).  When training stops there, out_path keeps the epoch before. */
     advc_guard_point last, best, co;
     bool stopped;         /* training stopped at co.epoch                 */
+    bool fgsm_only;       /* the last guard point resists FGSM but not
+                             PGD: the model never became robust (co_gap) */
 } advc_train_result;
 
 /* g must be compiled for cfg->batch and initialised. */

@@ -8,9 +8,9 @@
  * in eval mode with the model's real backward rules, the drop measured
  * from the BEST epoch so far (a slow slide also counts), and both the best
  * (by PGD accuracy) and the last checkpoints kept.  An epoch that resists
- * FGSM (>= 50%) but not PGD (more than --co-gap below) counts as a
- * collapse too: the model never became robust, it only learned to defeat
- * the one step it trains on.  An epoch whose held-out
+ * FGSM (>= 50%) but not PGD (more than --co-gap below) is never "best":
+ * the model resists only the one step it trains on; a run that ends so
+ * never became robust, and says so.  An epoch whose held-out
  * clean accuracy is at chance level is never "best": a model that learned
  * nothing is also never fooled more.  Standard training has no attack to
  * overfit to, so its guard is off unless asked for.
@@ -235,7 +235,10 @@ advc_status guard_epoch(train_run *t, int epoch)
     t->chance = at_chance(t, clean);
     if (t->gs.n == 0) return ADVC_OK;
     exits_epoch(t, &pt);
-    /* Robust to FGSM but not to PGD: the model never became robust. */
+    /* Robust to FGSM but not to PGD: not robust (yet).  Never a best
+     * epoch; a run that ends so never became robust (reported at the
+     * end).  It does not stop training: early in a run robustness to PGD
+     * can still come. */
     t->fgsm_only = pt.fgsm >= 0.5f && pt.fgsm - pt.pgd > t->cfg.guard.co_gap;
     bool fell = res->best.epoch > 0 &&
                 res->best.pgd - pt.pgd > t->cfg.guard.co_threshold;
@@ -243,7 +246,7 @@ advc_status guard_epoch(train_run *t, int epoch)
         (res->best.epoch == 0 || pt.pgd > res->best.pgd)) {
         res->best = pt;
         t->is_best = true;
-    } else if (fell || t->fgsm_only) {
+    } else if (fell) {
         if (res->co.epoch == 0) res->co = pt;
         t->stop = !t->cfg.guard.co_warn;
         res->stopped = t->stop;

@@ -118,21 +118,20 @@ static void print_warnings(const train_run *t, int epoch)
                     "the final exit decides when training stops)\n", e,
                     100.0 * t->pt.exit_pgd[e], 100.0 * t->exit_best_pgd[e],
                     t->exit_best_epoch[e]);
+    if (t->gs.n > 0 && t->fgsm_only)
+        fprintf(stderr, "advc train: epoch %d resists FGSM (held-out %.1f%%) "
+                "but not PGD (%.1f%%): robust only to the step it trains on; "
+                "not a best epoch\n", epoch + 1, 100.0 * t->pt.fgsm,
+                100.0 * t->pt.pgd);
     if (t->gs.n == 0 || res->co.epoch != epoch + 1) return;
     const char *then = !t->stop ? "; going on (--co-warn)"
                        : epoch > 0 ? "; stopping (the last checkpoint keeps "
                                      "the epoch before)"
                                    : "; stopping";
-    if (t->fgsm_only)
-        fprintf(stderr, "advc train: catastrophic overfitting at epoch %d: "
-                "held-out FGSM accuracy %.1f%% but PGD %.1f%%: robust only "
-                "to the step it trains on%s\n", epoch + 1,
-                100.0 * t->pt.fgsm, 100.0 * t->pt.pgd, then);
-    else
-        fprintf(stderr, "advc train: catastrophic overfitting at epoch %d: "
-                "held-out PGD accuracy %.1f%%, best %.1f%% at epoch %d%s\n",
-                epoch + 1, 100.0 * t->pt.pgd, 100.0 * res->best.pgd,
-                res->best.epoch, then);
+    fprintf(stderr, "advc train: catastrophic overfitting at epoch %d: "
+            "held-out PGD accuracy %.1f%%, best %.1f%% at epoch %d%s\n",
+            epoch + 1, 100.0 * t->pt.pgd, 100.0 * res->best.pgd,
+            res->best.epoch, then);
 }
 
 /* ---- the CSV log ----------------------------------------------------------- */
@@ -259,5 +258,6 @@ advc_status log_checkpoints(train_run *t, int epoch)
         if (st != ADVC_OK) return st;
     }
     t->res->last = t->pt;
+    t->res->fgsm_only = t->fgsm_only;
     return ADVC_OK;
 }

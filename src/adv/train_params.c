@@ -73,9 +73,10 @@ static const advc_param train_rows[] = {
             0, "0.2", "stop when held-out PGD accuracy falls more than X "
             "below the best epoch's (0.2 = 20 points)", NULL),
     TRN_ROW("co-gap", "X", ADVC_PARAM_REAL, guard.co_gap, 0, 1, 0, "0.5",
-            "also a collapse: held-out FGSM accuracy of 50% or more and "
-            "more than X above the PGD accuracy (robust only to the step "
-            "it trains on)", NULL),
+            "an epoch with held-out FGSM accuracy of 50% or more and more "
+            "than X above its PGD accuracy resists only the step it trains "
+            "on: never the best epoch, and a run that ends so is reported",
+            NULL),
     TRN_ROW("co-warn", NULL, ADVC_PARAM_FLAG, guard.co_warn, 0, 0, 0, "off",
             "warn and go on instead of stopping", NULL),
 };

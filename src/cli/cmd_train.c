@@ -213,6 +213,11 @@ static void report(const train_opts *o, const advc_train_result *res)
         print_point(res->stopped ? "catastrophic overfitting, stopped at"
                                  : "catastrophic overfitting from",
                     &res->co, NULL);
+    if (res->fgsm_only)
+        fprintf(stderr, "advc train: warning: the model never became robust: "
+                "its last held-out FGSM accuracy is %.1f%% but PGD %.1f%% "
+                "(robust only to the step it trains on)\n",
+                100.0 * res->last.fgsm, 100.0 * res->last.pgd);
     if (res->last.epoch > 0) print_point("last:", &res->last, o->out);
     if (res->best.epoch > 0) print_point("best:", &res->best, best);
     else
