@@ -14,7 +14,9 @@ typedef struct {
     int n, c, h, w;     /* count, channels, height, width */
     int classes;        /* 10 for MNIST / Fashion-MNIST / CIFAR-10 */
     float *x;           /* (n, c, h, w), advc_alloc'd */
-    uint8_t *y;         /* (n) labels in [0, classes) */
+    int *y;             /* (n) labels in [0, classes): the type the attacks,
+                           advc_predict and the losses take, so d.y goes
+                           straight to advc_attack_run                    */
 } advc_dataset;
 
 /* Every loader zeroes *out first, so advc_dataset_free(out) is safe after

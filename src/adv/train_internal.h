@@ -156,10 +156,10 @@ void recipe_format_rule(const void *src, char *buf, size_t bufsz);
 /* The held-out images the overfitting guard attacks (train_guard.c). */
 typedef struct {
     const float *x;   /* (n, d) held-out images */
-    const uint8_t *y; /* (n) */
+    const int *y;     /* (n) */
     int n;
     float *xadv;      /* (B, d) */
-    int *yb, *pred;   /* (B) */
+    int *pred;        /* (B) */
 } guard_set;
 
 /* Everything the loop and its named steps share. */
@@ -201,7 +201,7 @@ void train_set_rules(train_run *t, bool on);
 /* train_guard.c: accuracy per exit over rows [0, n) of (x, y), eval mode;
  * the guard's held-out split and its evaluation, and the best/collapse
  * bookkeeping after each epoch. */
-advc_status train_eval_rows(advc_graph *g, const float *x, const uint8_t *y,
+advc_status train_eval_rows(advc_graph *g, const float *x, const int *y,
                             int n, float *acc, float *loss);
 advc_status guard_open(train_run *t);
 void guard_close(train_run *t);
