@@ -158,6 +158,34 @@ if [ $? != 0 ] || ! grep -q "warning: .* differs" "$tmp/err"; then
     fails=$((fails + 1))
 fi
 
+# --augment: MNIST-like data default to none, CIFAR-10 to crop-flip (the
+# header and the checkpoint say which); a bad value is refused.
+expect 2 "--augment" train --data $data --model linear --augment flip
+if ! grep -q "augment=none" "$tmp/train.err"; then
+    echo "cli: FAIL: MNIST training did not run with augment=none"
+    fails=$((fails + 1))
+fi
+# CIFAR-10 batches of 6 records each: a label byte, then 3072 pixel bytes.
+mkdir "$tmp/cifar"
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 \
+    test_batch; do
+    for r in 0 1 2 3 4 5; do
+        printf "\\00$r"
+        head -c 3072 /dev/zero | tr '\000' "\\1$r$r"
+    done >"$tmp/cifar/$f.bin"
+done
+expect 0 "" train --data "$tmp/cifar" --model linear --batch 10 \
+    --out "$tmp/c.advc"
+if ! grep -q "augment=crop-flip" "$tmp/err"; then
+    echo "cli: FAIL: CIFAR-10 training did not default to crop-flip"
+    fails=$((fails + 1))
+fi
+expect 0 "" info "$tmp/c.advc"
+if ! grep -q "augment=crop-flip" "$tmp/out"; then
+    echo "cli: FAIL: the checkpoint does not record augment=crop-flip"
+    fails=$((fails + 1))
+fi
+
 # Bad files: exit 1, one line naming the file.
 expect 1 "$tmp/none.advc" eval --model "$tmp/none.advc" --data $data
 head -c 100 "$tmp/m.advc" >"$tmp/cut.advc"

@@ -12,6 +12,7 @@
     X(act)             \
     X(vec)             \
     X(data)            \
+    X(augment)         \
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \

@@ -130,6 +130,9 @@ typedef struct {
     uint64_t seed;            /* shuffling, dropout, random starts (init
                                  is the caller's)                         */
     int val_count;            /* last val_count training samples held out */
+    advc_augment augment;     /* what each training image goes through as
+                                 its batch is gathered (advc/data.h);
+                                 DEFAULT: advc_augment_default(data)     */
     advc_recipe recipe;
     advc_recipe_config rc;
     advc_guard_config guard;

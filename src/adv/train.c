@@ -148,6 +148,8 @@ static advc_status run_open(train_run *t, advc_graph *g,
     t->g = g;
     t->data = data;
     t->cfg = advc_train_resolve(cfg);
+    if (t->cfg.augment == ADVC_AUGMENT_DEFAULT)
+        t->cfg.augment = advc_augment_default(data);
     t->res = res;
     t->B = advc_graph_batch(g);
     t->E = advc_graph_num_exits(g);
@@ -193,13 +195,18 @@ static void run_close(train_run *t)
 
 /* ---- one epoch of training ----------------------------------------------- */
 
-static void gather_batch(train_run *t, int s)
+/* Batch s of the epoch's order, each image augmented as it is copied
+ * (--augment; none is a plain copy). */
+static void gather_batch(train_run *t, int epoch, int s)
 {
+    const advc_dataset *d = t->data;
+    advc_rng r;
+    advc_augment_rng(&r, t->cfg.seed, epoch, s);
     for (int i = 0; i < t->bsz; i++) {
-        int r = t->perm[s * t->bsz + i];
-        memcpy(t->xb + (size_t)i * t->per, t->data->x + (size_t)r * t->per,
-               t->per * sizeof *t->xb);
-        t->yb[i] = t->data->y[r];
+        int k = t->perm[s * t->bsz + i];
+        advc_augment_image(t->cfg.augment, &r, d->x + (size_t)k * t->per,
+                           t->xb + (size_t)i * t->per, d->c, d->h, d->w);
+        t->yb[i] = d->y[k];
     }
 }
 
@@ -241,7 +248,7 @@ static advc_status train_epoch(train_run *t, int epoch)
     t->correct = t->seen = t->nloss = 0;
     double t0 = advc_now(), last_draw = 0;
     for (int s = 0; s < t->steps; s++) {
-        gather_batch(t, s);
+        gather_batch(t, epoch, s);
         advc_status st = train_batch(t, epoch, s);
         if (st != ADVC_OK) return st;
         log_progress(t, epoch, s, t0, &last_draw);
