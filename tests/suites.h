@@ -20,7 +20,8 @@
     X(nn)              \
     X(attack)          \
     X(pictures)        \
-    X(recipes)
+    X(recipes)         \
+    X(resume)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

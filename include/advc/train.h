@@ -121,6 +121,11 @@ typedef struct {
  * it to force a collapse).  May change the parameters. */
 typedef void (*advc_epoch_hook)(advc_graph *g, int epoch, void *ctx);
 
+/* Asked after every batch (epoch and batch counted from 1) and after each
+ * epoch's checkpoints are written (batch 0): true ends training there,
+ * after writing the resumable state (advc train: on SIGINT or SIGTERM). */
+typedef bool (*advc_stop_fn)(void *ctx, int epoch, int batch);
+
 typedef struct {
     int epochs;               /* passes over the training split (free: the
                                  loop makes ceil(epochs / replays))        */
@@ -150,6 +155,17 @@ typedef struct {
     advc_progress progress;
     advc_epoch_hook hook;     /* NULL normally */
     void *hook_ctx;
+    /* Resuming (src/adv/train_resume.c).  Every epoch, and where stop
+     * ends training, the run writes advc_train_resume_path(out_path):
+     * the model, the optimizer's state and the run's position.  With
+     * resume set, training goes on from that file: g (built from the same
+     * spec) gets its weights, and the run ends bit-identical to one never
+     * interrupted.  Every setting must match the recorded run's
+     * (ADVC_ERR_ARG naming the first flag that differs) except epochs,
+     * which may grow. */
+    bool resume;
+    advc_stop_fn stop;        /* NULL, or asked after every batch         */
+    void *stop_ctx;
 } advc_train_config;
 
 /* The rows of advc_train_config's settings (epochs, batch, seed,
@@ -187,6 +203,10 @@ advc_status advc_train_check(const advc_graph *g,
  * silu, gelu, elu, sigmoid, tanh, or relu (= no change). */
 advc_status advc_grad_rule_parse(const char *s, advc_act_spec *out);
 
+/* Where a run's resumable state goes: out with ".resume" appended
+ * ("m.advc" -> "m.advc.resume"). */
+void advc_train_resume_path(const char *out, char *buf, size_t bufsz);
+
 /* Where the best checkpoint goes: out with ".best" before the extension
  * ("m.advc" -> "m.best.advc", "m" -> "m.best"). */
 void advc_train_best_path(const char *out, char *buf, size_t bufsz);
@@ -210,7 +230,19 @@ typedef struct {
      * none).  When training stops there, out_path keeps the epoch before. */
     advc_guard_point last, best, co;
     bool stopped;         /* training stopped at co.epoch                 */
+    /* cfg->stop ended training after at_batch batches of the epoch after
+     * epochs_done (at_batch 0: right after epoch epochs_done); the state
+     * to resume from is in the resume file. */
+    bool interrupted;
+    int at_batch;
 } advc_train_result;
+
+/* Whether cfg->resume can go on from the resume file, without training:
+ * the file reads, the run is the same, epochs are left.  advc_train
+ * makes the same checks; this lets a caller refuse before it prints
+ * anything.  Loads the file's weights into g. */
+advc_status advc_train_resume_check(advc_graph *g, const advc_dataset *data,
+                                    const advc_train_config *cfg);
 
 /* g must be compiled for cfg->batch and initialised. */
 advc_status advc_train(advc_graph *g, const advc_dataset *data,

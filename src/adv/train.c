@@ -173,12 +173,14 @@ static advc_status run_open(train_run *t, advc_graph *g,
                              sizeof t->best_path);
     if ((st = alloc_run(t)) != ADVC_OK) return st;
     if ((st = set_exit_l2(t)) != ADVC_OK) return st;
-    if ((st = log_open_csv(t)) != ADVC_OK) return st;
     advc_dataset_fingerprint(data, t->data_train, sizeof t->data_train);
     for (int i = 0; i < t->ntrain; i++) t->perm[i] = i;
     advc_graph_set_seed(g, cfg->seed);
+    if (cfg->resume && (st = resume_open(t)) != ADVC_OK) return st;
+    if ((st = log_open_csv(t)) != ADVC_OK) return st;
     train_set_rules(t, true);
     log_header(t);
+    resume_note(t);
     return ADVC_OK;
 }
 
@@ -239,22 +241,52 @@ static advc_status train_batch(train_run *t, int epoch, int s)
     return ADVC_OK;
 }
 
-static advc_status train_epoch(train_run *t, int epoch)
+void train_shuffle(train_run *t, int epoch)
 {
     advc_rng rng;
     advc_rng_seed(&rng, t->cfg.seed, 1000 + (uint64_t)epoch);
     advc_rng_shuffle(&rng, t->perm, t->ntrain);
-    t->loss_sum = 0;
-    t->correct = t->seen = t->nloss = 0;
+}
+
+/* cfg.stop asked after batch `batch` of epoch (0: after its checkpoints). */
+static bool stop_asked(const train_run *t, int epoch, int batch)
+{
+    return t->cfg.stop && t->cfg.stop(t->cfg.stop_ctx, epoch + 1, batch);
+}
+
+/* Ends the run after `batches` batches of epoch: the state is saved. */
+static advc_status interrupt(train_run *t, int epoch, int batches)
+{
+    t->res->interrupted = true;
+    t->res->epochs_done = epoch;
+    t->res->at_batch = batches;
+    return resume_save(t, epoch, batches);
+}
+
+/* The epoch's batches (a resumed run: those not done yet). */
+static advc_status train_epoch(train_run *t, int epoch)
+{
+    train_shuffle(t, epoch);
+    int s0 = epoch == t->start_epoch ? t->start_batch : 0;
+    double sec0 = s0 > 0 ? t->sec : 0; /* the part done before a resume */
+    if (s0 == 0) {
+        t->loss_sum = 0;
+        t->correct = t->seen = t->nloss = 0;
+    }
     double t0 = advc_now(), last_draw = 0;
-    for (int s = 0; s < t->steps; s++) {
+    for (int s = s0; s < t->steps; s++) {
         gather_batch(t, epoch, s);
         advc_status st = train_batch(t, epoch, s);
         if (st != ADVC_OK) return st;
         log_progress(t, epoch, s, t0, &last_draw);
+        if (stop_asked(t, epoch, s + 1)) {
+            t->sec = sec0 + (advc_now() - t0);
+            t->res->seconds += advc_now() - t0;
+            return interrupt(t, epoch, s + 1);
+        }
     }
-    t->sec = advc_now() - t0;
-    t->res->seconds += t->sec;
+    t->sec = sec0 + (advc_now() - t0);
+    t->res->seconds += advc_now() - t0;
     t->res->epochs_done = epoch + 1;
     t->res->loss = (float)(t->loss_sum / t->nloss);
     t->res->train_acc = (float)((double)t->correct / t->seen);
@@ -296,6 +328,20 @@ static advc_status check_finite(const train_run *t, int epoch)
                           t->cfg.out_path ? t->cfg.out_path : "");
 }
 
+advc_status advc_train_resume_check(advc_graph *g, const advc_dataset *data,
+                                    const advc_train_config *cfg)
+{
+    advc_train_config c = *cfg;
+    c.resume = true;
+    c.progress = ADVC_PROGRESS_NONE;
+    c.log_path = NULL;
+    train_run t;
+    advc_train_result res;
+    advc_status st = run_open(&t, g, data, &c, &res);
+    run_close(&t);
+    return st;
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 advc_status advc_train(advc_graph *g, const advc_dataset *data,
@@ -303,13 +349,19 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
 {
     train_run t;
     advc_status st = run_open(&t, g, data, cfg, res);
-    for (int epoch = 0; st == ADVC_OK && epoch < t.epochs; epoch++) {
+    for (int epoch = t.start_epoch; st == ADVC_OK && epoch < t.epochs;
+         epoch++) {
         st = train_epoch(&t, epoch);
-        if (st == ADVC_OK) st = epoch_evaluate(&t, epoch);
+        if (st != ADVC_OK || res->interrupted) break;
+        st = epoch_evaluate(&t, epoch);
         if (st == ADVC_OK) log_epoch(&t, epoch);
         if (st == ADVC_OK) st = check_finite(&t, epoch);
         if (st != ADVC_OK || t.stop) break;
         st = log_checkpoints(&t, epoch);
+        if (st == ADVC_OK) st = resume_save(&t, epoch + 1, 0);
+        if (st == ADVC_OK && stop_asked(&t, epoch, 0))
+            res->interrupted = true;
+        if (res->interrupted) break;
     }
     run_close(&t);
     return st;
