@@ -1,7 +1,8 @@
 /* advc/train.h: the training loop, the adversarial-training recipes and
  * clean evaluation.
  *
- * One loop for every recipe: each step gathers a shuffled batch, lets the
+ * One loop for every recipe: each step gathers a shuffled batch (each
+ * image augmented as cfg->augment says, advc/data.h), lets the
  * recipe make the training input (clean, FGSM, FGSM-RS, PGD, free replay,
  * TRADES' KL-PGD) and accumulate the gradient of its loss, then the
  * optimizer steps at the scheduled learning rate.  At the end of each epoch
@@ -9,8 +10,10 @@
  * overfitting guard attacks a held-out batch (FGSM and PGD), a CSV line is
  * logged and the checkpoints are written (temporary file + rename): the
  * last one at out_path and the best one by held-out PGD accuracy at
- * advc_train_best_path(out_path).  A NaN or inf loss stops training with
- * ADVC_ERR_NAN and leaves the last good checkpoint in place.
+ * advc_train_best_path(out_path), and beside them the state a run resumes
+ * from (advc_train_resume_path; cfg->resume, cfg->stop).  A NaN or inf
+ * loss stops training with ADVC_ERR_NAN and leaves the last good
+ * checkpoint in place.
  * The recipes, their papers and defaults: src/adv/recipes.c.
  */
 #ifndef ADVC_TRAIN_H
@@ -176,8 +179,9 @@ const advc_param *advc_train_params(int *n);
 advc_train_config advc_train_resolve(const advc_train_config *cfg);
 
 /* Defaults: 1 epoch, batch 128, Adam lr 2e-3 constant, seed 1, no
- * validation, std recipe with every recipe setting at its default, the
- * guard on (count -1, PGD-10, threshold 0.2, stop), progress per epoch. */
+ * validation, augmentation by the data's default rule, std recipe with
+ * every recipe setting at its default, the guard on (count -1, PGD-10,
+ * threshold 0.2, stop), progress per epoch, a fresh run (no resume). */
 advc_train_config advc_train_defaults(void);
 const char *advc_recipe_name(advc_recipe r);
 advc_recipe advc_recipe_parse(const char *s); /* ADVC_RECIPE_COUNT if unknown */

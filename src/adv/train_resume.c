@@ -112,11 +112,11 @@ static advc_status resume_meta(const train_run *t, int epochs, int batches,
     put_point(&m, "resume_best", &res->best);
     put_point(&m, "resume_co", &res->co);
     put(&m, "resume_stopped", "%d", res->stopped ? 1 : 0);
-    if (m.st != ADVC_OK)
-        return advc_set_error(ADVC_ERR_ARG, "the resume state does not fit "
-                              "the checkpoint's metadata: %s",
-                              advc_last_error());
-    return ADVC_OK;
+    if (m.st == ADVC_OK) return ADVC_OK;
+    char why[256]; /* copied: the message is rewritten below */
+    snprintf(why, sizeof why, "%s", advc_last_error());
+    return advc_set_error(ADVC_ERR_ARG, "the resume state does not fit the "
+                          "checkpoint's metadata: %s", why);
 }
 
 /* A 1-D state tensor named "resume.<name>" over data (count floats). */
