@@ -235,14 +235,22 @@ static const char *get(meta_in *m, const char *key, char *buf, size_t sz)
     return m->st == ADVC_OK ? buf : NULL;
 }
 
+/* Records that key's value s is malformed (ok false) and returns v. */
+static double checked(meta_in *m, const char *key, const char *s, bool ok,
+                      double v)
+{
+    if (s && !ok)
+        m->st = advc_set_error(ADVC_ERR_FORMAT, "%s: bad %s '%s'", m->path,
+                               key, s);
+    return v;
+}
+
 static long get_long(meta_in *m, const char *key, long lo)
 {
     char b[64];
     long v = 0;
     const char *s = get(m, key, b, sizeof b);
-    if (s && (advc_parse_int(s, &v) != ADVC_OK || v < lo))
-        m->st = advc_set_error(ADVC_ERR_FORMAT, "%s: bad %s '%s'", m->path,
-                               key, s);
+    checked(m, key, s, s && advc_parse_int(s, &v) == ADVC_OK && v >= lo, 0);
     return v;
 }
 
@@ -251,9 +259,7 @@ static uint64_t get_u64(meta_in *m, const char *key)
     char b[64];
     uint64_t v = 0;
     const char *s = get(m, key, b, sizeof b);
-    if (s && advc_parse_u64(s, &v) != ADVC_OK)
-        m->st = advc_set_error(ADVC_ERR_FORMAT, "%s: bad %s '%s'", m->path,
-                               key, s);
+    checked(m, key, s, s && advc_parse_u64(s, &v) == ADVC_OK, 0);
     return v;
 }
 
@@ -262,10 +268,7 @@ static double get_real(meta_in *m, const char *key)
     char b[64];
     double v = 0;
     const char *s = get(m, key, b, sizeof b);
-    if (s && advc_parse_real(s, &v) != ADVC_OK)
-        m->st = advc_set_error(ADVC_ERR_FORMAT, "%s: bad %s '%s'", m->path,
-                               key, s);
-    return v;
+    return checked(m, key, s, s && advc_parse_real(s, &v) == ADVC_OK, v);
 }
 
 static advc_guard_point get_point(meta_in *m, const char *key)
@@ -280,9 +283,7 @@ static advc_guard_point get_point(meta_in *m, const char *key)
     float *v[3] = { &p.clean, &p.fgsm, &p.pgd };
     for (int k = 0; k < 3 && *end == ','; k++)
         *v[k] = (float)strtod(end + 1, &end);
-    if (*end != '\0' || errno)
-        m->st = advc_set_error(ADVC_ERR_FORMAT, "%s: bad %s '%s'", m->path,
-                               key, s);
+    checked(m, key, s, *end == '\0' && errno == 0, 0);
     return p;
 }
 
