@@ -225,14 +225,16 @@ fi
 set -- --data $data --model cnn-small --recipe pgd --steps 3 --epochs 4 \
     --limit 500 --batch 50 --threads 2 --seed 3
 expect 0 "" train "$@" --out "$tmp/s0.advc"
-$runner "$prog" train "$@" --out "$tmp/s1.advc" >/dev/null 2>"$tmp/err" &
+rm -f "$tmp/bg.err"
+$runner "$prog" train "$@" --out "$tmp/s1.advc" >/dev/null 2>"$tmp/bg.err" &
 pid=$!
-while kill -0 $pid 2>/dev/null && ! grep -q "^epoch 1/4" "$tmp/err"; do
+# The signal goes once the first epoch is reported (the handler is set).
+while kill -0 $pid 2>/dev/null && ! grep -q "^epoch 1/4" "$tmp/bg.err"; do
     sleep 0.05
 done
 kill -TERM $pid
 wait $pid
-interrupted $? 143 "$tmp/err"
+interrupted $? 143 "$tmp/bg.err"
 expect 0 "" train "$@" --out "$tmp/s1.advc" --resume
 same "$tmp/s0.advc" "$tmp/s1.advc"
 
