@@ -268,7 +268,8 @@ static double get_real(meta_in *m, const char *key)
     char b[64];
     double v = 0;
     const char *s = get(m, key, b, sizeof b);
-    return checked(m, key, s, s && advc_parse_real(s, &v) == ADVC_OK, v);
+    bool ok = s && advc_parse_real(s, &v) == ADVC_OK;
+    return checked(m, key, s, ok, v);
 }
 
 static advc_guard_point get_point(meta_in *m, const char *key)
