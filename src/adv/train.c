@@ -241,10 +241,14 @@ static advc_status train_batch(train_run *t, int epoch, int s)
     return ADVC_OK;
 }
 
+/* Epoch e shuffles with stream SHUFFLE_STREAM + e of the seed: clear of
+ * the streams 0, 1, ... that initialisation draws (one per tensor). */
+#define SHUFFLE_STREAM 1000
+
 void train_shuffle(train_run *t, int epoch)
 {
     advc_rng rng;
-    advc_rng_seed(&rng, t->cfg.seed, 1000 + (uint64_t)epoch);
+    advc_rng_seed(&rng, t->cfg.seed, SHUFFLE_STREAM + (uint64_t)epoch);
     advc_rng_shuffle(&rng, t->perm, t->ntrain);
 }
 
@@ -261,6 +265,15 @@ static advc_status interrupt(train_run *t, int epoch, int batches)
     t->res->epochs_done = epoch;
     t->res->at_batch = batches;
     return resume_save(t, epoch, batches);
+}
+
+/* The epoch's time so far (sec0 before a resume, since t0 now), and the
+ * run's. */
+static void add_time(train_run *t, double sec0, double t0)
+{
+    double dt = advc_now() - t0;
+    t->sec = sec0 + dt;
+    t->res->seconds += dt;
 }
 
 /* The epoch's batches (a resumed run: those not done yet). */
@@ -280,13 +293,11 @@ static advc_status train_epoch(train_run *t, int epoch)
         if (st != ADVC_OK) return st;
         log_progress(t, epoch, s, t0, &last_draw);
         if (stop_asked(t, epoch, s + 1)) {
-            t->sec = sec0 + (advc_now() - t0);
-            t->res->seconds += advc_now() - t0;
+            add_time(t, sec0, t0);
             return interrupt(t, epoch, s + 1);
         }
     }
-    t->sec = sec0 + (advc_now() - t0);
-    t->res->seconds += advc_now() - t0;
+    add_time(t, sec0, t0);
     t->res->epochs_done = epoch + 1;
     t->res->loss = (float)(t->loss_sum / t->nloss);
     t->res->train_acc = (float)((double)t->correct / t->seen);
