@@ -81,6 +81,7 @@ LIB_SRC   := $(wildcard src/core/*.c src/io/*.c src/nn/*.c src/nn/ops/*.c \
                src/models/*.c src/adv/*.c) $(KERNEL_SRC)
 CLI_SRC   := $(wildcard src/cli/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
+EXAMPLE_SRC := $(wildcard src/examples/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -93,6 +94,7 @@ LIB   := $(BUILD)/libadvc.a
 PROG  := $(BUILD)/advc
 BENCH := $(BUILD)/advc-bench
 TESTS := $(BUILD)/advc-tests
+EXAMPLES := $(patsubst src/examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 # Check (tests only).  A cross build links the target's static Check.
 ifeq ($(ISA),neon)
@@ -111,7 +113,7 @@ else ifeq ($(SIMD),avx2)
 endif
 
 .PHONY: all test test-neon sanitize bench data run run-job clean check-deps print-isa reproduce
-all: $(LIB) $(PROG) $(BENCH)
+all: $(LIB) $(PROG) $(BENCH) $(EXAMPLES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -128,6 +130,12 @@ $(PROG): $(CLI_OBJ) $(LIB)
 $(BENCH): $(BENCH_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(BENCH_OBJ) $(LIB) $(LDLIBS) -o $@
 
+# The examples see the public headers only, as a program using the
+# library would.
+$(BUILD)/examples/%: src/examples/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iinclude $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(TEST_OBJ): CPPFLAGS += $(CHECK_CFLAGS) $(TEST_DEFS) -Itests
 $(TEST_OBJ): | check-deps
 $(TESTS): $(TEST_OBJ) $(LIB)
@@ -138,9 +146,10 @@ check-deps:
 	@sh tests/need.sh $(if $(filter neon,$(ISA)),neon,native)
 
 # The scalar build also holds fixed runs to their recorded bits.
-test: check-deps $(TESTS) $(PROG)
+test: check-deps $(TESTS) $(PROG) $(EXAMPLES)
 	$(RUN) $(TESTS)
 	sh tests/cli.sh $(PROG) $(RUN)
+	sh tests/example.sh $(PROG) $(BUILD)/examples/classify_attack $(RUN)
 	$(if $(filter scalar,$(SIMD)),$(if $(SAN),,sh tests/golden.sh $(PROG)))
 
 # Everything is linked statically for qemu: a dynamically linked aarch64

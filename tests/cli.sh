@@ -181,6 +181,86 @@ expect 2 "--classes" import --model linear --list --classes 0
 expect 2 "--act" import --npz "$tmp/m.npz" --model linear --act nosuch --out "$tmp/x.advc"
 expect 2 "unknown model 'nosuch'" import --npz "$tmp/m.npz" --model nosuch --out "$tmp/x.advc"
 
+# --augment: MNIST-like data default to none, CIFAR-10 to crop-flip (the
+# header and the checkpoint say which); a bad value is refused.
+expect 2 "--augment" train --data $data --model linear --augment flip
+if ! grep -q "augment=none" "$tmp/train.err"; then
+    echo "cli: FAIL: MNIST training did not run with augment=none"
+    fails=$((fails + 1))
+fi
+# CIFAR-10 batches of 6 records each: a label byte, then 3072 pixel bytes.
+mkdir "$tmp/cifar"
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 \
+    test_batch; do
+    for r in 0 1 2 3 4 5; do
+        printf "\\00$r"
+        head -c 3072 /dev/zero | tr '\000' "\\1$r$r"
+    done >"$tmp/cifar/$f.bin"
+done
+expect 0 "" train --data "$tmp/cifar" --model linear --batch 10 \
+    --out "$tmp/c.advc"
+if ! grep -q "augment=crop-flip" "$tmp/err"; then
+    echo "cli: FAIL: CIFAR-10 training did not default to crop-flip"
+    fails=$((fails + 1))
+fi
+expect 0 "" info "$tmp/c.advc"
+if ! grep -q "augment=crop-flip" "$tmp/out"; then
+    echo "cli: FAIL: the checkpoint does not record augment=crop-flip"
+    fails=$((fails + 1))
+fi
+
+# Resume: interrupted at a fixed point (ADVC_TEST_SIGNAL_AT sends SIGINT
+# there) and by a real SIGTERM at whatever moment it lands, each run
+# resumed with --resume ends with the checkpoint of the run never
+# interrupted, byte for byte.  Other flags on resume are refused.
+# interrupted CODE FILE: the run exited CODE, its last line says so.
+interrupted() {
+    n=$((n + 1))
+    if [ "$1" != "$2" ] || ! tail -n 1 "$3" | grep -q "interrupted (SIG.*--resume"; then
+        echo "cli: FAIL: interrupted run exited $1 (want $2): $(tail -n 1 "$3")"
+        fails=$((fails + 1))
+    fi
+}
+# same A B: the two checkpoints are the same bytes.
+same() {
+    n=$((n + 1))
+    if ! cmp -s "$1" "$2"; then
+        echo "cli: FAIL: resumed checkpoint $2 differs from $1"
+        fails=$((fails + 1))
+    fi
+}
+set -- --data $data --model cnn-small --recipe fgsm-rs --epochs 3 \
+    --limit 300 --batch 50 --threads 2 --seed 3
+expect 0 "" train "$@" --out "$tmp/r0.advc"
+ADVC_TEST_SIGNAL_AT=2:3 $runner "$prog" train "$@" --out "$tmp/r1.advc" \
+    --log "$tmp/r1.csv" >/dev/null 2>"$tmp/err"
+interrupted $? 130 "$tmp/err"
+expect 2 "--lr" train "$@" --out "$tmp/r1.advc" --resume --lr 0.01
+expect 2 "--model" train "$@" --out "$tmp/r1.advc" --resume --model linear
+expect 1 "r9.advc.resume" train "$@" --out "$tmp/r9.advc" --resume
+expect 0 "" train "$@" --out "$tmp/r1.advc" --log "$tmp/r1.csv" --resume
+same "$tmp/r0.advc" "$tmp/r1.advc"
+n=$((n + 1))
+if [ "$(cut -d, -f1 "$tmp/r1.csv" | tr '\n' ' ')" != "epoch 1 2 3 " ]; then
+    echo "cli: FAIL: the resumed log is not one line per epoch: $(cat "$tmp/r1.csv")"
+    fails=$((fails + 1))
+fi
+set -- --data $data --model cnn-small --recipe pgd --steps 3 --epochs 4 \
+    --limit 500 --batch 50 --threads 2 --seed 3
+expect 0 "" train "$@" --out "$tmp/s0.advc"
+rm -f "$tmp/bg.err"
+$runner "$prog" train "$@" --out "$tmp/s1.advc" >/dev/null 2>"$tmp/bg.err" &
+pid=$!
+# The signal goes once the first epoch is reported (the handler is set).
+while kill -0 $pid 2>/dev/null && ! grep -q "^epoch 1/4" "$tmp/bg.err"; do
+    sleep 0.05
+done
+kill -TERM $pid
+wait $pid
+interrupted $? 143 "$tmp/bg.err"
+expect 0 "" train "$@" --out "$tmp/s1.advc" --resume
+same "$tmp/s0.advc" "$tmp/s1.advc"
+
 # Bad files: exit 1, one line naming the file.
 expect 1 "$tmp/none.npz" import --npz "$tmp/none.npz" --model linear --out "$tmp/x.advc"
 expect 1 "$tmp/none.advc" export --model "$tmp/none.advc" --npz "$tmp/x.npz"

@@ -12,6 +12,7 @@
     X(act)             \
     X(vec)             \
     X(data)            \
+    X(augment)         \
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \
@@ -22,7 +23,8 @@
     X(pictures)        \
     X(recipes)         \
     X(npz)             \
-    X(interop)
+    X(interop)         \
+    X(resume)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

@@ -32,9 +32,9 @@ static void data(advc_dataset *d)
     memset(d, 0, sizeof *d);
     d->n = N, d->c = 1, d->h = 8, d->w = 8, d->classes = 10;
     d->x = advc_alloc(N * 64 * sizeof *d->x);
-    d->y = malloc(N);
+    d->y = malloc(N * sizeof *d->y);
     tu_fill(d->x, N * 64, 0, 1, 3);
-    for (int i = 0; i < N; i++) d->y[i] = (uint8_t)((i * 7) % 10);
+    for (int i = 0; i < N; i++) d->y[i] = (i * 7) % 10;
 }
 
 /* src = g is advc_eval_robust; another src is "examples from src, scored

@@ -41,6 +41,22 @@ void advc_act_spec_format(advc_act_spec a, char *out, size_t outsz);
 advc_status advc_model_save(const char *path, advc_graph *g,
                             const char *spec, advc_act_spec act,
                             const char *meta);
+/* What advc_model_save writes, without writing it: the header (spec,
+ * activation, shape, classes, meta) and one tensor per graph tensor,
+ * whose data point into g's slabs, in a tensor array with room for
+ * `extra` more (ck->ntensors counts the graph's; a caller adds its own
+ * after them, e.g. a resumable run's optimizer state).  Free only
+ * ck->tensors (free()).  path names the file in messages. */
+advc_status advc_model_checkpoint(const char *path, advc_graph *g,
+                                  const char *spec, advc_act_spec act,
+                                  const char *meta, int extra,
+                                  advc_checkpoint *ck);
+/* Copies ck's tensors into g (compiled), checking that every tensor of
+ * ck is one of g's with the same kind and shape and that none of g's is
+ * missing; the error names path.  advc_model_load uses it. */
+advc_status advc_model_load_tensors(const char *path,
+                                    const advc_checkpoint *ck,
+                                    advc_graph *g);
 /* Rebuilds the model a checkpoint describes, compiles it for `batch` on
  * `pool`, and loads its tensors (checking names and shapes).  If ck_out is
  * not NULL the checkpoint's header (spec, act, meta; no tensors) is copied

@@ -206,6 +206,12 @@ void advc_graph_set_backward_act(advc_graph *g, advc_pass pass,
 /* Dropout and any other randomness in forward passes draw from this seed
  * and an internal step counter, so a run is reproducible. */
 void advc_graph_set_seed(advc_graph *g, uint64_t seed);
+/* That randomness as it stands (the seed and the count of TRAIN forwards
+ * since it was set), and setting both back: a resumed run continues the
+ * dropout masks where the interrupted one stopped. */
+void advc_graph_rng_state(const advc_graph *g, uint64_t *seed,
+                          uint64_t *step);
+void advc_graph_set_rng_state(advc_graph *g, uint64_t seed, uint64_t step);
 
 /* A one-line description per node (for `advc info` and debugging). */
 void advc_graph_describe(const advc_graph *g, void (*line)(const char *s,

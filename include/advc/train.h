@@ -1,7 +1,8 @@
 /* advc/train.h: the training loop, the adversarial-training recipes and
  * clean evaluation.
  *
- * One loop for every recipe: each step gathers a shuffled batch, lets the
+ * One loop for every recipe: each step gathers a shuffled batch (each
+ * image augmented as cfg->augment says, advc/data.h), lets the
  * recipe make the training input (clean, FGSM, FGSM-RS, PGD, free replay,
  * TRADES' KL-PGD) and accumulate the gradient of its loss, then the
  * optimizer steps at the scheduled learning rate.  At the end of each epoch
@@ -9,8 +10,10 @@
  * overfitting guard attacks a held-out batch (FGSM and PGD), a CSV line is
  * logged and the checkpoints are written (temporary file + rename): the
  * last one at out_path and the best one by held-out PGD accuracy at
- * advc_train_best_path(out_path).  A NaN or inf loss stops training with
- * ADVC_ERR_NAN and leaves the last good checkpoint in place.
+ * advc_train_best_path(out_path), and beside them the state a run resumes
+ * from (advc_train_resume_path; cfg->resume, cfg->stop).  A NaN or inf
+ * loss stops training with ADVC_ERR_NAN and leaves the last good
+ * checkpoint in place.
  * The recipes, their papers and defaults: src/adv/recipes.c.
  */
 #ifndef ADVC_TRAIN_H
@@ -131,6 +134,11 @@ typedef struct {
  * it to force a collapse).  May change the parameters. */
 typedef void (*advc_epoch_hook)(advc_graph *g, int epoch, void *ctx);
 
+/* Asked after every batch (epoch and batch counted from 1) and after each
+ * epoch's checkpoints are written (batch 0): true ends training there,
+ * after writing the resumable state (advc train: on SIGINT or SIGTERM). */
+typedef bool (*advc_stop_fn)(void *ctx, int epoch, int batch);
+
 typedef struct {
     float eps_ramp;           /* eps (and the attack's step) grow linearly
                                  from 0 to their value over this many
@@ -146,6 +154,9 @@ typedef struct {
     uint64_t seed;            /* shuffling, dropout, random starts (init
                                  is the caller's)                         */
     int val_count;            /* last val_count training samples held out */
+    advc_augment augment;     /* what each training image goes through as
+                                 its batch is gathered (advc/data.h);
+                                 DEFAULT: advc_augment_default(data)     */
     advc_recipe recipe;
     advc_recipe_config rc;
     advc_guard_config guard;
@@ -163,6 +174,17 @@ typedef struct {
     advc_progress progress;
     advc_epoch_hook hook;     /* NULL normally */
     void *hook_ctx;
+    /* Resuming (src/adv/train_resume.c).  Every epoch, and where stop
+     * ends training, the run writes advc_train_resume_path(out_path):
+     * the model, the optimizer's state and the run's position.  With
+     * resume set, training goes on from that file: g (built from the same
+     * spec) gets its weights, and the run ends bit-identical to one never
+     * interrupted.  Every setting must match the recorded run's
+     * (ADVC_ERR_ARG naming the first flag that differs) except epochs,
+     * which may grow. */
+    bool resume;
+    advc_stop_fn stop;        /* NULL, or asked after every batch         */
+    void *stop_ctx;
 } advc_train_config;
 
 /* The rows of advc_train_config's settings (epochs, batch, seed,
@@ -173,8 +195,9 @@ const advc_param *advc_train_params(int *n);
 advc_train_config advc_train_resolve(const advc_train_config *cfg);
 
 /* Defaults: 1 epoch, batch 128, Adam lr 2e-3 constant, seed 1, no
- * validation, std recipe with every recipe setting at its default, the
- * guard on (count -1, PGD-10, threshold 0.2, stop), progress per epoch. */
+ * validation, augmentation by the data's default rule, std recipe with
+ * every recipe setting at its default, the guard on (count -1, PGD-10,
+ * threshold 0.2, stop), progress per epoch, a fresh run (no resume). */
 advc_train_config advc_train_defaults(void);
 const char *advc_recipe_name(advc_recipe r);
 advc_recipe advc_recipe_parse(const char *s); /* ADVC_RECIPE_COUNT if unknown */
@@ -199,6 +222,10 @@ advc_status advc_train_check(const advc_graph *g,
  * (advc_act_spec_parse) that is differentiable: psoftplus:A, softplus,
  * silu, gelu, elu, sigmoid, tanh, or relu (= no change). */
 advc_status advc_grad_rule_parse(const char *s, advc_act_spec *out);
+
+/* Where a run's resumable state goes: out with ".resume" appended
+ * ("m.advc" -> "m.advc.resume"). */
+void advc_train_resume_path(const char *out, char *buf, size_t bufsz);
 
 /* Where the best checkpoint goes: out with ".best" before the extension
  * ("m.advc" -> "m.best.advc", "m" -> "m.best"). */
@@ -233,7 +260,19 @@ typedef struct {
     bool stopped;         /* training stopped at co.epoch                 */
     bool fgsm_only;       /* the last guard point resists FGSM but not
                              PGD: the model never became robust (co_gap) */
+    /* cfg->stop ended training after at_batch batches of the epoch after
+     * epochs_done (at_batch 0: right after epoch epochs_done); the state
+     * to resume from is in the resume file. */
+    bool interrupted;
+    int at_batch;
 } advc_train_result;
+
+/* Whether cfg->resume can go on from the resume file, without training:
+ * the file reads, the run is the same, epochs are left.  advc_train
+ * makes the same checks; this lets a caller refuse before it prints
+ * anything.  Loads the file's weights into g. */
+advc_status advc_train_resume_check(advc_graph *g, const advc_dataset *data,
+                                    const advc_train_config *cfg);
 
 /* g must be compiled for cfg->batch and initialised. */
 advc_status advc_train(advc_graph *g, const advc_dataset *data,

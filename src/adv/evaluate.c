@@ -15,7 +15,8 @@
 typedef struct {
     int B, classes, exits;
     size_t per;
-    int *y, *pred;       /* (B) */
+    const int *y;        /* (B) this batch's labels, in the data set   */
+    int *pred;           /* (B) */
     unsigned char *ok;   /* (exits, B): right so far (worst case) */
     float *xadv;         /* (B, per) */
 } eval_bufs;
@@ -27,18 +28,17 @@ static advc_status bufs_init(eval_bufs *b, advc_graph *g)
     b->classes = advc_graph_classes(g);
     b->exits = advc_graph_num_exits(g);
     b->per = advc_shape_size(advc_graph_input_shape(g));
-    b->y = malloc((size_t)b->B * sizeof *b->y);
     b->pred = malloc((size_t)b->B * sizeof *b->pred);
     b->ok = malloc((size_t)b->B * b->exits);
     b->xadv = advc_alloc((size_t)b->B * b->per * sizeof *b->xadv);
-    if (!b->y || !b->pred || !b->ok || !b->xadv)
+    if (!b->pred || !b->ok || !b->xadv)
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory in evaluation");
     return ADVC_OK;
 }
 
 static void bufs_free(eval_bufs *b)
 {
-    free(b->y), free(b->pred), free(b->ok);
+    free(b->pred), free(b->ok);
     advc_free(b->xadv);
 }
 
@@ -225,7 +225,7 @@ advc_status advc_eval_transfer(advc_graph *g, advc_graph *src,
     for (int lo = 0; lo < n && st == ADVC_OK; lo += b.B) {
         int m = n - lo < b.B ? n - lo : b.B;
         const float *x = d->x + (size_t)lo * b.per;
-        for (int i = 0; i < m; i++) b.y[i] = d->y[lo + i];
+        b.y = d->y + lo;
         memset(b.ok, 1, (size_t)b.B * b.exits);
         score(g, &b, x, m, k->clean, b.ok, NULL);
         for (int a = 0; a < nattacks && st == ADVC_OK; a++)
@@ -330,7 +330,7 @@ advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
     int zeros = 0;
     for (int lo = 0; lo < rr.n; lo += b.B) {
         int m = rr.n - lo < b.B ? rr.n - lo : b.B;
-        for (int i = 0; i < m; i++) b.y[i] = d->y[lo + i];
+        b.y = d->y + lo;
         zeros += count_zero_grads(g, &b, d->x + (size_t)lo * b.per, m);
     }
     bufs_free(&b);

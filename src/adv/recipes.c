@@ -193,6 +193,9 @@ advc_status advc_train_check(const advc_graph *g, const advc_train_config *cfg)
         exits > ADVC_MAX_EXIT_L2)
         return advc_set_error(ADVC_ERR_ARG, "me-fgsm: more than %d exits",
                               ADVC_MAX_EXIT_L2);
+    if ((int)cfg->augment < 0 || cfg->augment >= ADVC_AUGMENT_COUNT)
+        return advc_set_error(ADVC_ERR_ARG, "--augment: unknown "
+                              "augmentation %d", (int)cfg->augment);
     const advc_guard_config *gc = &cfg->guard;
     if (gc->count < -1 || gc->steps < 0 || gc->steps > 10000 ||
         !(gc->co_threshold >= 0 && gc->co_threshold <= 1))

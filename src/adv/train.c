@@ -163,6 +163,8 @@ static advc_status run_open(train_run *t, advc_graph *g,
     t->g = g;
     t->data = data;
     t->cfg = advc_train_resolve(cfg);
+    if (t->cfg.augment == ADVC_AUGMENT_DEFAULT)
+        t->cfg.augment = advc_augment_default(data);
     t->res = res;
     t->B = advc_graph_batch(g);
     t->E = advc_graph_num_exits(g);
@@ -186,12 +188,14 @@ static advc_status run_open(train_run *t, advc_graph *g,
                              sizeof t->best_path);
     if ((st = alloc_run(t)) != ADVC_OK) return st;
     if ((st = set_exit_l2(t)) != ADVC_OK) return st;
-    if ((st = log_open_csv(t)) != ADVC_OK) return st;
     advc_dataset_fingerprint(data, t->data_train, sizeof t->data_train);
     for (int i = 0; i < t->ntrain; i++) t->perm[i] = i;
     advc_graph_set_seed(g, cfg->seed);
+    if (cfg->resume && (st = resume_open(t)) != ADVC_OK) return st;
+    if ((st = log_open_csv(t)) != ADVC_OK) return st;
     train_set_rules(t, true);
     log_header(t);
+    resume_note(t);
     return ADVC_OK;
 }
 
@@ -208,13 +212,18 @@ static void run_close(train_run *t)
 
 /* ---- one epoch of training ----------------------------------------------- */
 
-static void gather_batch(train_run *t, int s)
+/* Batch s of the epoch's order, each image augmented as it is copied
+ * (--augment; none is a plain copy). */
+static void gather_batch(train_run *t, int epoch, int s)
 {
+    const advc_dataset *d = t->data;
+    advc_rng r;
+    advc_augment_rng(&r, t->cfg.seed, epoch, s);
     for (int i = 0; i < t->bsz; i++) {
-        int r = t->perm[s * t->bsz + i];
-        memcpy(t->xb + (size_t)i * t->per, t->data->x + (size_t)r * t->per,
-               t->per * sizeof *t->xb);
-        t->yb[i] = t->data->y[r];
+        int k = t->perm[s * t->bsz + i];
+        advc_augment_image(t->cfg.augment, &r, d->x + (size_t)k * t->per,
+                           t->xb + (size_t)i * t->per, d->c, d->h, d->w);
+        t->yb[i] = d->y[k];
     }
 }
 
@@ -267,22 +276,63 @@ static advc_status train_batch(train_run *t, int epoch, int s)
     return ADVC_OK;
 }
 
-static advc_status train_epoch(train_run *t, int epoch)
+/* Epoch e shuffles with stream SHUFFLE_STREAM + e of the seed: clear of
+ * the streams 0, 1, ... that initialisation draws (one per tensor). */
+#define SHUFFLE_STREAM 1000
+
+void train_shuffle(train_run *t, int epoch)
 {
     advc_rng rng;
-    advc_rng_seed(&rng, t->cfg.seed, 1000 + (uint64_t)epoch);
+    advc_rng_seed(&rng, t->cfg.seed, SHUFFLE_STREAM + (uint64_t)epoch);
     advc_rng_shuffle(&rng, t->perm, t->ntrain);
-    t->loss_sum = 0;
-    t->correct = t->seen = t->nloss = 0;
+}
+
+/* cfg.stop asked after batch `batch` of epoch (0: after its checkpoints). */
+static bool stop_asked(const train_run *t, int epoch, int batch)
+{
+    return t->cfg.stop && t->cfg.stop(t->cfg.stop_ctx, epoch + 1, batch);
+}
+
+/* Ends the run after `batches` batches of epoch: the state is saved. */
+static advc_status interrupt(train_run *t, int epoch, int batches)
+{
+    t->res->interrupted = true;
+    t->res->epochs_done = epoch;
+    t->res->at_batch = batches;
+    return resume_save(t, epoch, batches);
+}
+
+/* The epoch's time so far (sec0 before a resume, since t0 now), and the
+ * run's. */
+static void add_time(train_run *t, double sec0, double t0)
+{
+    double dt = advc_now() - t0;
+    t->sec = sec0 + dt;
+    t->res->seconds += dt;
+}
+
+/* The epoch's batches (a resumed run: those not done yet). */
+static advc_status train_epoch(train_run *t, int epoch)
+{
+    train_shuffle(t, epoch);
+    int s0 = epoch == t->start_epoch ? t->start_batch : 0;
+    double sec0 = s0 > 0 ? t->sec : 0; /* the part done before a resume */
+    if (s0 == 0) {
+        t->loss_sum = 0;
+        t->correct = t->seen = t->nloss = 0;
+    }
     double t0 = advc_now(), last_draw = 0;
-    for (int s = 0; s < t->steps; s++) {
-        gather_batch(t, s);
+    for (int s = s0; s < t->steps; s++) {
+        gather_batch(t, epoch, s);
         advc_status st = train_batch(t, epoch, s);
         if (st != ADVC_OK) return st;
         log_progress(t, epoch, s, t0, &last_draw);
+        if (stop_asked(t, epoch, s + 1)) {
+            add_time(t, sec0, t0);
+            return interrupt(t, epoch, s + 1);
+        }
     }
-    t->sec = advc_now() - t0;
-    t->res->seconds += t->sec;
+    add_time(t, sec0, t0);
     t->res->epochs_done = epoch + 1;
     t->res->loss = (float)(t->loss_sum / t->nloss);
     t->res->train_acc = (float)((double)t->correct / t->seen);
@@ -324,6 +374,20 @@ static advc_status check_finite(const train_run *t, int epoch)
                           t->cfg.out_path ? t->cfg.out_path : "");
 }
 
+advc_status advc_train_resume_check(advc_graph *g, const advc_dataset *data,
+                                    const advc_train_config *cfg)
+{
+    advc_train_config c = *cfg;
+    c.resume = true;
+    c.progress = ADVC_PROGRESS_NONE;
+    c.log_path = NULL;
+    train_run t;
+    advc_train_result res;
+    advc_status st = run_open(&t, g, data, &c, &res);
+    run_close(&t);
+    return st;
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 advc_status advc_train(advc_graph *g, const advc_dataset *data,
@@ -331,9 +395,11 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
 {
     train_run t;
     advc_status st = run_open(&t, g, data, cfg, res);
-    for (int epoch = 0; st == ADVC_OK && epoch < t.epochs; epoch++) {
+    for (int epoch = t.start_epoch; st == ADVC_OK && epoch < t.epochs;
+         epoch++) {
         st = train_epoch(&t, epoch);
-        if (st == ADVC_OK) st = epoch_evaluate(&t, epoch);
+        if (st != ADVC_OK || res->interrupted) break;
+        st = epoch_evaluate(&t, epoch);
         if (st == ADVC_OK) log_epoch(&t, epoch);
         if (st == ADVC_OK) st = check_finite(&t, epoch);
         if (st != ADVC_OK) break;
@@ -341,7 +407,12 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
          * epoch there is none, so that one is saved (with its verdict). */
         if (t.stop && epoch > 0) break;
         st = log_checkpoints(&t, epoch);
-        if (t.stop) break;
+        if (st == ADVC_OK) st = resume_save(&t, epoch + 1, 0);
+        if (st != ADVC_OK || t.stop) break;
+        if (stop_asked(&t, epoch, 0)) {
+            res->interrupted = true;
+            break;
+        }
     }
     run_close(&t);
     return st;

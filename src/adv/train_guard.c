@@ -23,28 +23,22 @@
 #include "advc/loss.h"
 #include "train_internal.h"
 
-static void gather_labels(const uint8_t *src, int n, int *dst)
-{
-    for (int i = 0; i < n; i++) dst[i] = src[i];
-}
-
-advc_status train_eval_rows(advc_graph *g, const float *x, const uint8_t *y,
+advc_status train_eval_rows(advc_graph *g, const float *x, const int *y,
                             int n, float *acc, float *loss)
 {
     int B = advc_graph_batch(g), classes = advc_graph_classes(g);
     int exits = advc_graph_num_exits(g);
     size_t per = advc_shape_size(advc_graph_input_shape(g));
-    int *yb = malloc((size_t)B * sizeof *yb);
     int *pred = malloc((size_t)B * sizeof *pred);
     long *correct = calloc((size_t)exits, sizeof *correct);
-    if (!yb || !pred || !correct) {
-        free(yb), free(pred), free(correct);
+    if (!pred || !correct) {
+        free(pred), free(correct);
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory in evaluation");
     }
     double loss_sum = 0;
     for (int lo = 0; lo < n; lo += B) {
         int m = n - lo < B ? n - lo : B;
-        gather_labels(y + lo, m, yb);
+        const int *yb = y + lo;
         advc_graph_forward(g, x + (size_t)lo * per, m, ADVC_MODE_EVAL);
         for (int e = 0; e < exits; e++) {
             const float *z = advc_graph_logits(g, e);
@@ -58,7 +52,7 @@ advc_status train_eval_rows(advc_graph *g, const float *x, const uint8_t *y,
     for (int e = 0; e < exits; e++)
         acc[e] = n > 0 ? (float)((double)correct[e] / n) : 0.0f;
     if (loss) *loss = n > 0 ? (float)(loss_sum / n) : 0.0f;
-    free(yb), free(pred), free(correct);
+    free(pred), free(correct);
     return ADVC_OK;
 }
 
@@ -101,9 +95,8 @@ advc_status guard_open(train_run *t)
     t->res->guard_n = gs->n;
     t->guard_seed = advc_mix64(t->cfg.seed, 0x6a4d);
     gs->xadv = advc_alloc((size_t)t->B * t->per * sizeof *gs->xadv);
-    gs->yb = malloc((size_t)t->B * sizeof *gs->yb);
     gs->pred = malloc((size_t)t->B * sizeof *gs->pred);
-    if (!gs->xadv || !gs->yb || !gs->pred)
+    if (!gs->xadv || !gs->pred)
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory for the guard");
     return ADVC_OK;
 }
@@ -111,7 +104,7 @@ advc_status guard_open(train_run *t)
 void guard_close(train_run *t)
 {
     advc_free(t->gs.xadv);
-    free(t->gs.yb), free(t->gs.pred);
+    free(t->gs.pred);
     memset(&t->gs, 0, sizeof t->gs);
 }
 
@@ -164,14 +157,14 @@ static advc_status guard_eval(train_run *t, advc_guard_point *pt)
     for (int lo = 0; lo < gs->n; lo += t->B) {
         int m = gs->n - lo < t->B ? gs->n - lo : t->B;
         const float *x = gs->x + (size_t)lo * t->per;
-        gather_labels(gs->y + lo, m, gs->yb);
-        count_right(t->g, x, gs->yb, m, gs->pred, right[0]);
+        const int *yb = gs->y + lo;
+        count_right(t->g, x, yb, m, gs->pred, right[0]);
         const advc_attack_config *cf[2] = { &fg, &pg };
         for (int k = 0; k < 2; k++) {
-            advc_status st = advc_attack_run(t->g, cf[k], x, gs->yb, m,
+            advc_status st = advc_attack_run(t->g, cf[k], x, yb, m,
                                              gs->xadv);
             if (st != ADVC_OK) return st;
-            count_right(t->g, gs->xadv, gs->yb, m, gs->pred, right[k + 1]);
+            count_right(t->g, gs->xadv, yb, m, gs->pred, right[k + 1]);
         }
     }
     int last = t->E - 1;

@@ -159,10 +159,10 @@ void recipe_format_rule(const void *src, char *buf, size_t bufsz);
 /* The held-out images the overfitting guard attacks (train_guard.c). */
 typedef struct {
     const float *x;   /* (n, d) held-out images */
-    const uint8_t *y; /* (n) */
+    const int *y;     /* (n) */
     int n;
     float *xadv;      /* (B, d) */
-    int *yb, *pred;   /* (B) */
+    int *pred;        /* (B) */
 } guard_set;
 
 /* Everything the loop and its named steps share. */
@@ -191,6 +191,10 @@ typedef struct {
     char best_path[4096];
     char data_train[32];    /* fingerprint of the data trained on        */
     bool rules_on;          /* the SAT backward rules are installed       */
+    /* Where this run starts: epochs done, batches of the next one done
+     * (a resumed run, train_resume.c; else 0, 0). */
+    int start_epoch, start_batch;
+    bool resumed;
     /* This epoch. */
     double loss_sum, sec;
     long correct, seen, nloss;
@@ -215,7 +219,7 @@ void train_set_rules(train_run *t, bool on);
 /* train_guard.c: accuracy per exit over rows [0, n) of (x, y), eval mode;
  * the guard's held-out split and its evaluation, and the best/collapse
  * bookkeeping after each epoch. */
-advc_status train_eval_rows(advc_graph *g, const float *x, const uint8_t *y,
+advc_status train_eval_rows(advc_graph *g, const float *x, const int *y,
                             int n, float *acc, float *loss);
 advc_status guard_open(train_run *t);
 void guard_close(train_run *t);
@@ -229,6 +233,21 @@ void log_progress(const train_run *t, int epoch, int s, double t0,
 void log_epoch(train_run *t, int epoch);
 advc_status log_open_csv(train_run *t);
 advc_status log_checkpoints(train_run *t, int epoch);
+
+/* train.c: epoch e's order of the training images: the previous epoch's
+ * shuffled by the stream (seed, 1000 + e). */
+void train_shuffle(train_run *t, int epoch);
+
+/* train_resume.c: the resumable state NAME.resume (after `epochs` epochs
+ * and `batches` batches of the next), continuing from it (cfg.resume:
+ * checks it is the same run, restores the state, replays the shuffles),
+ * the line saying so, and the CSV log cut back to the epochs done (*keep:
+ * something is left to append to). */
+advc_status resume_save(train_run *t, int epochs, int batches);
+advc_status resume_open(train_run *t);
+void resume_note(const train_run *t);
+advc_status resume_trim_log(const train_run *t, const char *path,
+                            bool *keep);
 
 /* train_params.c: the run's settings as "key=value" joined by sep (the
  * recipe's rows, then the training rows). */

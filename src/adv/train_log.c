@@ -141,16 +141,23 @@ advc_status log_open_csv(train_run *t)
     const char *path = t->cfg.log_path;
     t->log = NULL;
     if (!path) return ADVC_OK;
-    FILE *f = fopen(path, "w");
+    bool keep = false; /* a resumed run appends to its log */
+    if (t->resumed) {
+        advc_status st = resume_trim_log(t, path, &keep);
+        if (st != ADVC_OK) return st;
+    }
+    FILE *f = fopen(path, keep ? "a" : "w");
     if (!f)
         return advc_set_error(ADVC_ERR_IO, "%s: cannot write the log", path);
-    fprintf(f, "epoch,lr,loss,train_acc,val_acc,clean_acc,fgsm_acc,pgd_acc,"
-               "seconds");
-    /* Multi-exit models: every exit's guard accuracies and FC norm. */
-    for (int e = 0; t->E > 1 && e < t->E && e < ADVC_MAX_EXIT_L2; e++)
-        fprintf(f, ",exit%d_clean,exit%d_fgsm,exit%d_pgd,exit%d_fc_norm", e,
-                e, e, e);
-    fputc('\n', f);
+    if (!keep) {
+        fprintf(f, "epoch,lr,loss,train_acc,val_acc,clean_acc,fgsm_acc,"
+                   "pgd_acc,seconds");
+        /* Multi-exit models: every exit's guard accuracies and FC norm. */
+        for (int e = 0; t->E > 1 && e < t->E && e < ADVC_MAX_EXIT_L2; e++)
+            fprintf(f, ",exit%d_clean,exit%d_fgsm,exit%d_pgd,exit%d_fc_norm",
+                    e, e, e, e);
+        fputc('\n', f);
+    }
     fflush(f);
     t->log = f;
     return ADVC_OK;

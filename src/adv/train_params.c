@@ -23,6 +23,21 @@ static void format_schedule(const void *src, char *buf, size_t bufsz)
     advc_schedule_format(src, buf, bufsz);
 }
 
+/* --augment: none or crop-flip ("default" is the rule's, not a choice). */
+static advc_status parse_augment(const char *text, void *dst)
+{
+    advc_augment a = advc_augment_parse(text);
+    if (a == ADVC_AUGMENT_COUNT)
+        return advc_set_error(ADVC_ERR_ARG, "want none or crop-flip");
+    *(advc_augment *)dst = a;
+    return ADVC_OK;
+}
+
+static void format_augment(const void *src, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "%s", advc_augment_name(*(const advc_augment *)src));
+}
+
 #define TRN_ROW(flag, meta, type, field, lo, hi, open, def, help, eg)        \
     { flag, meta, type, offsetof(advc_train_config, field), lo, hi, open,    \
       def, help, eg, 0, 0, NULL, NULL }
@@ -59,6 +74,13 @@ static const advc_param train_rows[] = {
     TRN_ROW("save-every", "N", ADVC_PARAM_INT, save_every, 0, 100000, 0,
             "0", "also keep epoch k as NAME.epoch<k>.advc every N epochs "
             "(0: never)", NULL),
+    { "augment", "A", ADVC_PARAM_CUSTOM, offsetof(advc_train_config,
+      augment), 0, 0, 0, "crop-flip for CIFAR-10 (colour) data, none for "
+      "MNIST-like (greyscale) data", "training-image augmentation: none, "
+      "or crop-flip (a random crop of the image zero-padded by 4 pixels, "
+      "then a horizontal flip with probability 0.5; drawn from the seed "
+      "per epoch and batch)", "none or crop-flip", 0, 0, parse_augment,
+      format_augment },
     TRN_ROW("val", "N", ADVC_PARAM_INT, val_count, 0, 100000000, 0, "0",
             "hold out the last N training images for validation", NULL),
     TRN_ROW("guard-batch", "N", ADVC_PARAM_INT, guard.count, 0, 100000000,

@@ -107,14 +107,14 @@ static advc_status write_ints(const char *path, const int *v, int n)
 typedef struct {
     advc_dataset d;             /* the attacked images                    */
     float *xadv, *conf_c, *conf_a;
-    int *y, *pred_c, *pred_a;
+    int *pred_c, *pred_a;
     int n;
 } attack_run;
 
 static void run_free(attack_run *r)
 {
     free(r->xadv), free(r->conf_c), free(r->conf_a);
-    free(r->y), free(r->pred_c), free(r->pred_a);
+    free(r->pred_c), free(r->pred_a);
     advc_dataset_free(&r->d);
 }
 
@@ -129,15 +129,13 @@ static int run_alloc(attack_run *r, const advc_dataset *test, int start,
     r->xadv = malloc((size_t)n * per * sizeof *r->xadv);
     r->conf_c = malloc((size_t)n * sizeof *r->conf_c);
     r->conf_a = malloc((size_t)n * sizeof *r->conf_a);
-    r->y = malloc((size_t)n * sizeof *r->y);
     r->pred_c = malloc((size_t)n * sizeof *r->pred_c);
     r->pred_a = malloc((size_t)n * sizeof *r->pred_a);
-    if (!r->xadv || !r->conf_c || !r->conf_a || !r->y || !r->pred_c ||
+    if (!r->xadv || !r->conf_c || !r->conf_a || !r->pred_c ||
         !r->pred_a) {
         fprintf(stderr, "advc attack: out of memory\n");
         return 1;
     }
-    for (int i = 0; i < n; i++) r->y[i] = r->d.y[i];
     return 0;
 }
 
@@ -150,7 +148,7 @@ static int write_files(const attack_opts *o, const attack_run *r,
     int rows = r->n < o->grid_rows ? r->n : o->grid_rows;
     if (rows > 0) {
         advc_grid gs = { rows, d->c, d->h, d->w, o->scale, d->x, r->xadv,
-                         r->y, r->pred_c, r->pred_a, r->conf_c, r->conf_a,
+                         r->d.y, r->pred_c, r->pred_a, r->conf_c, r->conf_a,
                          cfg->eps,
                          advc_attack_describe(cfg->kind)->norm == ADVC_NORM_L2,
                          footer };
@@ -160,7 +158,7 @@ static int write_files(const attack_opts *o, const attack_run *r,
     size_t shape[4] = { (size_t)r->n, (size_t)d->c, (size_t)d->h,
                         (size_t)d->w };
     const float *arrays[2] = { d->x, r->xadv };
-    const int *ints[3] = { r->y, r->pred_c, r->pred_a };
+    const int *ints[3] = { r->d.y, r->pred_c, r->pred_a };
     for (int k = 0; k < 5; k++) {
         snprintf(path, sizeof path, "%s/%s", o->out, npy_names[k]);
         advc_status ws = k < 2 ? advc_npy_write(path, ADVC_NPY_F32,
@@ -233,7 +231,7 @@ static int attack(const attack_opts *o, advc_graph *g,
     int rc = run_alloc(&r, test, o->start, o->limit);
     cfg->first_index = (uint64_t)o->start;
     double t0 = advc_now();
-    if (!rc && advc_attack_rows(g, cfg, r.d.x, r.y, r.n, r.xadv) != ADVC_OK)
+    if (!rc && advc_attack_rows(g, cfg, r.d.x, r.d.y, r.n, r.xadv) != ADVC_OK)
         rc = cli_fail("attack");
     double secs = advc_now() - t0;
     if (!rc && (advc_predict(g, r.d.x, r.n, r.pred_c, r.conf_c) != ADVC_OK ||
@@ -242,8 +240,8 @@ static int attack(const attack_opts *o, advc_graph *g,
     if (!rc) {
         int right_c = 0, right_a = 0;
         for (int i = 0; i < r.n; i++) {
-            right_c += r.pred_c[i] == r.y[i];
-            right_a += r.pred_a[i] == r.y[i];
+            right_c += r.pred_c[i] == r.d.y[i];
+            right_a += r.pred_a[i] == r.d.y[i];
         }
         char settings[256], footer[320];
         advc_attack_settings(cfg, settings, sizeof settings);

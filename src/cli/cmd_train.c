@@ -4,6 +4,7 @@
  * Its flags are three groups of rows: this file's, the library's training
  * settings (train_params.c) and the recipes' own (each recipe's
  * descriptor), so --help, parsing and the checks come from one place. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ typedef struct {
     const char *data, *model, *out, *log;
     advc_act_spec act;
     int init, limit, threads, recipe;
+    bool resume;
     advc_train_config cfg;
 } train_opts;
 
@@ -61,6 +63,10 @@ static const advc_param *train_rows(int *n)
               "per-epoch CSV: epoch,lr,loss,train_acc,val_acc,clean_acc,"
               "fgsm_acc,pgd_acc,seconds (the guard's accuracies; empty when "
               "not measured)"),
+        T_ROW("resume", NULL, ADVC_PARAM_FLAG, resume, 0, 0, "off",
+              "go on with the run saved in --out's FILE.resume (written "
+              "every epoch, and on SIGINT or SIGTERM after the current "
+              "batch): give the same flags; --epochs may grow"),
     };
     rows[3].choices = "he|uniform";
     rows[4].choices = recipe_choices();
@@ -162,6 +168,75 @@ static int apply_recipe(const cli_parsed *p, train_opts *o)
     return cli_refuse_unused("train", p, 2, used, whose);
 }
 
+/* ---- SIGINT and SIGTERM ---------------------------------------------------- */
+
+/* The first SIGINT or SIGTERM asks training to stop after the current
+ * batch (it writes the resumable state, then advc train exits with 128 +
+ * the signal's number); the handler is then reset, so a second one ends
+ * the process at once (the files on disk are whole either way).
+ * ADVC_TEST_SIGNAL_AT=E:B, for tests only, sends SIGINT to the process
+ * when batch B of epoch E is done (B = 0: after epoch E's checkpoints),
+ * a deterministic point to interrupt at. */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig) { got_signal = sig; }
+
+typedef struct {
+    int epoch, batch; /* ADVC_TEST_SIGNAL_AT, or -1 */
+} stop_ctx;
+
+static bool stop_requested(void *ctx, int epoch, int batch)
+{
+    const stop_ctx *c = ctx;
+    if (epoch == c->epoch && batch == c->batch) raise(SIGINT);
+    return got_signal != 0;
+}
+
+/* The handlers, and the test's point from the environment (exit 2 for a
+ * malformed one). */
+static int catch_signals(stop_ctx *c, struct sigaction old[2])
+{
+    const char *at = getenv("ADVC_TEST_SIGNAL_AT");
+    char tail;
+    c->epoch = c->batch = -1;
+    if (at && (sscanf(at, "%d:%d%c", &c->epoch, &c->batch, &tail) != 2 ||
+               c->epoch < 1 || c->batch < 0))
+        return cli_usage_error("train", "ADVC_TEST_SIGNAL_AT wants EPOCH:"
+                               "BATCH");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal: the default action */
+    sigemptyset(&sa.sa_mask);
+    got_signal = 0;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+    return 0;
+}
+
+static void release_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+/* "interrupted (SIGINT) after batch 37 of epoch 3: ..." and 128 + sig. */
+static int report_interrupt(const train_opts *o, const advc_train_result *res)
+{
+    char where[96], path[4096 + 8];
+    if (res->at_batch > 0)
+        snprintf(where, sizeof where, "after batch %d of epoch %d",
+                 res->at_batch, res->epochs_done + 1);
+    else
+        snprintf(where, sizeof where, "after epoch %d", res->epochs_done);
+    advc_train_resume_path(o->out, path, sizeof path);
+    if (o->cfg.progress == ADVC_PROGRESS_LIVE) fputc('\n', stderr);
+    fprintf(stderr, "advc train: interrupted (%s) %s: the run is saved in "
+            "%s; the same command with --resume goes on\n",
+            got_signal == SIGTERM ? "SIGTERM" : "SIGINT", where, path);
+    return 128 + (got_signal ? got_signal : SIGINT);
+}
+
 /* ---- the run ------------------------------------------------------------- */
 
 static int load_data(const train_opts *o, advc_dataset *data, char *test_fp,
@@ -242,18 +317,28 @@ static int train(train_opts *o, advc_dataset *data, const char *test_fp)
         goto done;
     }
     advc_graph_init_params_as(g, o->cfg.seed, o->cfg.init);
+    if (o->cfg.resume &&
+        advc_train_resume_check(g, data, &o->cfg) != ADVC_OK) {
+        rc = cli_fail("train");
+        goto done;
+    }
     char act[48];
     advc_act_spec_format(o->act, act, sizeof act);
     fprintf(stderr, "advc train: %s (%zu parameters, act %s, init %s) on %s: "
             "%d images, %d threads\n", o->model, advc_graph_num_params(g),
             act, advc_init_name(o->cfg.init), o->data, data->n,
             advc_pool_threads(pool));
+    stop_ctx sc;
+    struct sigaction old[2];
+    if ((rc = catch_signals(&sc, old)) != 0) goto done;
+    o->cfg.stop = stop_requested;
+    o->cfg.stop_ctx = &sc;
     advc_train_result res;
-    if (advc_train(g, data, &o->cfg, &res) != ADVC_OK) {
-        rc = cli_fail("train");
-        goto done;
-    }
-    report(o, &res);
+    advc_status st = advc_train(g, data, &o->cfg, &res);
+    release_signals(old);
+    if (st != ADVC_OK) rc = cli_fail("train");
+    else if (res.interrupted) rc = report_interrupt(o, &res);
+    else report(o, &res);
 done:
     (void)test_fp;
     advc_graph_free(g);
@@ -283,6 +368,7 @@ int cmd_train(int argc, char **argv)
     o.cfg.spec = o.model;
     o.cfg.out_path = o.out;
     o.cfg.log_path = o.log;
+    o.cfg.resume = o.resume;
     o.cfg.progress = isatty(2) ? ADVC_PROGRESS_LIVE : ADVC_PROGRESS_EPOCH;
 
     advc_dataset data;

@@ -27,11 +27,13 @@ static void fmt_dims(char *out, size_t outsz, int ndim, const int *dims)
     if (len < outsz) snprintf(out + len, outsz - len, ndim ? ")" : "()");
 }
 
-advc_status advc_model_save(const char *path, advc_graph *g,
-                            const char *spec, advc_act_spec act,
-                            const char *meta)
+advc_status advc_model_checkpoint(const char *path, advc_graph *g,
+                                  const char *spec, advc_act_spec act,
+                                  const char *meta, int extra,
+                                  advc_checkpoint *ck)
 {
-    if (!path || !g || !spec)
+    memset(ck, 0, sizeof *ck);
+    if (!path || !g || !spec || extra < 0)
         return advc_set_error(ADVC_ERR_ARG, "advc_model_save: NULL argument");
     size_t np = 0, ns = 0;
     float *params = advc_graph_params(g, &np);
@@ -39,40 +41,38 @@ advc_status advc_model_save(const char *path, advc_graph *g,
     if (!params)
         return advc_set_error(ADVC_ERR_STATE, "model file '%s': the graph "
                               "is not compiled", path);
-
-    advc_checkpoint ck;
-    memset(&ck, 0, sizeof ck);
-    if (strlen(spec) >= sizeof ck.spec)
+    if (strlen(spec) >= sizeof ck->spec)
         return advc_set_error(ADVC_ERR_ARG, "model file '%s': spec longer "
                               "than %zu characters", path,
-                              sizeof ck.spec - 1);
-    if (meta && strlen(meta) >= sizeof ck.meta)
+                              sizeof ck->spec - 1);
+    if (meta && strlen(meta) >= sizeof ck->meta)
         return advc_set_error(ADVC_ERR_ARG, "model file '%s': metadata "
                               "longer than %zu characters", path,
-                              sizeof ck.meta - 1);
-    strcpy(ck.spec, spec);
-    if (meta) strcpy(ck.meta, meta);
-    advc_act_spec_format(act, ck.act, sizeof ck.act);
+                              sizeof ck->meta - 1);
+    strcpy(ck->spec, spec);
+    if (meta) strcpy(ck->meta, meta);
+    advc_act_spec_format(act, ck->act, sizeof ck->act);
     advc_shape in = advc_graph_input_shape(g);
-    ck.c = in.c;
-    ck.h = in.h;
-    ck.w = in.w;
-    ck.classes = advc_graph_classes(g);
+    ck->c = in.c;
+    ck->h = in.h;
+    ck->w = in.w;
+    ck->classes = advc_graph_classes(g);
 
     int nt = advc_graph_num_tensors(g);
-    ck.ntensors = nt;
-    ck.tensors = nt > 0 ? calloc((size_t)nt, sizeof *ck.tensors) : NULL;
-    if (nt > 0 && !ck.tensors)
+    ck->tensors = nt + extra > 0 ? calloc((size_t)(nt + extra),
+                                          sizeof *ck->tensors) : NULL;
+    if (nt + extra > 0 && !ck->tensors)
         return advc_set_error(ADVC_ERR_NOMEM, "model file '%s': no memory",
                               path);
     for (int i = 0; i < nt; i++) {
         const advc_tensor_info *ti = advc_graph_tensor(g, i);
-        advc_ckpt_tensor *t = &ck.tensors[i];
+        advc_ckpt_tensor *t = &ck->tensors[i];
         bool is_state = ti->kind == ADVC_TENSOR_STATE;
         float *slab = is_state ? state : params;
         size_t slab_n = is_state ? ns : np;
         if (!slab || ti->offset + ti->count > slab_n) {
-            free(ck.tensors);
+            free(ck->tensors);
+            ck->tensors = NULL;
             return advc_set_error(ADVC_ERR_STATE, "model file '%s': tensor "
                                   "'%s' lies outside its slab", path,
                                   ti->name);
@@ -85,7 +85,17 @@ advc_status advc_model_save(const char *path, advc_graph *g,
         t->count = ti->count;
         t->data = slab + ti->offset;
     }
-    advc_status st = advc_checkpoint_write(path, &ck);
+    ck->ntensors = nt;
+    return ADVC_OK;
+}
+
+advc_status advc_model_save(const char *path, advc_graph *g,
+                            const char *spec, advc_act_spec act,
+                            const char *meta)
+{
+    advc_checkpoint ck;
+    advc_status st = advc_model_checkpoint(path, g, spec, act, meta, 0, &ck);
+    if (st == ADVC_OK) st = advc_checkpoint_write(path, &ck);
     free(ck.tensors); /* the data belongs to the graph */
     return st;
 }
@@ -179,6 +189,12 @@ static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
     return st;
 }
 
+advc_status advc_model_load_tensors(const char *path,
+                                    const advc_checkpoint *ck, advc_graph *g)
+{
+    return load_tensors(path, ck, g, "");
+}
+
 /* Prefixes the last error with the file name (the message is copied
  * first: advc_last_error's buffer is the one being written). */
 static advc_status refuse(const char *path)
@@ -224,7 +240,7 @@ advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
     /* Everything is overwritten below; init first so the slabs never hold
      * undefined bytes, whatever the graph keeps outside its tensors. */
     advc_graph_init_params(g, 0);
-    st = load_tensors(path, &ck, g, "");
+    st = advc_model_load_tensors(path, &ck, g);
 
 done:
     if (st == ADVC_OK) {

@@ -610,6 +610,19 @@ void advc_graph_set_seed(advc_graph *g, uint64_t seed)
     g->step = 0;
 }
 
+void advc_graph_rng_state(const advc_graph *g, uint64_t *seed,
+                          uint64_t *step)
+{
+    *seed = g->seed;
+    *step = g->step;
+}
+
+void advc_graph_set_rng_state(advc_graph *g, uint64_t seed, uint64_t step)
+{
+    g->seed = seed;
+    g->step = step;
+}
+
 void advc_graph_set_backward_act(advc_graph *g, advc_pass pass,
                                  advc_act forward, advc_act_spec rule)
 {
