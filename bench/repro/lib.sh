@@ -121,15 +121,20 @@ mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i;
 # record CLAIM SETTING SEED METRIC VALUE: one raw row of the CSV.
 record() { echo "$PAPER,$1,$2,$3,$4,$5" >>"$CSV"; }
 
-# verdict OURS PUBLISHED TOL_POINTS SAME_DIRECTION: "reproduced" when
-# within TOL points, else "trend reproduced" when SAME_DIRECTION is yes,
-# else "not reproduced".
+# holds "AWK-CONDITION": "yes" when the condition holds on the numbers,
+# else "no"; a claim's direction, tested, e.g. holds "$err >= 50".
+holds() { awk "BEGIN { print (($1) ? \"yes\" : \"no\") }"; }
+
+# verdict OURS PUBLISHED TOL_POINTS [TREND]: "reproduced" when OURS is
+# within TOL points of PUBLISHED; otherwise "trend reproduced" when TREND
+# (the claim's direction, from holds) is yes, else "not reproduced"; a miss
+# carries its signed gap in points.
 verdict() {
-    awk -v a="$1" -v b="$2" -v t="$3" -v dir="$4" 'BEGIN {
-        d = a - b; if (d < 0) d = -d;
-        if (d <= t) print "reproduced";
-        else if (dir == "yes") print "trend reproduced";
-        else print "not reproduced" }'
+    awk -v a="$1" -v b="$2" -v t="$3" -v dir="${4:-no}" 'BEGIN {
+        d = a - b; ad = d < 0 ? -d : d;
+        if (ad <= t) { print "reproduced"; exit }
+        printf "%s (%+.1f points)\n",
+            dir == "yes" ? "trend reproduced" : "not reproduced", d }'
 }
 
 # claim "claim" "published" "ours" "verdict" "why": one row of the table.
