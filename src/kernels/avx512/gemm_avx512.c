@@ -156,46 +156,59 @@ static inline __m256 load_row(const float *src, int ld, int rows, int i,
 /* Cache-line size in floats: 64 bytes. */
 enum { LINE_FLOATS = 16 };
 
+/* Transposes the 8 x 8 block of rows [r0, r0 + 8) and columns [p, p + 8)
+ * of src (rows past `rows` read as zeros) into dst[(p + q)*width + r0 ..]
+ * for q < 8, writing the first min(8, width - r0) floats of each. */
+static inline void block8(const float *src, int ld, int rows, int r0, int p,
+                          float *dst, int width)
+{
+    const float *s = src + (size_t)r0 * ld;
+    int n = rows - r0;
+    __m256 v[8] = {
+        load_row(s, ld, n, 0, p), load_row(s, ld, n, 1, p),
+        load_row(s, ld, n, 2, p), load_row(s, ld, n, 3, p),
+        load_row(s, ld, n, 4, p), load_row(s, ld, n, 5, p),
+        load_row(s, ld, n, 6, p), load_row(s, ld, n, 7, p),
+    };
+    transpose8x8(v);
+    int w = width - r0 < 8 ? width - r0 : 8;
+    float *d = dst + (size_t)p * width + r0;
+    store_first(d, v[0], w);
+    store_first(d + width, v[1], w);
+    store_first(d + 2 * width, v[2], w);
+    store_first(d + 3 * width, v[3], w);
+    store_first(d + 4 * width, v[4], w);
+    store_first(d + 5 * width, v[5], w);
+    store_first(d + 6 * width, v[6], w);
+    store_first(d + 7 * width, v[7], w);
+}
+
 /* dst[p*width + r] = src[r*ld + p], r < rows (0 for rows <= r < width);
  * rows [0, next_rows) of the next panel (at src + width*ld) are
  * prefetched into L2, a line per row for every 16 values of p, so they
- * arrive while the micro-kernel works on this panel. */
+ * arrive while the micro-kernel works on this panel.
+ * The panel is made 16 rows at a time, each group over all of kc: the
+ * source is then read as 16 sequential streams (a long-k B^T, rows
+ * 100 KB apart, comes from DRAM at the speed of a few streams, not of 48
+ * interleaved ones), and each p writes one full 64-byte line of dst. */
 void advc_sgemm_pack_t_avx512(int kc, int rows, int width, const float *src,
                               int ld, float *dst, int next_rows)
 {
     const float *next = next_rows > 0 ? src + (size_t)width * ld : NULL;
-    int p = 0;
-    /* Bulk: 8 values of p at a time, rows in groups of 8 (missing rows
-     * read as zeros).  Written out rather than looped over i so that the
-     * eight rows stay in registers. */
-    for (; p + 8 <= kc; p += 8) {
-        for (int i = 0; p % LINE_FLOATS == 0 && i < next_rows; i++)
-            _mm_prefetch((const char *)(next + (size_t)i * ld + p),
-                         _MM_HINT_T1); /* into L2: L1 holds the panels */
-        for (int r0 = 0; r0 < width; r0 += 8) {
-            const float *s = src + (size_t)r0 * ld;
-            int n = rows - r0;
-            __m256 v[8] = {
-                load_row(s, ld, n, 0, p), load_row(s, ld, n, 1, p),
-                load_row(s, ld, n, 2, p), load_row(s, ld, n, 3, p),
-                load_row(s, ld, n, 4, p), load_row(s, ld, n, 5, p),
-                load_row(s, ld, n, 6, p), load_row(s, ld, n, 7, p),
-            };
-            transpose8x8(v);
-            int w = width - r0 < 8 ? width - r0 : 8;
-            float *d = dst + (size_t)p * width + r0;
-            store_first(d, v[0], w);
-            store_first(d + width, v[1], w);
-            store_first(d + 2 * width, v[2], w);
-            store_first(d + 3 * width, v[3], w);
-            store_first(d + 4 * width, v[4], w);
-            store_first(d + 5 * width, v[5], w);
-            store_first(d + 6 * width, v[6], w);
-            store_first(d + 7 * width, v[7], w);
+    int pend = kc / 8 * 8; /* the bulk: 8 values of p at a time */
+    for (int r0 = 0; r0 < width; r0 += 16) {
+        for (int p = 0; p < pend; p += 8) {
+            for (int i = r0; p % LINE_FLOATS == 0 && i < r0 + 16 &&
+                             i < next_rows; i++)
+                _mm_prefetch((const char *)(next + (size_t)i * ld + p),
+                             _MM_HINT_T1); /* into L2: L1 holds the panels */
+            block8(src, ld, rows, r0, p, dst, width);
+            if (r0 + 8 < width)
+                block8(src, ld, rows, r0 + 8, p, dst, width);
         }
     }
     /* The last kc % 8 values of p, one at a time. */
-    for (; p < kc; p++) {
+    for (int p = pend; p < kc; p++) {
         float *d = dst + (size_t)p * width;
         for (int r = 0; r < width; r++)
             d[r] = r < rows ? src[(size_t)r * ld + p] : 0.0f;
