@@ -156,6 +156,11 @@ static inline vd vd_hi(vf v)
 {
     return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
 }
+/* VEC_LANES / 2 floats at p, widened to doubles (exact) */
+static inline vd vd_load(const float *p)
+{
+    return _mm256_cvtps_pd(_mm_loadu_ps(p));
+}
 /* (lo, hi) rounded to floats and joined: the inverse of vd_lo / vd_hi */
 static inline vf vd_to_vf(vd lo, vd hi)
 {

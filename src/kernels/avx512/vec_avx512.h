@@ -154,6 +154,11 @@ static inline vd vd_hi(vf v)
     __m256d hi = _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1);
     return _mm512_cvtps_pd(_mm256_castpd_ps(hi));
 }
+/* VEC_LANES / 2 floats at p, widened to doubles (exact) */
+static inline vd vd_load(const float *p)
+{
+    return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+}
 /* (lo, hi) rounded to floats and joined: the inverse of vd_lo / vd_hi */
 static inline vf vd_to_vf(vd lo, vd hi)
 {

@@ -136,6 +136,8 @@ static inline vd vd_zero(void) { return vdupq_n_f64(0.0); }
 static inline vd vd_dup(double a) { return vdupq_n_f64(a); }
 static inline vd vd_lo(vf v) { return vcvt_f64_f32(vget_low_f32(v)); }
 static inline vd vd_hi(vf v) { return vcvt_high_f64_f32(v); }
+/* VEC_LANES / 2 floats at p, widened to doubles (exact) */
+static inline vd vd_load(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }
 /* (lo, hi) rounded to floats and joined: the inverse of vd_lo / vd_hi */
 static inline vf vd_to_vf(vd lo, vd hi)
 {

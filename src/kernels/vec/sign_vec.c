@@ -70,20 +70,25 @@ void advc_sign_step_vec(size_t n, float *x, const float *g, float a)
     }
 }
 
-/* acc[0..2) += the squares of g's lanes, in double (exact products) */
-static inline void sumsq(vf g, vd acc[2])
+/* acc += lo^2 and acc' += hi^2, in double (exact products) */
+static inline void sumsq(vd lo, vd hi, vd acc[2])
 {
-    vd lo = vd_lo(g), hi = vd_hi(g);
     acc[0] = vd_fma(lo, lo, acc[0]);
     acc[1] = vd_fma(hi, hi, acc[1]);
 }
 
-/* (float)(x + s*g): multiply and add in double as the ref does, then one
- * rounding to float */
-static inline vf l2_v(vf x, vf g, vd s)
+/* (float)(x + s*g) from x and g widened to double, halves (xl, xh) and
+ * (gl, gh): multiply and add in double as the ref does, then one rounding
+ * to float */
+static inline vf l2_v(vd xl, vd xh, vd gl, vd gh, vd s)
 {
-    return vd_to_vf(vd_add(vd_lo(x), vd_mul(s, vd_lo(g))),
-                    vd_add(vd_hi(x), vd_mul(s, vd_hi(g))));
+    return vd_to_vf(vd_add(xl, vd_mul(s, gl)), vd_add(xh, vd_mul(s, gh)));
+}
+
+/* The same from a partial vector (tails) */
+static inline vf l2_vf(vf x, vf g, vd s)
+{
+    return l2_v(vd_lo(x), vd_hi(x), vd_lo(g), vd_hi(g), s);
 }
 
 /* x = x + a*g/||g||_2, in double like the ref (no overflow of ||g||^2 or
@@ -91,15 +96,19 @@ static inline vf l2_v(vf x, vf g, vd s)
  * different order from the ref.  No change when ||g|| = 0 or is NaN. */
 void advc_l2_step_vec(size_t n, float *x, const float *g, float a)
 {
+    enum { H = VEC_LANES / 2 }; /* floats per vd */
     vd acc[4] = { vd_zero(), vd_zero(), vd_zero(), vd_zero() };
     size_t i = 0;
+    /* Whole vectors are widened straight from memory, half a vector at a
+     * time (one load-and-convert each, no lane shuffles). */
     for (; i + 2 * VEC_LANES <= n; i += 2 * VEC_LANES) {
-        sumsq(vload(g + i), acc);
-        sumsq(vload(g + i + VEC_LANES), acc + 2);
+        sumsq(vd_load(g + i), vd_load(g + i + H), acc);
+        sumsq(vd_load(g + i + 2 * H), vd_load(g + i + 3 * H), acc + 2);
     }
     for (; i < n; i += VEC_LANES) { /* last 1 .. 2 VEC_LANES - 1 */
         size_t r = n - i < VEC_LANES ? n - i : VEC_LANES;
-        sumsq(vload_n(g + i, r), acc);
+        vf gv = vload_n(g + i, r);
+        sumsq(vd_lo(gv), vd_hi(gv), acc);
     }
     double ss = vd_hsum(vd_add(vd_add(acc[0], acc[1]),
                                vd_add(acc[2], acc[3])));
@@ -107,9 +116,10 @@ void advc_l2_step_vec(size_t n, float *x, const float *g, float a)
         return;
     vd s = vd_dup((double)a / sqrt(ss));
     for (i = 0; i + VEC_LANES <= n; i += VEC_LANES)
-        vstore(x + i, l2_v(vload(x + i), vload(g + i), s));
+        vstore(x + i, l2_v(vd_load(x + i), vd_load(x + i + H),
+                           vd_load(g + i), vd_load(g + i + H), s));
     if (i < n) {
         size_t r = n - i;
-        vstore_n(x + i, l2_v(vload_n(x + i, r), vload_n(g + i, r), s), r);
+        vstore_n(x + i, l2_vf(vload_n(x + i, r), vload_n(g + i, r), s), r);
     }
 }

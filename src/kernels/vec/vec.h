@@ -17,8 +17,8 @@
  *   vcmp_gt/ge/lt/le/ne vsel vkeep vdrop   ordered compares and selects
  *   vshl23                           bits << 23 (2^n in the exp core)
  *   vhsum vhmax                      horizontal sum / max (fixed tree)
- *   vd_lo vd_hi vd_to_vf vd_add vd_mul vd_fma vd_hsum vd_zero vd_dup
- *                                    widening to double and back
+ *   vd_lo vd_hi vd_load vd_to_vf vd_add vd_mul vd_fma vd_hsum vd_zero
+ *   vd_dup                           widening to double and back
  *
  * All are static inline functions (a debugger steps into them); none is
  * a token-pasting macro.  The GEMM micro-kernels do not use this layer:
