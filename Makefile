@@ -1,10 +1,11 @@
 # advc Makefile: one library, one program, one benchmark, one test binary.
 #
 #   make                      build/libadvc.a, build/advc, build/advc-bench
-#   make SIMD=auto|avx2|neon|scalar   choose the kernels' ISA (auto follows
-#                             -march=native); non-auto builds go to build/<simd>/
+#   make SIMD=auto|avx512|avx2|neon|scalar   choose the kernels' ISA (auto
+#                             follows -march=native); non-auto builds go to
+#                             build/<simd>/
 #   make test                 Check suite, native ISA
-#   make test SIMD=scalar     same suite on the scalar kernels
+#   make test SIMD=avx512|avx2|scalar   same suite on that ISA's kernels
 #   make test-neon            cross-compile for aarch64, run under qemu
 #   make sanitize             suite under ASan + UBSan (= make test SAN=1)
 #   make bench                verify-then-time microbenchmarks
@@ -19,8 +20,13 @@ RUN     ?=
 AR      ?= ar
 
 # ---- configuration ---------------------------------------------------------
+# avx512: the x86-64-v4 extensions spelled out (F, BW, VL, DQ; the kernels
+# themselves use F only), plus AVX2 and FMA; never -march=native, so the
+# binary runs on any AVX-512 x86-64 (Skylake-X and later, Zen 4 and later).
 ifeq ($(SIMD),auto)
   ARCHFLAGS := -march=native
+else ifeq ($(SIMD),avx512)
+  ARCHFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mavx2
 else ifeq ($(SIMD),avx2)
   ARCHFLAGS := -mavx2 -mfma
 else ifeq ($(SIMD),neon)
@@ -28,7 +34,7 @@ else ifeq ($(SIMD),neon)
 else ifeq ($(SIMD),scalar)
   ARCHFLAGS := -DADVC_FORCE_SCALAR
 else
-  $(error SIMD must be auto, avx2, neon or scalar (got '$(SIMD)'))
+  $(error SIMD must be auto, avx512, avx2, neon or scalar (got '$(SIMD)'))
 endif
 
 # Which ISA the compiler will target: read its predefined macros, the same
@@ -37,8 +43,9 @@ ifeq ($(SIMD),scalar)
   ISA := scalar
 else
   ISA := $(shell $(CC) $(ARCHFLAGS) -dM -E -x c /dev/null 2>/dev/null | awk \
-    '/define __AVX2__ /{a=1} /define __FMA__ /{f=1} /define __ARM_NEON /{n=1} \
-     /define __aarch64__ /{r=1} END{print (a&&f)?"avx2":((n&&r)?"neon":"scalar")}')
+    '/define __AVX512F__ /{z=1} /define __AVX2__ /{a=1} /define __FMA__ /{f=1} \
+     /define __ARM_NEON /{n=1} /define __aarch64__ /{r=1} \
+     END{print (z&&a&&f)?"avx512":((a&&f)?"avx2":((n&&r)?"neon":"scalar"))}')
 endif
 ifeq ($(SIMD),neon)
   ifneq ($(ISA),neon)
@@ -48,6 +55,11 @@ endif
 ifeq ($(SIMD),avx2)
   ifneq ($(ISA),avx2)
     $(error SIMD=avx2 needs an x86-64 compiler with -mavx2 -mfma)
+  endif
+endif
+ifeq ($(SIMD),avx512)
+  ifneq ($(ISA),avx512)
+    $(error SIMD=avx512 needs an x86-64 compiler with -mavx512f)
   endif
 endif
 
@@ -73,9 +85,12 @@ ifneq ($(SAN),)
 endif
 
 # ---- sources ---------------------------------------------------------------
+# Every build: the drivers and the scalar references.  A SIMD build adds
+# its ISA's folder (GEMM micro-kernel) and vec/ (the element-wise kernels,
+# one source compiled over that ISA's vec_<isa>.h).
 KERNEL_SRC := $(wildcard src/kernels/*.c src/kernels/scalar/*.c)
 ifneq ($(ISA),scalar)
-  KERNEL_SRC += $(wildcard src/kernels/$(ISA)/*.c)
+  KERNEL_SRC += $(wildcard src/kernels/$(ISA)/*.c src/kernels/vec/*.c)
 endif
 LIB_SRC   := $(wildcard src/core/*.c src/io/*.c src/nn/*.c src/nn/ops/*.c \
                src/models/*.c src/adv/*.c) $(KERNEL_SRC)
@@ -110,6 +125,8 @@ else ifeq ($(SIMD),scalar)
   TEST_DEFS := -DADVC_EXPECT_ISA=\"scalar\"
 else ifeq ($(SIMD),avx2)
   TEST_DEFS := -DADVC_EXPECT_ISA=\"avx2\"
+else ifeq ($(SIMD),avx512)
+  TEST_DEFS := -DADVC_EXPECT_ISA=\"avx512\"
 endif
 
 .PHONY: all test test-neon sanitize bench data run run-job clean check-deps print-isa reproduce
