@@ -25,24 +25,19 @@
 
 #include "advc/loss.h"
 
-/* ---- defaults (the reference implementation's) -------------------------- */
+/* ---- constants (the reference implementation's) ------------------------ */
 
-#define FAB_ALPHA_MAX 0.1f   /* a <= 0.1: at most a tenth of the way to x  */
-#define FAB_ETA 1.05f        /* overshoot both projections by 5%           */
-#define FAB_BETA 0.9f        /* an adversarial iterate is pulled back 10%  */
+/* The defaults of the descriptor's rows (bottom of the file), written once
+ * as text for --help and as numbers for the config. */
+#define FAB_ALPHA_MAX 0.1    /* a <= 0.1: at most a tenth of the way to x  */
+#define FAB_ETA 1.05         /* overshoot both projections by 5%           */
+#define FAB_BETA 0.9         /* an adversarial iterate is pulled back 10%  */
+#define FAB_STEPS 100        /* iterations per target (AutoAttack's)       */
 #define FAB_SEARCH_STEPS 3   /* final search steps (authors' FAB code)     */
 #define FAB_START_SCALE 0.5f /* restarts > 0 start at |x1 - x| = eps/2     */
 #define FAB_MIN_MOVE 1e-8f   /* floor on |d1|, |d2| in a's ratio           */
 #define FAB_SEARCH_TINY 1e-10 /* guards the search's 0/0                   */
 #define FAB_SCRATCH_SLOT 3   /* advc_pool_scratch slot (GEMM uses 0 and 1) */
-
-void atk_fab_defaults(advc_attack_config *cfg)
-{
-    cfg->fab.alpha_max = FAB_ALPHA_MAX;
-    cfg->fab.eta = FAB_ETA;
-    cfg->fab.beta = FAB_BETA;
-    cfg->fab.final_search = true;
-}
 
 /* ---- the box-constrained L-inf projection onto a hyperplane ------------- */
 
@@ -529,7 +524,7 @@ static void fab_run(const atk_ctx *c, atk_out *o, fab_state *s, int restart,
     if (c->cfg->fab.final_search) fab_search(c, o, s, m);
 }
 
-advc_status atk_fab_t(const atk_ctx *c, atk_out *o)
+static advc_status atk_fab_t(const atk_ctx *c, atk_out *o)
 {
     fab_state s;
     advc_pool *pool = advc_graph_pool(c->g);
@@ -558,3 +553,58 @@ advc_status atk_fab_t(const atk_ctx *c, atk_out *o)
     advc_free(s.slab);
     return ADVC_OK;
 }
+
+/* ---- the descriptor ------------------------------------------------------ */
+
+#define FAB_STR_(v) #v
+#define FAB_STR(v) FAB_STR_(v)
+
+/* AutoAttack's FAB-T: 100 steps against each of the 9 most likely other
+ * classes, one restart from x itself, the step rules above, and the final
+ * search (advc's addition; "off" is AutoAttack's FAB-T exactly). */
+static void fab_defaults(advc_attack_config *c)
+{
+    c->steps = FAB_STEPS;
+    c->random_start = 0;
+    c->fab.alpha_max = (float)FAB_ALPHA_MAX;
+    c->fab.eta = (float)FAB_ETA;
+    c->fab.beta = (float)FAB_BETA;
+    c->fab.final_search = 1;
+}
+
+/* FAB has no loss of its own to report: the CW margin stands for it where
+ * a driver asks (its runs use the logit difference to each target). */
+static void fab_resolve(advc_attack_config *c) { c->loss = ADVC_LOSS_CW; }
+
+#define FAB_ROW(flag, field, lo, hi, open, def, help)                        \
+    { flag, "X", ADVC_PARAM_REAL, offsetof(advc_attack_config, fab.field),   \
+      lo, hi, open, FAB_STR(def), help, NULL, 0, 0, NULL, NULL }
+
+static const advc_param fab_params[] = {
+    ATK_ROW_EPS_LINF("0.3"),
+    ATK_ROW_STEPS(FAB_STR(FAB_STEPS), "iterations per target class"),
+    { "restarts", "R", ADVC_PARAM_INT, offsetof(advc_attack_config, restarts),
+      1, 10000, 0, "1", "runs per target: the first from x, the others from "
+      "a random point at L-inf distance eps/2", NULL, 0, 0, NULL, NULL },
+    ATK_ROW_TARGET_CLASSES,
+    FAB_ROW("alpha-max", alpha_max, 0, 1, 0, FAB_ALPHA_MAX,
+            "largest weight of the step taken from x (FAB's alpha_max)"),
+    FAB_ROW("eta", eta, 1, 10, 0, FAB_ETA,
+            "overshoot factor of both projections (FAB's eta)"),
+    FAB_ROW("beta", beta, 0, 1, 1, FAB_BETA,
+            "after an adversarial iterate, shrink its distance to x by this "
+            "(FAB's beta)"),
+    { "final-search", "S", ADVC_PARAM_CHOICE,
+      offsetof(advc_attack_config, fab.final_search), 0, 0, 0, "on",
+      "3-step linear search toward x from the smallest adversarial point "
+      "(the FAB authors' code; AutoAttack's FAB-T: off)", "off|on", 0, 0,
+      NULL, NULL },
+};
+
+const atk_def atk_fab_t_def = {
+    { "fab-t", "targeted FAB: smallest L-inf step to the boundary of each "
+      "of the top-k other classes; fooled if within eps",
+      "Croce, Hein, ICML 2020", ADVC_NORM_LINF, fab_params,
+      (int)(sizeof fab_params / sizeof *fab_params) },
+    fab_defaults, fab_resolve, atk_fab_t, 0, NULL, true
+};

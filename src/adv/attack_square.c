@@ -21,13 +21,10 @@
 #include <math.h>
 #include <string.h>
 
-/* The reference's default: the first squares cover 80% of the image. */
-#define SQUARE_P_INIT 0.8f
-
-void atk_square_defaults(advc_attack_config *cfg)
-{
-    cfg->square.p_init = SQUARE_P_INIT;
-}
+/* The defaults of the descriptor's rows (bottom of the file), the
+ * reference's: the first squares cover 80% of the image; 5000 queries. */
+#define SQUARE_P_INIT 0.8
+#define SQUARE_QUERIES 5000
 
 /* Query indices (0-based) after which p halves: the reference schedule,
  * written for 10,000 queries. */
@@ -190,7 +187,7 @@ static void square_run(const atk_ctx *c, atk_out *o, square_state *s,
     }
 }
 
-advc_status atk_square(const atk_ctx *c, atk_out *o)
+static advc_status atk_square(const atk_ctx *c, atk_out *o)
 {
     square_state s;
     if (square_alloc(c, &s) != ADVC_OK) return ADVC_ERR_NOMEM;
@@ -199,3 +196,41 @@ advc_status atk_square(const atk_ctx *c, atk_out *o)
     advc_free(s.slab);
     return ADVC_OK;
 }
+
+/* ---- the descriptor ------------------------------------------------------ */
+
+#define SQUARE_STR_(v) #v
+#define SQUARE_STR(v) SQUARE_STR_(v)
+
+static void square_defaults(advc_attack_config *c)
+{
+    c->steps = SQUARE_QUERIES;
+    c->square.p_init = (float)SQUARE_P_INIT;
+}
+
+/* Square maximises the CW margin and starts from vertical stripes. */
+static void square_resolve(advc_attack_config *c)
+{
+    c->loss = ADVC_LOSS_CW;
+    c->random_start = 1;
+}
+
+static const advc_param square_params[] = {
+    ATK_ROW_EPS_LINF("0.3"),
+    { "queries", "Q", ADVC_PARAM_INT, offsetof(advc_attack_config, steps), 1,
+      1000000, 0, SQUARE_STR(SQUARE_QUERIES), "forward passes per sample "
+      "and restart", NULL, 0, 0, NULL, NULL },
+    ATK_ROW_RESTARTS,
+    { "p-init", "P", ADVC_PARAM_REAL,
+      offsetof(advc_attack_config, square.p_init), 0, 1, 1,
+      SQUARE_STR(SQUARE_P_INIT), "share of the image the first squares "
+      "cover (halved on the reference's schedule)", NULL, 0, 0, NULL,
+      NULL },
+};
+
+const atk_def atk_square_def = {
+    { "square", "black-box random search: +-eps squares, margin loss, no "
+      "gradients", "Andriushchenko et al., ECCV 2020", ADVC_NORM_LINF,
+      square_params, (int)(sizeof square_params / sizeof *square_params) },
+    square_defaults, square_resolve, atk_square, 0, NULL, false
+};
