@@ -1,0 +1,104 @@
+#!/bin/sh
+# aa-vs-torch.sh MODEL DATA EPS [N]: advc's `eval --attack aa` against the
+# reference AutoAttack (fra31/auto-attack, run in PyTorch on CPU) on the
+# same weights and the same first N test images (default 1000).
+#
+#   AUTOATTACK=/path/to/auto-attack sh bench/compare/aa-vs-torch.sh \
+#       m.advc data/mnist 0.3 1000
+#
+# AUTOATTACK is a checkout of github.com/fra31/auto-attack (the folder
+# holding its `autoattack` package); without it the script clones the
+# repository into a temporary folder, and says so.  Nothing of the
+# reference is part of advc.  The weights go to PyTorch through `advc
+# export --npz` and bench/compare/torch_models.py.  For each thread count
+# in THREADS (default "1") and each seed in SEEDS (default "1"; advc's
+# --seed, and the reference's seed - 1, as both default to their first),
+# it runs advc, then the reference, back to back, and prints their
+# key=value lines and a compare=aa line: robust accuracy after each attack
+# on both sides and the difference in points (advc - reference), and the
+# attack time of both (advc: the sum of the attacks' own seconds; the
+# reference: the time of run_standard_evaluation).  Wrap the run in
+# `flock /work/cpu.lock` on a shared machine.  BUILD=dir uses another
+# build folder.  Needs Debian's python3-torch (benchmark side only).
+set -eu
+cd "$(dirname "$0")/../.."
+if [ $# -lt 3 ]; then
+    echo "usage: aa-vs-torch.sh MODEL DATA EPS [N]" >&2
+    exit 2
+fi
+model=$1 data=$2 eps=$3 n=${4:-1000}
+THREADS=${THREADS:-1}
+SEEDS=${SEEDS:-1}
+BUILD=${BUILD:-build}
+PY=${PYTHON:-/usr/bin/python3}
+ADVC=$BUILD/advc
+# PyTorch's thread pools pinned to T (OpenBLAS otherwise starts one
+# thread per CPU whatever torch.set_num_threads says).
+torch_env() { tn=$1; shift; OMP_NUM_THREADS=$tn OPENBLAS_NUM_THREADS=$tn MKL_NUM_THREADS=$tn "$@"; }
+
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+    echo "aa-vs-torch: PyTorch is not installed (apt-get install python3-torch)" >&2
+    exit 1
+fi
+[ -f "$model" ] || { echo "aa-vs-torch: $model: no such model file" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ref=${AUTOATTACK:-}
+if [ -z "$ref" ]; then
+    echo "aa-vs-torch: AUTOATTACK not set: cloning fra31/auto-attack into $tmp" >&2
+    git clone -q https://github.com/fra31/auto-attack "$tmp/auto-attack"
+    ref=$tmp/auto-attack
+fi
+[ -d "$ref/autoattack" ] || { echo "aa-vs-torch: $ref has no autoattack/ package" >&2; exit 1; }
+
+make -s "$ADVC"
+"$ADVC" export --model "$model" --npz "$tmp/m.npz" >/dev/null
+spec=$("$ADVC" info "$model" | sed -n 's/^model  *//p')
+act=$("$ADVC" info "$model" | sed -n 's/^activation  *//p')
+
+# field LINE KEY: the value of KEY=... in a key=value line.
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+# jfield FILE ATTACK KEY: KEY's value on the final exit's line of ATTACK in
+# advc's --json output.
+jfield() {
+    grep "\"exit\":\"final\",\"attack\":\"$2\"" "$1" | head -n 1 |
+        sed -n "s/.*\"$3\":\([-0-9.e]*\).*/\1/p"
+}
+
+for t in $THREADS; do
+    for seed in $SEEDS; do
+        start=$(date +%s.%N)
+        "$ADVC" eval --model "$model" --data "$data" --attack aa --eps "$eps" \
+            --limit "$n" --threads "$t" --seed "$seed" --json --no-checks \
+            > "$tmp/advc.json"
+        end=$(date +%s.%N)
+        line="side=advc n=$n eps=$eps threads=$t seed=$seed"
+        line="$line clean_acc=$(grep '"exit":"final","n"' "$tmp/advc.json" |
+            sed -n 's/.*"clean_acc":\([0-9.]*\).*/\1/p')"
+        secs=0
+        for a in apgd-ce apgd-t fab-t square; do
+            line="$line after_$a=$(jfield "$tmp/advc.json" $a robust_acc)"
+            secs=$(echo "$secs $(jfield "$tmp/advc.json" $a seconds)" |
+                awk '{printf "%.1f", $1 + $2}')
+        done
+        line="$line robust_acc=$(jfield "$tmp/advc.json" aa robust_acc)"
+        line="$line seconds=$secs process_s=$(echo "$start $end" |
+            awk '{printf "%.1f", $2 - $1}')"
+        echo "$line"
+        start=$(date +%s.%N)
+        tl=$(torch_env "$t" "$PY" bench/compare/aa_torch.py --autoattack "$ref" \
+            --npz "$tmp/m.npz" --spec "$spec" --act "$act" --data "$data" \
+            --n "$n" --eps "$eps" --threads "$t" --seed $((seed - 1)))
+        end=$(date +%s.%N)
+        echo "$tl process_s=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')"
+        cmp="compare=aa model=$model threads=$t seed=$seed"
+        for a in apgd-ce apgd-t fab-t square; do
+            va=$(field "$line" after_$a) vt=$(field "$tl" after_$a)
+            cmp="$cmp $a=$va/$vt($(echo "$va $vt" |
+                awk '{printf "%+.1f", 100 * ($1 - $2)}'))"
+        done
+        sa=$(field "$line" seconds) st=$(field "$tl" seconds)
+        echo "$cmp advc_s=$sa torch_s=$st speedup=$(echo "$sa $st" |
+            awk '{printf "%.2f", $2 / $1}')"
+    done
+done
