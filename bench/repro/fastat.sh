@@ -16,9 +16,12 @@
 #   UNSEEN="6 7 8 9 10" seeds for the fast recipe's not-tuned-on row
 #   NEVAL=10000         test images attacked (clean accuracy: always all)
 #   VARIANTS="..."      the variants of every arm (default: per arm below)
+#   V_<arm>="...", S_<arm>="..."  one arm's variants and seeds ('-' in the
+#                       arm's name as '_', e.g. V_mnist_cnn="fast")
 #   AA_VARIANTS="..."   variants also evaluated with --attack aa (default:
 #                       all; the others get PGD-50x10 and aa-lite only)
 #   LOCK=/path          the cost measurements run under `flock $LOCK`
+#   COST_LIMIT=6000     training images per cost-measurement epoch
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
@@ -32,9 +35,12 @@ else
     UNSEEN=${UNSEEN:-6 7 8 9 10}
 fi
 SEEDS_BIG=${SEEDS_BIG:-$(echo $SEEDS | cut -d' ' -f1-3)}
+COST_LIMIT=${COST_LIMIT:-6000}
 AA=aa
 "$ADVC" eval --help | grep -q "^  aa " || AA=""
-BUDGET_NOTE="$EPOCHS epochs, seeds $SEEDS (cnn, msdnet: $SEEDS_BIG), fast also on seeds $UNSEEN; clean accuracy on all 10,000 test images, robust accuracy on the first $NEVAL (PGD-50 x $RESTARTS restarts, aa-lite$( [ -n "$AA" ] && echo ", AutoAttack for: ${AA_VARIANTS:-every variant}")); arms: $ARMS."
+AA_NOTE=""
+[ -z "$AA" ] || AA_NOTE=", AutoAttack for: ${AA_VARIANTS:-every variant}"
+BUDGET_NOTE="$EPOCHS epochs, seeds $SEEDS (cnn, msdnet: $SEEDS_BIG), fast also on seeds $UNSEEN; clean accuracy on all 10,000 test images, robust accuracy on the first $NEVAL (PGD-50 x $RESTARTS restarts, aa-lite$AA_NOTE); arms: $ARMS."
 SCHED="--epochs $EPOCHS --batch 100 --lr 5e-3 --schedule cyclic"
 
 # recipe_flags NAME EPS: the flags of one variant of the study (fast: the
@@ -92,6 +98,7 @@ one() {
     co=0
     grep -q -e "catastrophic overfitting" -e "never became robust" \
         "$m.err" && co=1
+    [ "$(holds "$pgd < 0.2")" = yes ] && co=1
     secs=$(train_seconds "$m")
     for k in clean pgd lite aa co secs; do
         eval "v=\$$k"
@@ -113,16 +120,17 @@ row() {
     worst=$(echo ${aas:-$li} | tr ' ' '\n' | sort -n | head -n 1)
     printf '| %s | %s | %s | %s | %s | %s | %d of %d | %.0f |\n' "$label" \
         "$(stats $cl)" "$(stats $pg)" "$(stats $li)" \
-        "$([ -n "$aas" ] && stats $aas || echo -)" "$worst" "$cos" \
+        "$(if [ -n "$aas" ]; then stats $aas; else echo -; fi)" "$worst" "$cos" \
         "$(echo $seeds | wc -w)" "$(mean $ts)" >>"$WORK/rows.md"
 }
 
-# cost DATA MODEL EPS "VARIANTS": seconds per epoch of 6,000 images for each
+# cost DATA MODEL EPS "VARIANTS": seconds per epoch of COST_LIMIT images for each
 # variant (and PGD-40, Madry et al.'s training attack), run back to back
 # (under flock $LOCK when set), median of 3, relative to fgsm-rs.
 cost() {
     data=$1 model=$2 eps=$3 vars="fgsm-rs $4 pgd-40"
-    printf '\n| recipe | s per 6,000-image epoch (median of 3) | cost vs fgsm-rs |\n|---|---|---|\n' >>"$WORK/rows.md"
+    printf '\n| recipe | s per %s-image epoch (median of 3) | cost vs fgsm-rs |\n|---|---|---|\n' \
+        $COST_LIMIT >>"$WORK/rows.md"
     base=""
     for v in $vars; do
         if [ $v = pgd-40 ]; then
@@ -138,16 +146,17 @@ cost() {
             ${LOCK:+flock $LOCK} nice -n "$NICE" "$ADVC" train \
                 --threads "$THREADS" --out "$m" --log "$m.csv" \
                 --data data/$data --model $model --eps $eps $flags \
-                --epochs 1 --limit 6000 --guard-batch 0 2>/dev/null
-            echo "$ADVC train --threads $THREADS --out $m --log $m.csv --data data/$data --model $model --eps $eps $flags --epochs 1 --limit 6000 --guard-batch 0" >>"$WORK/commands.txt"
-            ts="$ts $(train_seconds "$m")"
+                --epochs 1 --limit $COST_LIMIT --guard-batch 0 2>/dev/null
+            echo "$ADVC train --threads $THREADS --out $m --log $m.csv --data data/$data --model $model --eps $eps $flags --epochs 1 --limit $COST_LIMIT --guard-batch 0" >>"$WORK/commands.txt"
+            ts="$ts $(awk -F, 'NR > 1 { s += $9 } END { printf "%.2f", s }' \
+                "$m.csv")"
         done
         t=$(echo $ts | tr ' ' '\n' | sort -n | sed -n 2p)
         [ -n "$base" ] || base=$t
         printf '| %s | %s | %sx |\n' $v $t \
             "$(awk -v a="$t" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
             >>"$WORK/rows.md"
-        record "cost-$(basename $data)-$model" $v all seconds_6000 $t
+        record "cost-$(basename $data)-$model" $v all seconds_$COST_LIMIT $t
     done
 }
 
@@ -155,7 +164,7 @@ cost() {
 arm() {
     data=$1 model=$2 eps=$3 vars=${VARIANTS:-$4} seeds=$5
     section_plain "$data, $model, eps $eps" \
-        "Mean ± std over seeds $seeds; clean accuracy on the whole test set, robust accuracy on the first $NEVAL test images (aa-lite: APGD-CE, APGD-DLR, APGD-T, an upper bound on AutoAttack's number; aa: AutoAttack, '-' where not run); worst seed: the lowest AutoAttack (else aa-lite) number; collapsed: runs whose guard saw catastrophic overfitting (the checkpoint evaluated is then the best epoch's) or that ended robust to FGSM but not to PGD; train s: wall seconds of a whole run on a shared machine (the cost table below is the fair comparison)."
+        "Mean ± std over seeds $seeds; clean accuracy on the whole test set, robust accuracy on the first $NEVAL test images (aa-lite: APGD-CE, APGD-DLR, APGD-T, an upper bound on AutoAttack's number; aa: AutoAttack, '-' where not run); worst seed: the lowest AutoAttack (else aa-lite) number; collapsed: runs that end below 20% under PGD-50x10, or whose guard saw catastrophic overfitting (the checkpoint evaluated is then the one before it) or a model that never became robust; train s: wall seconds of a whole run on a shared machine (the cost table below is the fair comparison)."
     printf '| recipe | clean | PGD-50x%s | aa-lite | aa | worst seed | collapsed | train s |\n|---|---|---|---|---|---|---|---|\n' \
         "$RESTARTS" >>"$WORK/rows.md"
     for v in $vars; do
@@ -169,15 +178,25 @@ arm() {
 }
 
 SMALL="fgsm-rs fgsm-rs-sat fgsm-rs-ramp n-fgsm n-fgsm-ramp fast elle pgd-10"
+# pick VAR DEFAULT: the value of the environment variable VAR, or DEFAULT.
+pick() { eval "echo \"\${$1:-$2}\""; }
+
 for a in $ARMS; do
+    k=$(echo $a | tr '-' '_')
     case $a in
-    mnist-cnn-small) arm mnist cnn-small 0.3 "$SMALL" "$SEEDS" ;;
-    fmnist-cnn-small) arm fashion-mnist cnn-small 0.1 "$SMALL" "$SEEDS" ;;
-    mnist-cnn) arm mnist cnn 0.3 "fgsm-rs fast" "$SEEDS_BIG" ;;
-    mnist-msdnet)
-        arm mnist msdnet:blocks=4,base=8,growth=4,head=32 0.3 \
-            "fgsm-rs me-fgsm fast" "$SEEDS_BIG" ;;
+    mnist-cnn-small | fmnist-cnn-small) vars=$SMALL seeds=$SEEDS ;;
+    mnist-cnn) vars="fgsm-rs fast" seeds=$SEEDS_BIG ;;
+    mnist-msdnet) vars="fgsm-rs me-fgsm fast" seeds=$SEEDS_BIG ;;
     *) echo "fastat: unknown arm '$a'" >&2; exit 2 ;;
+    esac
+    vars=$(pick V_$k "$vars") seeds=$(pick S_$k "$seeds")
+    case $a in
+    mnist-cnn-small) arm mnist cnn-small 0.3 "$vars" "$seeds" ;;
+    fmnist-cnn-small) arm fashion-mnist cnn-small 0.1 "$vars" "$seeds" ;;
+    mnist-cnn) arm mnist cnn 0.3 "$vars" "$seeds" ;;
+    mnist-msdnet)
+        arm mnist msdnet:blocks=4,base=8,growth=4,head=32 0.3 "$vars" \
+            "$seeds" ;;
     esac
 done
 paper_end
