@@ -22,6 +22,7 @@
 #                       all; the others get PGD-50x10 and aa-lite only)
 #   LOCK=/path          the cost measurements run under `flock $LOCK`
 #   COST_LIMIT=6000     training images per cost-measurement epoch
+#   COST=0              leave the cost tables out (measure them later)
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
@@ -174,7 +175,7 @@ arm() {
                 "fast, seeds $(echo $UNSEEN | tr ' ' ','): not tuned on"
         fi
     done
-    cost $data $model $eps "$(echo $vars | tr ' ' '\n' | grep -v -e '^fgsm-rs$' | tr '\n' ' ')"
+    [ "${COST:-1}" = 0 ] || cost $data $model $eps "$(echo $vars | tr ' ' '\n' | grep -v -e '^fgsm-rs$' | tr '\n' ' ')"
 }
 
 SMALL="fgsm-rs fgsm-rs-sat fgsm-rs-ramp n-fgsm n-fgsm-ramp fast elle pgd-10"
