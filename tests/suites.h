@@ -8,6 +8,7 @@
     X(core)            \
     X(gemm)            \
     X(im2col)          \
+    X(conv)            \
     X(act)             \
     X(vec)             \
     X(data)            \

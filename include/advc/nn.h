@@ -72,10 +72,32 @@ int advc_graph_input(const advc_graph *g); /* always 0 */
 
 /* y = x W^T + b; W (out, in), b (out); x is flattened per sample. */
 int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias);
-/* y = conv2d(x, W) + b, NCHW; W (cout, cin, k, k), b (cout); im2col+GEMM,
- * 1x1 stride-1 convolutions skip im2col. */
+/* y = conv2d(x, W) + b, NCHW; W (cout, cin, k, k), b (cout).  How it is
+ * computed is chosen per layer at compile (advc_graph_set_conv_algo). */
 int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
                 int stride, int pad, bool bias);
+/* How convolutions are computed (the results differ only by rounding):
+ *   gemm      implicit GEMM: the GEMM packs its panels straight from the
+ *             NCHW input (no im2col buffer); every layer can use it
+ *   direct    direct loops, for layers with one input channel
+ *   winograd  Winograd F(4x4, 3x3) for the forward and the input gradient
+ *             of 3x3 stride-1 layers (weight gradient: gemm)
+ *   auto      per layer by shape (src/nn/ops/conv2d.c, conv_choose): the
+ *             fastest measured; the default
+ * Asking for direct or winograd where a layer cannot use it gives that
+ * layer the auto choice.  Read at the next advc_graph_compile, which
+ * records each layer's choice (advc_graph_describe shows it). */
+typedef enum {
+    ADVC_CONV_AUTO = 0,
+    ADVC_CONV_GEMM,
+    ADVC_CONV_DIRECT,
+    ADVC_CONV_WINOGRAD,
+    ADVC_CONV_COUNT
+} advc_conv_algo;
+const char *advc_conv_algo_name(advc_conv_algo a);
+advc_conv_algo advc_conv_algo_parse(const char *s); /* COUNT if unknown */
+void advc_graph_set_conv_algo(advc_graph *g, advc_conv_algo a);
+advc_conv_algo advc_graph_conv_algo(const advc_graph *g);
 /* y = gamma (x - mean) / sqrt(var + 1e-5) + beta per channel; train mode
  * uses batch statistics and updates running ones with momentum 0.1
  * (running = 0.9 running + 0.1 batch, unbiased var); eval mode uses the

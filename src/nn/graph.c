@@ -75,6 +75,7 @@ struct advc_graph {
     int last_n;             /* samples in the last forward (0: none)      */
     advc_mode last_mode;
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
+    advc_conv_algo conv_algo; /* how convolutions are computed          */
     uint64_t seed, step;
 
     advc_status err;
@@ -114,7 +115,7 @@ static void *grow(void *arr, int *cap, int need, size_t sz)
 
 static void noop_pass(nn_node *v, const nn_ctx *c) { (void)v, (void)c; }
 static const nn_op input_op = { "input", noop_pass, noop_pass, NULL, NULL,
-                                NULL };
+                                NULL, NULL };
 
 advc_graph *advc_graph_new(advc_shape input)
 {
@@ -396,6 +397,10 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     g->last_n = 0;
     int T = advc_pool_threads(pool);
 
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op->prepare)
+            g->nodes[i]->op->prepare(g->nodes[i], g);
+
     /* Size. */
     size_t nact = 0, naux = 0, nws = 0;
     for (int i = 0; i < g->nnodes; i++) {
@@ -577,6 +582,34 @@ float *advc_graph_state(advc_graph *g, size_t *count)
 void advc_graph_zero_grads(advc_graph *g)
 {
     if (g->grads) memset(g->grads, 0, g->nparams * sizeof *g->grads);
+}
+
+static const char *const conv_names[ADVC_CONV_COUNT] = {
+    [ADVC_CONV_AUTO] = "auto", [ADVC_CONV_GEMM] = "gemm",
+    [ADVC_CONV_DIRECT] = "direct", [ADVC_CONV_WINOGRAD] = "winograd",
+};
+
+const char *advc_conv_algo_name(advc_conv_algo a)
+{
+    return (int)a >= 0 && a < ADVC_CONV_COUNT ? conv_names[a] : "?";
+}
+
+advc_conv_algo advc_conv_algo_parse(const char *s)
+{
+    for (int i = 0; s && i < ADVC_CONV_COUNT; i++)
+        if (strcmp(s, conv_names[i]) == 0) return (advc_conv_algo)i;
+    return ADVC_CONV_COUNT;
+}
+
+void advc_graph_set_conv_algo(advc_graph *g, advc_conv_algo a)
+{
+    assert(a >= 0 && a < ADVC_CONV_COUNT);
+    g->conv_algo = a;
+}
+
+advc_conv_algo advc_graph_conv_algo(const advc_graph *g)
+{
+    return g->conv_algo;
 }
 
 void advc_graph_set_seed(advc_graph *g, uint64_t seed)

@@ -35,6 +35,9 @@ typedef struct {
     /* Multiply-adds of one sample's forward (NULL: none worth counting;
      * only the GEMM layers count). */
     double (*macs)(const nn_node *v);
+    /* Called at compile before workspace, to fix per-layer choices from
+     * the graph's settings (NULL: nothing to choose). */
+    void (*prepare)(nn_node *v, const advc_graph *g);
 } nn_op;
 
 struct nn_node {

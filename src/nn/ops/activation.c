@@ -77,8 +77,10 @@ static void act_describe(const nn_node *v, char *buf, size_t size)
         snprintf(buf, size, "%s", advc_act_name(d->act.f));
 }
 
-static const nn_op act_vt = { "act", act_forward, act_backward, NULL,
-                              act_describe, NULL };
+static const nn_op act_vt = {
+    .name = "act", .forward = act_forward, .backward = act_backward,
+    .describe = act_describe,
+};
 
 int advc_activation(advc_graph *g, int x, advc_act_spec act)
 {

@@ -34,8 +34,9 @@ static void add_backward(nn_node *v, const nn_ctx *c)
     }
 }
 
-static const nn_op add_vt = { "add", add_forward, add_backward, NULL, NULL,
-                              NULL };
+static const nn_op add_vt = {
+    .name = "add", .forward = add_forward, .backward = add_backward,
+};
 
 int advc_add(advc_graph *g, int a, int b)
 {

@@ -187,8 +187,10 @@ static void bn_describe(const nn_node *v, char *buf, size_t size)
     snprintf(buf, size, "channels=%d", d->c);
 }
 
-static const nn_op bn_vt = { "batchnorm", bn_forward, bn_backward, NULL,
-                             bn_describe, NULL };
+static const nn_op bn_vt = {
+    .name = "batchnorm", .forward = bn_forward, .backward = bn_backward,
+    .describe = bn_describe,
+};
 
 int advc_batchnorm(advc_graph *g, const char *name, int x)
 {

@@ -335,8 +335,10 @@ static double conv_macs(const nn_node *v)
     return (double)d->cout * d->kdim * d->ohw;
 }
 
-static const nn_op conv_vt = { "conv2d", conv_forward, conv_backward,
-                               conv_workspace, conv_describe, conv_macs };
+static const nn_op conv_vt = {
+    .name = "conv2d", .forward = conv_forward, .backward = conv_backward,
+    .workspace = conv_workspace, .describe = conv_describe, .macs = conv_macs,
+};
 
 int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
                 int stride, int pad, bool bias)

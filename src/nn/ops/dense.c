@@ -59,8 +59,10 @@ static double dense_macs(const nn_node *v) /* y = W x: out * in */
     return (double)d->out * d->in;
 }
 
-static const nn_op dense_vt = { "dense", dense_forward, dense_backward,
-                                NULL, dense_describe, dense_macs };
+static const nn_op dense_vt = {
+    .name = "dense", .forward = dense_forward, .backward = dense_backward,
+    .describe = dense_describe, .macs = dense_macs,
+};
 
 int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias)
 {

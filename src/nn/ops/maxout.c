@@ -79,9 +79,11 @@ static double maxout_macs(const nn_node *v)
     return (double)d->units * d->pieces * d->in;
 }
 
-static const nn_op maxout_vt = { "maxout", maxout_forward, maxout_backward,
-                                 maxout_workspace, maxout_describe,
-                                 maxout_macs };
+static const nn_op maxout_vt = {
+    .name = "maxout", .forward = maxout_forward, .backward = maxout_backward,
+    .workspace = maxout_workspace, .describe = maxout_describe,
+    .macs = maxout_macs,
+};
 
 int advc_maxout(advc_graph *g, const char *name, int x, int units,
                 int pieces)

@@ -175,12 +175,18 @@ static void pool_describe(const nn_node *v, char *buf, size_t size)
     else snprintf(buf, size, "k=%d s=%d p=%d", d->k, d->stride, d->pad);
 }
 
-static const nn_op maxpool_vt = { "maxpool", pool_forward, pool_backward,
-                                  NULL, pool_describe, NULL };
-static const nn_op avgpool_vt = { "avgpool", pool_forward, pool_backward,
-                                  NULL, pool_describe, NULL };
-static const nn_op gap_vt = { "gavgpool", pool_forward, pool_backward, NULL,
-                              pool_describe, NULL };
+static const nn_op maxpool_vt = {
+    .name = "maxpool", .forward = pool_forward, .backward = pool_backward,
+    .describe = pool_describe,
+};
+static const nn_op avgpool_vt = {
+    .name = "avgpool", .forward = pool_forward, .backward = pool_backward,
+    .describe = pool_describe,
+};
+static const nn_op gap_vt = {
+    .name = "gavgpool", .forward = pool_forward, .backward = pool_backward,
+    .describe = pool_describe,
+};
 
 static int add_pool(advc_graph *g, pool_kind kind, const nn_op *op, int x,
                     int k, int stride, int pad)
