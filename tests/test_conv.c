@@ -6,10 +6,11 @@
  *    advc_sgemm_src on them equals advc_sgemm on the materialised matrix
  *    bit for bit;
  *  - the Winograd transforms match their matrix-form references, and the
- *    whole Winograd convolution (forward, and the input gradient through
- *    flipped filters) stays within the bound stated in advc/kernels.h of
- *    the direct reference, at tile boundaries (sizes 1..9, 14, 28) and for
- *    paddings 0 and 1. */
+ *    whole Winograd convolution (forward, the input gradient through
+ *    flipped filters, and the weight gradient in the transform domain)
+ *    stays within the bound stated in advc/kernels.h of the direct
+ *    reference, at tile boundaries (sizes 1..9, 14, 28) and for paddings 0
+ *    and 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "testutil.h"
@@ -98,6 +99,18 @@ static void check_packers(int c, int h, int w, int k, int s, int p, int q)
             }
         }
     }
+    /* Blocks of the lowered matrix, rows ld = nc + 3 apart. */
+    for (int c0 = 0; c0 < cols; c0 += 23) {
+        int nc = cols - c0 < 40 ? cols - c0 : 40;
+        size_t ld = (size_t)nc + 3;
+        float *la = malloc((size_t)rows * ld * sizeof *la);
+        float *lb = malloc((size_t)rows * ld * sizeof *lb);
+        for (size_t e = 0; e < (size_t)rows * ld; e++) la[e] = lb[e] = 5.0f;
+        advc_conv_lower(&ch, c0, nc, la, ld);
+        advc_conv_lower_ref(&ch, c0, nc, lb, ld);
+        ck_assert(memcmp(la, lb, (size_t)rows * ld * 4) == 0);
+        free(la), free(lb);
+    }
     free(a), free(b), free(x);
 }
 
@@ -164,7 +177,8 @@ START_TEST(test_wino_transforms)
 {
     advc_conv_geom g;
     ck_assert(advc_conv_geom_init(&g, 3, 9, 7, 3, 3, 1, 1));
-    int T = advc_wino_tiles(&g), n = 2, nt = n * T - 3, ld = nt + 2;
+    int T = advc_wino_tiles(&g), n = 2, nt = n * T - 3;
+    int ld = nt + ADVC_WINO_PAD;
     ck_assert_int_eq(T, 3 * 2);
     int cout = 5;
     float *w = frand((size_t)cout * 3 * 9, 7);
@@ -193,8 +207,24 @@ START_TEST(test_wino_transforms)
         /* |Y| <= 400 + 1 (row sums of |A^T| are at most 19, squared) */
         ck_assert(tu_max_abs_diff(y1, y2, ny) <= 401 * 0x1p-22);
     }
+    /* The weight gradient's transforms: D = A dY A^T and G^T dU G. */
+    float *dy = frand(ny, 15), *d1 = calloc((size_t)36 * cout * ld, 4);
+    float *d2 = calloc((size_t)36 * cout * ld, 4);
+    advc_wino_output_adjoint(&g, cout, dy, 1, nt, d1, ld);
+    advc_wino_output_adjoint_ref(&g, cout, dy, 1, nt, d2, ld);
+    for (int r = 0; r < 36 * cout; r++) /* the spare columns are scratch */
+        for (int k = 0; k < nt; k++)
+            ck_assert(fabsf(d1[r * ld + k] - d2[r * ld + k]) <=
+                      400 * 0x1p-22);
+    float *du = frand((size_t)36 * cout * 3, 16);
+    float *w1 = frand((size_t)cout * 3 * 9, 17), *w2 = malloc(cout * 27 * 4);
+    memcpy(w2, w1, (size_t)cout * 27 * 4);
+    advc_wino_weights_adjoint(cout, 3, du, w1);
+    advc_wino_weights_adjoint_ref(cout, 3, du, w2);
+    ck_assert(tu_max_abs_diff(w1, w2, (size_t)cout * 27) <= 1e-6);
     free(w), free(u1), free(u2), free(x), free(v1), free(v2), free(m);
-    free(b), free(y1), free(y2);
+    free(b), free(y1), free(y2), free(dy), free(d1), free(d2), free(du);
+    free(w1), free(w2);
 }
 END_TEST
 
@@ -208,20 +238,21 @@ static void wino_conv(const advc_conv_geom *g, int cout, const float *x,
                       float *y)
 {
     int T = advc_wino_tiles(g), chunk = 11, cin = g->c;
+    int ld = chunk + ADVC_WINO_PAD;
     float *U = malloc((size_t)36 * cout * cin * 4);
-    float *V = malloc((size_t)36 * cin * chunk * 4);
-    float *Mx = malloc((size_t)36 * cout * chunk * 4);
+    float *V = calloc((size_t)36 * cin * ld, 4);
+    float *Mx = calloc((size_t)36 * cout * ld, 4);
     advc_wino_weights(flip ? cin : cout, flip ? cout : cin, w, flip, U);
     size_t tiles = (size_t)n * T;
     for (size_t t0 = 0; t0 < tiles; t0 += chunk) {
         int nt = tiles - t0 < (size_t)chunk ? (int)(tiles - t0) : chunk;
-        advc_wino_input(g, x, t0, nt, V, chunk);
+        advc_wino_input(g, x, t0, nt, V, ld);
         for (int xi = 0; xi < 36; xi++)
             advc_sgemm(NULL, ADVC_NOTRANS, ADVC_NOTRANS, cout, nt, cin,
                        U + (size_t)xi * cout * cin, cin,
-                       V + (size_t)xi * cin * chunk, chunk, false,
-                       Mx + (size_t)xi * cout * chunk, chunk);
-        advc_wino_output(g, cout, Mx, chunk, t0, nt, b, false, y);
+                       V + (size_t)xi * cin * ld, ld, false,
+                       Mx + (size_t)xi * cout * ld, ld);
+        advc_wino_output(g, cout, Mx, ld, t0, nt, b, false, y);
     }
     free(U), free(V), free(Mx);
 }
@@ -282,6 +313,28 @@ static double check_wino(int c, int cout, int h, int w, int pad, int n)
     double eb = scaled_error(dx, dref, sb, per * n);
     ck_assert_msg(eb <= WINO_TOL, "input grad c%d->%d %dx%d pad %d: %.1f", c,
                   cout, h, w, pad, eb);
+
+    /* Weight gradient: dU_xi = sum_t D_xi V_xi^T, dw = G^T dU G. */
+    int T = advc_wino_tiles(&g), nt = n * T, ld = nt + ADVC_WINO_PAD;
+    float *V = calloc((size_t)36 * c * ld, 4), *D = calloc(36 * cout * ld, 4);
+    float *dU = malloc((size_t)36 * cout * c * 4), *dw = calloc(nw, 4);
+    float *wref = calloc(nw, 4), *sw = calloc(nw, 4);
+    advc_wino_input(&g, x, 0, nt, V, ld);
+    advc_wino_output_adjoint(&g, cout, dy, 0, nt, D, ld);
+    for (int xi = 0; xi < 36; xi++)
+        advc_sgemm(NULL, ADVC_NOTRANS, ADVC_TRANS, cout, c, nt,
+                   D + (size_t)xi * cout * ld, ld, V + (size_t)xi * c * ld,
+                   ld, false, dU + (size_t)xi * cout * c, c);
+    advc_wino_weights_adjoint(cout, c, dU, dw);
+    for (int i = 0; i < n; i++) {
+        advc_conv2d_weight_grad_ref(&g, cout, x + i * per, dy + i * ny, wref);
+        advc_conv2d_weight_grad_ref(&g, cout, ax + i * per, ady + i * ny, sw);
+    }
+    double ew = scaled_error(dw, wref, sw, nw);
+    ck_assert_msg(ew <= WINO_TOL, "weight grad c%d->%d %dx%d pad %d: %.1f", c,
+                  cout, h, w, pad, ew);
+    if (ew > eb) eb = ew;
+    free(V), free(D), free(dU), free(dw), free(wref), free(sw);
     free(x), free(wt), free(b), free(dy), free(ax), free(aw), free(ady);
     free(y), free(ref), free(s), free(dx), free(dref), free(sb);
     return e > eb ? e : eb;

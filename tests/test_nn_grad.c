@@ -72,17 +72,22 @@ START_TEST(test_grad_conv)
         { 3, 1, 0, 1 }, { 4, 2, 1, 1 }, { 4, 1, 2, 0 }, { 5, 1, 2, 1 },
         { 5, 2, 2, 1 }, { 3, 3, 2, 1 },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const int *c = cases[i];
-        advc_graph *g = advc_graph_new((advc_shape){ 3, 7, 8 });
-        int y = advc_conv2d(g, "conv", 0, 4, c[0], c[1], c[2], c[3] != 0);
-        finish(g, y, 2, 20 + i);
-        char what[64];
-        snprintf(what, sizeof what, "conv k%d s%d p%d%s", c[0], c[1], c[2],
-                 c[3] ? "" : " nobias");
-        check(g, 2, -1, 1, gc_defaults(), what);
-        advc_graph_free(g);
-    }
+    /* Every algorithm (winograd takes the 3x3 stride-1 cases; n = 5
+     * images, so the GEMM chunks hold several). */
+    for (int a = ADVC_CONV_GEMM; a < ADVC_CONV_COUNT; a++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const int *c = cases[i];
+            advc_graph *g = advc_graph_new((advc_shape){ 3, 7, 8 });
+            int y = advc_conv2d(g, "conv", 0, 4, c[0], c[1], c[2], c[3] != 0);
+            advc_graph_set_conv_algo(g, (advc_conv_algo)a);
+            finish(g, y, 5, 20 + i);
+            char what[64];
+            snprintf(what, sizeof what, "conv k%d s%d p%d%s %s", c[0], c[1],
+                     c[2], c[3] ? "" : " nobias",
+                     advc_conv_algo_name((advc_conv_algo)a));
+            check(g, 5, -1, 1, gc_defaults(), what);
+            advc_graph_free(g);
+        }
 }
 END_TEST
 

@@ -127,6 +127,12 @@ void advc_conv_cols(const void *chunk, int p0, int kc, int j, int nr,
                     int width, float *dst);
 void advc_conv_cols_t(const void *chunk, int p0, int kc, int j, int nr,
                       int width, float *dst);
+/* Columns [c0, c0 + nc) of col_c into dst (row stride ld >= nc): a block
+ * of the lowered input, for callers that run one GEMM per block. */
+void advc_conv_lower(const advc_conv_chunk *ch, int c0, int nc, float *dst,
+                     size_t ld);
+void advc_conv_lower_ref(const advc_conv_chunk *ch, int c0, int nc,
+                         float *dst, size_t ld);
 void advc_conv_cols_ref(const void *chunk, int p0, int kc, int j, int nr,
                         int width, float *dst);
 void advc_conv_cols_t_ref(const void *chunk, int p0, int kc, int j, int nr,
@@ -152,10 +158,15 @@ void advc_conv_cols_t_ref(const void *chunk, int p0, int kc, int j, int nr,
  * image t / (th*tw), row (t % (th*tw)) / tw, column t % tw.  Its patch
  * starts at input row 4*row - pad and column 4*col - pad (zero outside).
  * Transform-domain matrices hold point xi = 6*r + s at xi*ld*rows: V
- * (36, c, ldv) for tiles [t0, t0 + nt) of the input, M (36, cout, ldm). */
+ * (36, c, ldv) for tiles [t0, t0 + nt) of the input, M (36, cout, ldm),
+ * ldv, ldm >= nt + ADVC_WINO_PAD. */
 #define ADVC_WINO_TILE 4     /* output tile: m x m, m = 4                */
 #define ADVC_WINO_ALPHA 6    /* input patch: alpha = m + 3 - 1           */
 #define ADVC_WINO_POINTS 36  /* alpha^2 transform points                 */
+/* Rows of V, M and D (below) hold nt + ADVC_WINO_PAD floats: the
+ * transforms move 8 tiles at a time and may write, or read and ignore, up
+ * to 7 columns past nt. */
+#define ADVC_WINO_PAD 7
 
 /* Tiles per image of geometry g (3x3, stride 1): th * tw. */
 int advc_wino_tiles(const advc_conv_geom *g);
@@ -174,6 +185,20 @@ void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
 void advc_wino_output(const advc_conv_geom *g, int cout, const float *M,
                       int ldm, size_t t0, int nt, const float *bias,
                       bool accumulate, float *y);
+/* The weight gradient in the transform domain (the adjoints of the
+ * forward's transforms): D = A dY_t A^T (36, cout, ldd) for the tiles
+ * [t0, t0 + nt) of the output gradients dy (n, cout, oh, ow) of geometry
+ * g (entries past oh, ow are 0), so that dU_xi = sum_t D_xi V_xi^T; then
+ * dw (cout, c, 3, 3) += G^T dU G. */
+void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
+                              const float *dy, size_t t0, int nt, float *D,
+                              int ldd);
+void advc_wino_weights_adjoint(int cout, int c, const float *dU, float *dw);
+void advc_wino_output_adjoint_ref(const advc_conv_geom *g, int cout,
+                                  const float *dy, size_t t0, int nt,
+                                  float *D, int ldd);
+void advc_wino_weights_adjoint_ref(int cout, int c, const float *dU,
+                                   float *dw);
 void advc_wino_weights_ref(int cout, int c, const float *w, bool flip,
                            float *U);
 void advc_wino_input_ref(const advc_conv_geom *g, const float *x, size_t t0,

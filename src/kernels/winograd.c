@@ -2,22 +2,29 @@
  * the method, the layouts and the accuracy), factored and vectorised.
  *
  * Same results as scalar/winograd_ref.c up to rounding: the matrix
- * products are factored into the few adds and scalings each row needs
- * (B^T 6x6: 12 adds, 6 scalings per 1-D transform), and L = 8 tiles are
- * transformed together, one per vector lane: every step below is a loop
- * over the L lanes that the compiler turns into one 8-float vector
- * operation (a fixed trip count and restrict pointers; checked in the
- * assembly for AVX2 and NEON).  Gathering a patch into the lanes and
- * scattering the 4x4 results back are plain loads and stores.
+ * products are factored into the few adds and scalings each row needs, and
+ * L = 8 tiles are transformed together, one per vector lane.  The L tiles
+ * are consecutive tiles of one tile row ("block"), so their patches are
+ * one strip of 6 input rows, 4L + 2 columns wide, read with contiguous
+ * copies.  A 2-D transform is then
+ *   vertical    over the strip's rows, on contiguous vectors of columns;
+ *   horizontal  de-interleave each row by 4 (column 4l + s of lane l),
+ *               then combine the 6 (or 4) de-interleaved vectors.
+ * Every step is a loop over 8 lanes or 8 columns with a fixed trip count
+ * and restrict pointers, which the compiler turns into vector code
+ * (checked in the assembly for AVX-512, AVX2 and NEON: the de-interleaves
+ * become permutes, the partial-lane loads and stores masked moves).
  * Not here: the GEMMs between the transforms (src/nn/ops/conv_wino.c).
  */
 #include <stddef.h>
 #include "advc/kernels.h"
 
 enum {
-    M = ADVC_WINO_TILE,  /* output tile side            */
-    A = ADVC_WINO_ALPHA, /* input patch side            */
-    L = 8                /* tiles transformed together  */
+    M = ADVC_WINO_TILE,  /* output tile side                            */
+    A = ADVC_WINO_ALPHA, /* input patch side                            */
+    L = 8,               /* tiles transformed together                  */
+    SW = 4 * L + 8       /* strip width: 4L + 2 columns, padded to whole
+                            vectors of 8                                */
 };
 
 int advc_wino_tiles(const advc_conv_geom *g)
@@ -26,7 +33,7 @@ int advc_wino_tiles(const advc_conv_geom *g)
 }
 
 /* ---- 1-D transforms on L lanes -------------------------------------------
- * in[k*is + l], k < 6 (or 3): the k-th value of lane l; likewise out. */
+ * in[k*is + l], k < 6 (or 4): the k-th value of lane l; likewise out. */
 
 /* out = B^T in:  rows of B^T, e.g. z0 = 4 d0 - 5 d2 + d4 */
 static inline void bt_1d(const float *restrict in, int is,
@@ -61,6 +68,65 @@ static inline void at_1d(const float *restrict in, int is,
     }
 }
 
+/* out = A in (4 values to 6), the adjoint of at_1d: m3 = (y0 + 4 y2) +
+ * (2 y1 + 8 y3), ... */
+static inline void a_1d(const float *restrict in, int is,
+                        float *restrict out, int os)
+{
+    for (int l = 0; l < L; l++) {
+        float y0 = in[l], y1 = in[is + l], y2 = in[2 * is + l];
+        float y3 = in[3 * is + l];
+        float e02 = y0 + y2, e13 = y1 + y3;
+        float f = y0 + 4.0f * y2, h = 2.0f * y1 + 8.0f * y3;
+        out[l] = y0;
+        out[os + l] = e02 + e13;
+        out[2 * os + l] = (y0 - y1) + (y2 - y3);
+        out[3 * os + l] = f + h;
+        out[4 * os + l] = f - h;
+        out[5 * os + l] = y3;
+    }
+}
+
+/* q[k*L + l] = row[4l + k + off], k < 4: one strip row de-interleaved by
+ * 4 (lane l's columns).  Compiles to permutes. */
+static inline void deinterleave4(const float *restrict row, int off,
+                                 float *restrict q)
+{
+    const float *r = row + off;
+    for (int l = 0; l < L; l++) {
+        q[l] = r[4 * l];
+        q[L + l] = r[4 * l + 1];
+        q[2 * L + l] = r[4 * l + 2];
+        q[3 * L + l] = r[4 * l + 3];
+    }
+}
+
+/* row[4l + k] = q[k*L + l], k < 4: the inverse of deinterleave4. */
+static inline void interleave4(const float *restrict q, float *restrict row)
+{
+    for (int l = 0; l < L; l++) {
+        row[4 * l] = q[l];
+        row[4 * l + 1] = q[L + l];
+        row[4 * l + 2] = q[2 * L + l];
+        row[4 * l + 3] = q[3 * L + l];
+    }
+}
+
+/* dst[l] = v[l] for all L lanes, also past the block's tiles: rows have
+ * ADVC_WINO_PAD spare columns, and blocks are written in increasing tile
+ * order, so the next block overwrites the spare lanes of this one. */
+static inline void store_lanes(float *restrict dst, const float *restrict v)
+{
+    for (int l = 0; l < L; l++) dst[l] = v[l];
+}
+
+/* v[l] = src[l] for all L lanes (the lanes past the block's tiles read
+ * spare columns; their results are never stored). */
+static inline void load_lanes(float *restrict v, const float *restrict src)
+{
+    for (int l = 0; l < L; l++) v[l] = src[l];
+}
+
 /* ---- filters --------------------------------------------------------------*/
 
 /* u = G g (3 values to 6): u1 = -(g0 + g1 + g2) / 6, ... */
@@ -73,6 +139,16 @@ static void g_1d(const float *g, int gs, float *u, int us)
     u[3 * us] = (g0 / 24.0f + g1 / 12.0f) + g2 / 6.0f;
     u[4 * us] = (g0 / 24.0f - g1 / 12.0f) + g2 / 6.0f;
     u[5 * us] = g2;
+}
+
+/* g = G^T u (6 values to 3), the adjoint of g_1d. */
+static void gt_1d(const float *u, int us, float *g, int gs)
+{
+    float u0 = u[0], u1 = u[us], u2 = u[2 * us], u3 = u[3 * us];
+    float u4 = u[4 * us], u5 = u[5 * us];
+    g[0] = (u0 / 4.0f - (u1 + u2) / 6.0f) + (u3 + u4) / 24.0f;
+    g[gs] = (u2 - u1) / 6.0f + (u3 - u4) / 12.0f;
+    g[2 * gs] = ((u3 + u4) - (u1 + u2)) / 6.0f + u5;
 }
 
 void advc_wino_weights(int cout, int c, const float *w, bool flip, float *U)
@@ -90,131 +166,178 @@ void advc_wino_weights(int cout, int c, const float *w, bool flip, float *U)
         }
 }
 
-/* ---- tiles --------------------------------------------------------------- */
+void advc_wino_weights_adjoint(int cout, int c, const float *dU, float *dw)
+{
+    size_t plane = (size_t)cout * c;
+    for (size_t at = 0; at < plane; at++) {
+        float u[A * A], t[3 * A], g[9];
+        for (int k = 0; k < A * A; k++) u[k] = dU[k * plane + at];
+        for (int s = 0; s < A; s++) gt_1d(u + s, A, t + s, A);   /* rows */
+        for (int x = 0; x < 3; x++) gt_1d(t + x * A, 1, g + x * 3, 1);
+        for (int k = 0; k < 9; k++) dw[at * 9 + k] += g[k];
+    }
+}
 
-/* n <= L consecutive tiles: each one's image and origin (its first output
- * row and column), and whether all of them are whole: every input patch
- * inside the image and every output inside the map. */
+/* ---- tile blocks ------------------------------------------------------ */
+
+/* Tiles [t, t + n) of the batch, n <= L, all in tile row ty of image img,
+ * starting at tile column tx. */
 typedef struct {
-    int n;
-    size_t img[L];
-    int oy[L], ox[L];
-    bool whole;
-} tile_group;
+    size_t img;
+    int ty, tx, n;
+} tile_block;
 
-static void group_init(const advc_conv_geom *g, size_t t, int n,
-                       tile_group *tg)
+/* The block starting at tile t, ending at the end of its tile row, after
+ * L tiles, or at tile end. */
+static tile_block block_at(const advc_conv_geom *g, size_t t, size_t end)
 {
     int tw = (g->ow + M - 1) / M, T = advc_wino_tiles(g);
-    tg->n = n;
-    tg->whole = true;
-    for (int l = 0; l < n; l++, t++) {
-        int r = (int)(t % (size_t)T);
-        tg->img[l] = t / (size_t)T;
-        tg->oy[l] = (r / tw) * M;
-        tg->ox[l] = (r % tw) * M;
-        int iy = tg->oy[l] - g->pad, ix = tg->ox[l] - g->pad;
-        if (iy < 0 || ix < 0 || iy + A > g->h || ix + A > g->w ||
-            tg->oy[l] + M > g->oh || tg->ox[l] + M > g->ow)
-            tg->whole = false;
-    }
+    int r = (int)(t % (size_t)T);
+    tile_block b = { t / (size_t)T, r / tw, r % tw, L };
+    if (b.n > tw - b.tx) b.n = tw - b.tx;
+    if ((size_t)b.n > end - t) b.n = (int)(end - t);
+    return b;
 }
 
-/* d[(r*6 + s)*L + l] = the patch of lane l in channel ci (0 outside). */
-static void gather_patches(const advc_conv_geom *g, const float *x, int ci,
-                           const tile_group *tg, float *d)
+/* dst[0..n) = src[0..n) (+ dst when acc) + bias: blocks of 8 written out
+ * so that the compiler emits vector moves for a run of unknown length. */
+static inline void copy_run(float *restrict dst, const float *restrict src,
+                            int n, float bias, bool acc)
 {
-    size_t hw = (size_t)g->h * g->w;
-    for (int l = 0; l < tg->n; l++) {
-        int iy = tg->oy[l] - g->pad, ix = tg->ox[l] - g->pad;
-        const float *p = x + (tg->img[l] * g->c + ci) * hw;
-        if (tg->whole) {
-            p += (size_t)iy * g->w + ix;
-            for (int r = 0; r < A; r++, p += g->w)
-                for (int s = 0; s < A; s++) d[(r * A + s) * L + l] = p[s];
-            continue;
-        }
-        for (int r = 0; r < A; r++)
-            for (int s = 0; s < A; s++) {
-                int y = iy + r, xx = ix + s;
-                d[(r * A + s) * L + l] =
-                    y >= 0 && y < g->h && xx >= 0 && xx < g->w
-                        ? p[(size_t)y * g->w + xx] : 0.0f;
-            }
-    }
-}
-
-/* dst[l] = v[l] for the group's lanes. */
-static inline void put_lanes(float *dst, const float *v, int n)
-{
-    if (n == L) {
-        for (int l = 0; l < L; l++) dst[l] = v[l];
+    int u = 0;
+    if (acc) {
+        for (; u + L <= n; u += L)
+            for (int k = 0; k < L; k++) dst[u + k] += src[u + k] + bias;
+        for (; u < n; u++) dst[u] += src[u] + bias;
         return;
     }
-    for (int l = 0; l < n; l++) dst[l] = v[l];
+    for (; u + L <= n; u += L)
+        for (int k = 0; k < L; k++) dst[u + k] = src[u + k] + bias;
+    for (; u < n; u++) dst[u] = src[u] + bias;
+}
+
+/* strip[r*SW + u] = plane[iy0 + r][ix0 + u] for r < rows, u < SW, 0
+ * outside the plane's h x w. */
+static void load_strip(const float *plane, int h, int w, int iy0, int ix0,
+                       int rows, float *strip)
+{
+    int u0 = -ix0 > 0 ? -ix0 : 0, u1 = w - ix0 < SW ? w - ix0 : SW;
+    for (int r = 0; r < rows; r++) {
+        float *restrict dst = strip + r * SW;
+        int iy = iy0 + r;
+        for (int u = 0; u < SW; u++) dst[u] = 0.0f;
+        if (iy < 0 || iy >= h || u1 <= u0) continue;
+        copy_run(dst + u0, plane + (size_t)iy * w + ix0 + u0, u1 - u0, 0.0f,
+                 false);
+    }
+}
+
+/* v[(r*6 + s)*L + l] = B^T d_l B for the block's patches, d_l at strip
+ * columns [4l, 4l + 6). */
+static void input_block(const float *strip, float *v)
+{
+    float t[A * SW], q[2 * M * L];
+    for (int u = 0; u < SW; u += L) /* vertical: t = B^T strip */
+        bt_1d(strip + u, SW, t + u, SW);
+    for (int r = 0; r < A; r++) { /* horizontal: v = t B */
+        deinterleave4(t + r * SW, 0, q);          /* columns 0-3 */
+        deinterleave4(t + r * SW, 4, q + 4 * L);  /* 4-7: uses 4, 5 */
+        bt_1d(q, L, v + r * A * L, L);
+    }
 }
 
 void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
                      int nt, float *V, int ldv)
 {
-    float d[A * A * L], t[A * A * L], v[A * A * L];
-    size_t plane = (size_t)g->c * ldv;
-    for (int k0 = 0; k0 < nt; k0 += L) {
-        tile_group tg;
-        group_init(g, t0 + (size_t)k0, nt - k0 < L ? nt - k0 : L, &tg);
-        for (int k = 0; k < A * A * L; k++) d[k] = 0.0f;
+    float strip[A * SW], v[A * A * L];
+    size_t hw = (size_t)g->h * g->w, plane = (size_t)g->c * ldv;
+    size_t end = t0 + (size_t)nt;
+    for (size_t t = t0; t < end;) {
+        tile_block b = block_at(g, t, end);
+        int iy0 = b.ty * M - g->pad, ix0 = b.tx * M - g->pad;
         for (int ci = 0; ci < g->c; ci++) {
-            gather_patches(g, x, ci, &tg, d);
-            for (int s = 0; s < A; s++) /* columns: t = B^T d */
-                bt_1d(d + s * L, A * L, t + s * L, A * L);
-            for (int r = 0; r < A; r++) /* rows: v = t B */
-                bt_1d(t + r * A * L, L, v + r * A * L, L);
-            float *dst = V + (size_t)ci * ldv + k0;
+            load_strip(x + (b.img * g->c + ci) * hw, g->h, g->w, iy0, ix0, A,
+                       strip);
+            input_block(strip, v);
+            float *dst = V + (size_t)ci * ldv + (t - t0);
             for (int xi = 0; xi < A * A; xi++)
-                put_lanes(dst + xi * plane, v + xi * L, tg.n);
+                store_lanes(dst + xi * plane, v + xi * L);
         }
+        t += (size_t)b.n;
     }
 }
 
-/* Adds bias and writes (or adds) lane l's 4x4 outputs o[(i*4 + j)*L + l]
- * to output channel plane y (oh, ow). */
-static void scatter_tile(const advc_conv_geom *g, const tile_group *tg,
-                         int l, const float *o, float bias, bool accumulate,
-                         float *y)
+/* strip rows i < 4 = A^T m_l A side by side (lane l at columns
+ * [4l, 4l + 4)), from m[(r*6 + s)*L + l]. */
+static void output_block(const float *m, float *strip)
 {
-    int mi = g->oh - tg->oy[l], mj = g->ow - tg->ox[l];
-    if (mi > M) mi = M;
-    if (mj > M) mj = M;
-    float *row = y + (size_t)tg->oy[l] * g->ow + tg->ox[l];
-    for (int i = 0; i < mi; i++, row += g->ow)
-        for (int j = 0; j < mj; j++) {
-            float v = o[(i * M + j) * L + l] + bias;
-            row[j] = accumulate ? row[j] + v : v;
-        }
+    float q[A * SW], o[M * L];
+    for (int r = 0; r < A; r++) { /* horizontal: q = m A */
+        at_1d(m + r * A * L, L, o, L);
+        interleave4(o, q + r * SW);
+    }
+    for (int u = 0; u < 4 * L; u += L) /* vertical: strip = A^T q */
+        at_1d(q + u, SW, strip + u, SW);
+}
+
+/* y rows [0, rows) x columns [0, cols) (+)= strip + bias */
+static void store_strip(const float *strip, int rows, int cols, float bias,
+                        bool accumulate, float *y, int ow)
+{
+    for (int i = 0; i < rows; i++, y += ow)
+        copy_run(y, strip + i * SW, cols, bias, accumulate);
 }
 
 void advc_wino_output(const advc_conv_geom *g, int cout, const float *Mt,
                       int ldm, size_t t0, int nt, const float *bias,
                       bool accumulate, float *y)
 {
-    float m[A * A * L], t[M * A * L], o[M * M * L];
+    float m[A * A * L], strip[M * SW];
     size_t plane = (size_t)cout * ldm, ohw = (size_t)g->oh * g->ow;
-    for (int k0 = 0; k0 < nt; k0 += L) {
-        tile_group tg;
-        group_init(g, t0 + (size_t)k0, nt - k0 < L ? nt - k0 : L, &tg);
-        for (int k = 0; k < A * A * L; k++) m[k] = 0.0f;
+    size_t end = t0 + (size_t)nt;
+    for (size_t t = t0; t < end;) {
+        tile_block b = block_at(g, t, end);
+        int oy0 = b.ty * M, ox0 = b.tx * M;
+        int rows = g->oh - oy0 < M ? g->oh - oy0 : M;
+        int cols = g->ow - ox0 < M * b.n ? g->ow - ox0 : M * b.n;
         for (int co = 0; co < cout; co++) {
-            const float *src = Mt + (size_t)co * ldm + k0;
+            const float *src = Mt + (size_t)co * ldm + (t - t0);
             for (int xi = 0; xi < A * A; xi++)
-                put_lanes(m + xi * L, src + xi * plane, tg.n);
-            for (int s = 0; s < A; s++) /* columns: t = A^T m */
-                at_1d(m + s * L, A * L, t + s * L, A * L);
-            for (int i = 0; i < M; i++) /* rows: o = t A */
-                at_1d(t + i * A * L, L, o + i * M * L, L);
-            float b = bias ? bias[co] : 0.0f;
-            for (int l = 0; l < tg.n; l++)
-                scatter_tile(g, &tg, l, o, b, accumulate,
-                             y + (tg.img[l] * cout + co) * ohw);
+                load_lanes(m + xi * L, src + xi * plane);
+            output_block(m, strip);
+            store_strip(strip, rows, cols, bias ? bias[co] : 0.0f,
+                        accumulate,
+                        y + (b.img * cout + co) * ohw +
+                            (size_t)oy0 * g->ow + ox0,
+                        g->ow);
         }
+        t += (size_t)b.n;
+    }
+}
+
+void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
+                              const float *dy, size_t t0, int nt, float *D,
+                              int ldd)
+{
+    float strip[M * SW], q[A * SW], p[M * L], v[A * A * L];
+    size_t plane = (size_t)cout * ldd, ohw = (size_t)g->oh * g->ow;
+    size_t end = t0 + (size_t)nt;
+    for (size_t t = t0; t < end;) {
+        tile_block b = block_at(g, t, end);
+        int oy0 = b.ty * M, ox0 = b.tx * M;
+        for (int co = 0; co < cout; co++) {
+            load_strip(dy + (b.img * cout + co) * ohw, g->oh, g->ow, oy0,
+                       ox0, M, strip);
+            for (int u = 0; u < SW; u += L) /* vertical: q = A strip */
+                a_1d(strip + u, SW, q + u, SW);
+            for (int r = 0; r < A; r++) { /* horizontal: v = q A^T */
+                deinterleave4(q + r * SW, 0, p);
+                a_1d(p, L, v + r * A * L, L);
+            }
+            float *dst = D + (size_t)co * ldd + (t - t0);
+            for (int xi = 0; xi < A * A; xi++)
+                store_lanes(dst + xi * plane, v + xi * L);
+        }
+        t += (size_t)b.n;
     }
 }

@@ -76,6 +76,7 @@ struct advc_graph {
     advc_mode last_mode;
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
     advc_conv_algo conv_algo; /* how convolutions are computed          */
+    bool no_fusion;         /* advc_graph_set_fusion(g, false)            */
     uint64_t seed, step;
 
     advc_status err;
@@ -114,8 +115,9 @@ static void *grow(void *arr, int *cap, int need, size_t sz)
 /* ---- building ---------------------------------------------------------- */
 
 static void noop_pass(nn_node *v, const nn_ctx *c) { (void)v, (void)c; }
-static const nn_op input_op = { "input", noop_pass, noop_pass, NULL, NULL,
-                                NULL, NULL };
+static const nn_op input_op = {
+    .name = "input", .forward = noop_pass, .backward = noop_pass,
+};
 
 advc_graph *advc_graph_new(advc_shape input)
 {
@@ -378,6 +380,36 @@ static advc_status alloc_params(advc_graph *g)
     return ADVC_OK;
 }
 
+/* Lets each op that can (nn_op.absorb) apply the activation that is its
+ * only consumer in its own pass; undoes it where the graph no longer
+ * allows it (fusion off). */
+static advc_status fuse_activations(advc_graph *g)
+{
+    size_t nn = (unsigned)g->nnodes;
+    int *uses = calloc(nn, sizeof *uses);
+    nn_node **user = calloc(nn, sizeof *user);
+    if (!uses || !user) {
+        free(uses), free(user);
+        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
+                              "graph");
+    }
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            int u = g->nodes[i]->in[k]->id;
+            uses[u]++;
+            user[u] = g->nodes[i];
+        }
+    for (int e = 0; e < g->nexits; e++) uses[g->exits[e].node] += 2;
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        if (!v->op->absorb) continue;
+        bool fuse = !g->no_fusion && uses[i] == 1 && nn_is_act(user[i]);
+        v->op->absorb(v, fuse ? user[i] : NULL);
+    }
+    free(uses), free(user);
+    return ADVC_OK;
+}
+
 advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
 {
     if (g->err != ADVC_OK)
@@ -400,6 +432,7 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     for (int i = 0; i < g->nnodes; i++)
         if (g->nodes[i]->op->prepare)
             g->nodes[i]->op->prepare(g->nodes[i], g);
+    if (fuse_activations(g) != ADVC_OK) return advc_last_status();
 
     /* Size. */
     size_t nact = 0, naux = 0, nws = 0;
@@ -522,6 +555,14 @@ void advc_graph_init_params(advc_graph *g, uint64_t seed)
 
 /* ---- queries ----------------------------------------------------------- */
 
+int nn_num_nodes(const advc_graph *g) { return g->nnodes; }
+
+const nn_node *nn_node_at(const advc_graph *g, int i)
+{
+    assert(i >= 0 && i < g->nnodes);
+    return g->nodes[i];
+}
+
 int advc_graph_batch(const advc_graph *g) { return g->batch; }
 advc_shape advc_graph_input_shape(const advc_graph *g) { return g->input; }
 int advc_graph_num_exits(const advc_graph *g) { return g->nexits; }
@@ -586,7 +627,7 @@ void advc_graph_zero_grads(advc_graph *g)
 
 static const char *const conv_names[ADVC_CONV_COUNT] = {
     [ADVC_CONV_AUTO] = "auto", [ADVC_CONV_GEMM] = "gemm",
-    [ADVC_CONV_DIRECT] = "direct", [ADVC_CONV_WINOGRAD] = "winograd",
+    [ADVC_CONV_IMPLICIT] = "implicit", [ADVC_CONV_WINOGRAD] = "winograd",
 };
 
 const char *advc_conv_algo_name(advc_conv_algo a)
@@ -611,6 +652,8 @@ advc_conv_algo advc_graph_conv_algo(const advc_graph *g)
 {
     return g->conv_algo;
 }
+
+void advc_graph_set_fusion(advc_graph *g, bool on) { g->no_fusion = !on; }
 
 void advc_graph_set_seed(advc_graph *g, uint64_t seed)
 {

@@ -38,6 +38,13 @@ typedef struct {
     /* Called at compile before workspace, to fix per-layer choices from
      * the graph's settings (NULL: nothing to choose). */
     void (*prepare)(nn_node *v, const advc_graph *g);
+    /* Ops that can apply an activation in their own pass over memory
+     * (batch norm, add): at compile, when an activation node is v's only
+     * consumer (and v is no exit), absorb(v, act) makes v write act's
+     * output itself and read act's dL/dy in backward (act then only
+     * passes through: nn_act_fuse); absorb(v, NULL) undoes it.  The
+     * results are bitwise those of the two nodes apart (NULL: never). */
+    void (*absorb)(nn_node *v, nn_node *act);
 } nn_op;
 
 struct nn_node {
@@ -116,6 +123,21 @@ bool nn_aux_ints(advc_graph *g, int32_t **slot, size_t fixed,
                  size_t per_sample);
 bool nn_aux_bytes(advc_graph *g, uint8_t **slot, size_t fixed,
                   size_t per_sample);
+
+/* ---- activations in other ops' passes (activation.c) --------------------- */
+
+/* True if v is an activation node. */
+bool nn_is_act(const nn_node *v);
+/* Marks activation node v as computed by its input's op (fused) or not. */
+void nn_act_fuse(nn_node *v, bool fused);
+/* Its forward function, and the backward rule of pass c (override
+ * applied). */
+advc_act_spec nn_act_spec(const nn_node *v);
+advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c);
+
+/* The graph's nodes in build order (node 0 is the input). */
+int nn_num_nodes(const advc_graph *g);
+const nn_node *nn_node_at(const advc_graph *g, int i);
 
 /* ---- running (graph.c) -------------------------------------------------- */
 

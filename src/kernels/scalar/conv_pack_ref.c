@@ -38,3 +38,13 @@ void advc_conv_cols_t_ref(const void *chunk, int p0, int kc, int j, int nr,
             dst[(size_t)p * width + c] =
                 c < nr ? col_entry(chunk, j + c, p0 + p) : 0.0f;
 }
+
+/* dst[p*ld + c] = col_c[p][c0 + c] for every row p and c < nc */
+void advc_conv_lower_ref(const advc_conv_chunk *ch, int c0, int nc,
+                         float *dst, size_t ld)
+{
+    int rows = ch->g->c * ch->g->kh * ch->g->kw;
+    for (int p = 0; p < rows; p++)
+        for (int c = 0; c < nc; c++)
+            dst[(size_t)p * ld + c] = col_entry(ch, p, c0 + c);
+}

@@ -126,3 +126,57 @@ void advc_wino_output_ref(const advc_conv_geom *g, int cout, const float *M_,
         }
     }
 }
+
+void advc_wino_output_adjoint_ref(const advc_conv_geom *g, int cout,
+                                  const float *dy, size_t t0, int nt,
+                                  float *D, int ldd)
+{
+    size_t ohw = (size_t)g->oh * g->ow;
+    for (int k = 0; k < nt; k++) {
+        size_t img;
+        int oy, ox;
+        tile_origin(g, t0 + (size_t)k, &img, &oy, &ox);
+        oy += g->pad, ox += g->pad;
+        for (int o = 0; o < cout; o++) {
+            const float *p = dy + (img * cout + o) * ohw;
+            double y[M][M], t[A][M];
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < M; j++)
+                    y[i][j] = oy + i < g->oh && ox + j < g->ow
+                                  ? p[(size_t)(oy + i) * g->ow + ox + j] : 0.0;
+            for (int r = 0; r < A; r++) /* t = A y: A = (A^T)^T */
+                for (int j = 0; j < M; j++) {
+                    t[r][j] = 0;
+                    for (int i = 0; i < M; i++) t[r][j] += AT[i][r] * y[i][j];
+                }
+            for (int r = 0; r < A; r++) /* D = t A^T */
+                for (int s = 0; s < A; s++) {
+                    double v = 0;
+                    for (int j = 0; j < M; j++) v += t[r][j] * AT[j][s];
+                    D[((size_t)(r * A + s) * cout + o) * ldd + k] = (float)v;
+                }
+        }
+    }
+}
+
+void advc_wino_weights_adjoint_ref(int cout, int c, const float *dU,
+                                   float *dw)
+{
+    size_t plane = (size_t)cout * c;
+    for (size_t at = 0; at < plane; at++) {
+        double t[3][A];
+        for (int x = 0; x < 3; x++) /* t = G^T dU */
+            for (int s = 0; s < A; s++) {
+                t[x][s] = 0;
+                for (int r = 0; r < A; r++)
+                    t[x][s] += G[r][x] * dU[(size_t)(r * A + s) * plane + at];
+            }
+        for (int x = 0; x < 3; x++) /* dw += t G */
+            for (int y = 0; y < 3; y++) {
+                double v = 0;
+                for (int s = 0; s < A; s++) v += t[x][s] * G[s][y];
+                float *d = &dw[at * 9 + (size_t)x * 3 + y];
+                *d = (float)(*d + v);
+            }
+    }
+}
