@@ -202,8 +202,9 @@ static const bad_case bad[] = {
     {"resnet:depth=", "missing value for key 'depth'"},
     {"resnet:depth=20,,width=4", "empty key=value"},
     {"resnet:depth=20,depth=32", "key 'depth' given twice"},
-    {"cnn:foo=1", "unknown key 'foo' (keys: none)"},
-    {"mlp:hiden=3", "unknown key 'hiden' (keys: hidden, dropout)"},
+    {"cnn:foo=1", "unknown key 'foo' (keys: conv)"},
+    {"mlp:hiden=3", "unknown key 'hiden' (keys: hidden, dropout, conv)"},
+    {"resnet:conv=fast", "conv must be one of auto|gemm|implicit|winograd"},
     {"mlp:hidden=256-x", "hidden must be"},
     {"mlp:dropout=1.5", "dropout must be a number"},
     {"maxout:pieces=0", "pieces must be an integer"},
@@ -266,6 +267,43 @@ START_TEST(test_forward_macs)
                      ADVC_OK);
     double want = 16.0 * 16 * 196 + 32.0 * 256 * 49 + 100.0 * 1568 + 1000;
     ck_assert(advc_graph_forward_macs(g) == want);
+    advc_graph_free(g);
+}
+END_TEST
+
+/* conv=...: every model takes it; compile records each layer's choice. */
+START_TEST(test_conv_key)
+{
+    static const struct {
+        const char *spec;
+        int wino; /* 3x3 stride-1 layers: 1 winograd, 0 gemm, 2 auto rule */
+    } cs[] = { {"resnet:depth=8,conv=gemm", 0},
+               {"resnet:depth=8,conv=winograd", 1},
+               {"resnet:depth=8", 2},
+               {"msdnet:blocks=2,conv=implicit", 0},
+               {"cnn:conv=winograd", 1} };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        advc_graph *g = make(cs[i].spec, MNIST, 2, 1);
+        advc_conv_layer L;
+        int n = 0;
+        for (; advc_graph_conv_layer(g, n, &L); n++) {
+            const advc_conv_geom *c = &L.geom;
+            bool fits = c->kh == 3 && c->stride == 1;
+            advc_conv_algo want = fits && cs[i].wino == 1 ? ADVC_CONV_WINOGRAD
+                                                          : ADVC_CONV_GEMM;
+            if (strstr(cs[i].spec, "implicit")) want = ADVC_CONV_IMPLICIT;
+            if (cs[i].wino == 2) /* auto: Winograd from 4 channels on */
+                want = fits && c->c >= 4 && L.cout >= 4 ? ADVC_CONV_WINOGRAD
+                                                        : ADVC_CONV_GEMM;
+            ck_assert_msg(L.algo == want, "%s: layer %s got %s", cs[i].spec,
+                          L.name, advc_conv_algo_name(L.algo));
+        }
+        ck_assert_int_gt(n, 1);
+        advc_graph_free(g);
+    }
+    advc_graph *g = make("linear:conv=winograd", MNIST, 2, 1);
+    advc_conv_layer L;
+    ck_assert(!advc_graph_conv_layer(g, 0, &L)); /* no conv: nothing */
     advc_graph_free(g);
 }
 END_TEST
@@ -589,6 +627,7 @@ Suite *advc_suite_models(void)
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_loop_test(tc, test_spec_errors, 0, NBAD);
     tcase_add_test(tc, test_bad_shapes_and_classes);
+    tcase_add_test(tc, test_conv_key);
     tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_forward_macs);
     tcase_add_test(tc, test_usage_lists_models_and_keys);

@@ -5,12 +5,12 @@
  * contiguous run when stride = 1 (a memcpy) and a strided run otherwise;
  * only the padded borders are special.  Memory-bound, so plain C: the
  * compiler vectorises the stride-1 runs (restrict-qualified helpers, not
- * memcpy: the runs are short, e.g. 28 floats, and a library call per run
- * cost more than the copy in profiles of ResNet training).  Convolution
+ * memcpy or memset: the runs are short, e.g. 28 floats, and a library
+ * call per run cost more than the copy in profiles of ResNet training).
+ * Convolution
  * forward is
  *   out(cout, oh*ow) = W(cout, c*kh*kw) . col(c*kh*kw, oh*ow).
  */
-#include <string.h>
 #include "advc/kernels.h"
 
 bool advc_conv_geom_init(advc_conv_geom *g, int c, int h, int w, int kh,
@@ -90,7 +90,7 @@ void advc_im2col_ld(const advc_conv_geom *g, const float *img, float *col,
                 for (int oy = 0; oy < g->oh; oy++, out += ow) {
                     int iy = oy * s - g->pad + ky;
                     if (iy < 0 || iy >= g->h) {
-                        memset(out, 0, (size_t)ow * sizeof *out);
+                        for (int ox = 0; ox < ow; ox++) out[ox] = 0.0f;
                         continue;
                     }
                     /* ix = ox*s + off; valid for ox in [lo, hi) */

@@ -8,7 +8,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include "../graph_internal.h"
 
 typedef enum { POOL_MAX, POOL_AVG, POOL_GLOBAL } pool_kind;
@@ -114,6 +113,31 @@ static void forward_planes(void *p, size_t lo, size_t hi, int t)
     }
 }
 
+/* True when max pooling's windows tile the plane (k = stride, no
+ * padding, sizes divisible): each input is in exactly one window. */
+static bool tiles_plane(const pool_op *d)
+{
+    return d->kind == POOL_MAX && d->k == d->stride && d->pad == 0 &&
+           d->h == d->oh * d->k && d->w == d->ow * d->k;
+}
+
+/* dx (+)= dy at each window's argmax, 0 at its other inputs: one pass
+ * over dx, no zeroing pass before the scatter. */
+static void max_back_tiled(const pool_op *d, const float *dy,
+                           const int32_t *arg, bool acc, float *dx)
+{
+    for (int oy = 0; oy < d->oh; oy++)
+        for (int ox = 0; ox < d->ow; ox++) {
+            int o = oy * d->ow + ox;
+            for (int iy = oy * d->k; iy < (oy + 1) * d->k; iy++)
+                for (int ix = ox * d->k; ix < (ox + 1) * d->k; ix++) {
+                    int q = iy * d->w + ix;
+                    if (q == arg[o]) dx[q] = acc ? dx[q] + dy[o] : dy[o];
+                    else if (!acc) dx[q] = 0.0f;
+                }
+        }
+}
+
 static void backward_planes(void *p, size_t lo, size_t hi, int t)
 {
     const pool_job *j = p;
@@ -123,7 +147,12 @@ static void backward_planes(void *p, size_t lo, size_t hi, int t)
     for (size_t pl = lo; pl < hi; pl++) {
         const float *dy = j->dy + pl * out;
         float *dx = j->dx + pl * in;
-        if (!j->acc) memset(dx, 0, in * sizeof *dx);
+        if (tiles_plane(d)) { /* every input in exactly one window */
+            max_back_tiled(d, dy, d->arg + pl * out, j->acc, dx);
+            continue;
+        }
+        if (!j->acc)
+            for (size_t q = 0; q < in; q++) dx[q] = 0.0f;
         if (d->kind == POOL_GLOBAL) {
             float g = dy[0] / (float)in;
             for (size_t q = 0; q < in; q++) dx[q] += g;
