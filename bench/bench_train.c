@@ -133,8 +133,9 @@ int bench_train(const bench_opts *o)
         if (recipe != ADVC_RECIPE_STD) printf(" eps=%g", (double)rc.eps);
         double ips = (double)updates * B / sec;
         double macs = advc_graph_forward_macs(g);
-        printf(" isa=%s threads=%d batch=%d img_per_s=%.1f ms_per_step=%.2f "
-               "fwd_mmac_per_img=%.2f", advc_isa_name(), th[ti], B, ips,
+        printf(" isa=%s threads=%d batch=%d params=%zu img_per_s=%.1f "
+               "ms_per_step=%.2f fwd_mmac_per_img=%.2f", advc_isa_name(),
+               th[ti], B, advc_graph_num_params(g), ips,
                sec * 1e3 / (double)updates, macs / 1e6);
         /* The step's work in the GEMM layers, as the direct convolution
          * would do it (Winograd layers do less, so more than 100% of the
