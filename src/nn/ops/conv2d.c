@@ -29,8 +29,9 @@ enum {
     CHUNK_COLS = 512,      /* aim for about this many GEMM columns      */
     MAX_CHUNK = 16,        /* images per chunk, at most                 */
     COL_FLOATS = 1 << 20,  /* a lowered chunk per thread, at most (4 MB) */
-    BLOCK_FLOATS = 1 << 16 /* strided input gradient: W^T dY per thread,
+    BLOCK_FLOATS = 1 << 16, /* strided input gradient: W^T dY per thread,
                               at most (256 KB, in L2)                   */
+    FLIP_MIN_CIN = 8       /* see plan_chunks                           */
 };
 
 /* Images per chunk for columns of ohw pixels: about CHUNK_COLS columns
@@ -293,9 +294,13 @@ static void plan_chunks(conv_op *d)
     const advc_conv_geom *g = &d->geom;
     d->q = chunk_size(d->ohw, (size_t)d->kdim, COL_FLOATS);
     /* Input gradient: the stride-1 convolution of dy with the flipped
-     * filters when its padding k-1-pad is not negative; else W^T dY into
-     * an L2-sized block per thread, then col2im. */
-    d->flip = g->stride == 1 && g->pad <= g->kh - 1 && g->pad <= g->kw - 1;
+     * filters when its padding k-1-pad is not negative and it has at least
+     * FLIP_MIN_CIN output channels (that GEMM has cin rows: the single
+     * row of a first layer would leave most of each micro-tile idle); else
+     * W^T dY (cin*k*k rows) into an L2-sized block per thread, then
+     * col2im. */
+    d->flip = g->stride == 1 && g->pad <= g->kh - 1 &&
+              g->pad <= g->kw - 1 && g->c >= FLIP_MIN_CIN;
     if (d->flip) {
         advc_conv_geom_init(&d->bgeom, d->cout, g->oh, g->ow, g->kh, g->kw, 1,
                             g->kh - 1 - g->pad);
