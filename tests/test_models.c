@@ -308,6 +308,61 @@ START_TEST(test_conv_key)
 }
 END_TEST
 
+/* One training-mode step of spec on n seeded MNIST-shaped images with
+ * `threads` threads: every exit's logits, the input gradient, the
+ * parameter gradients and the BN state, into out (returns the count). */
+static size_t model_step(const char *spec, int threads, int n, float *out)
+{
+    advc_pool *pool = advc_pool_create(threads);
+    advc_graph *g = NULL;
+    ck_assert(advc_model_build(spec, MNIST, 10, relu(), &g) == ADVC_OK);
+    ck_assert(advc_graph_compile(g, n, pool) == ADVC_OK);
+    advc_graph_init_params(g, 5);
+    size_t nx = (size_t)n * 28 * 28, k = 0, np, ns;
+    float *x = malloc(nx * sizeof *x);
+    tu_fill(x, nx, 0, 1, 6);
+    advc_graph_forward(g, x, n, ADVC_MODE_TRAIN);
+    for (int e = 0; e < advc_graph_num_exits(g); e++) {
+        tu_fill(advc_graph_dlogits(g, e), (size_t)n * 10, -1, 1, 7 + e);
+        memcpy(out + k, advc_graph_logits(g, e), (size_t)n * 10 * 4);
+        k += (size_t)n * 10;
+    }
+    advc_graph_zero_grads(g);
+    advc_graph_backward(g, ADVC_PASS_UPDATE);
+    memcpy(out + k, advc_graph_input_grad(g), nx * 4);
+    k += nx;
+    const float *gr = advc_graph_grads(g, &np), *st = advc_graph_state(g, &ns);
+    memcpy(out + k, gr, np * 4);
+    k += np;
+    memcpy(out + k, st, ns * 4);
+    k += ns;
+    free(x);
+    advc_graph_free(g);
+    advc_pool_destroy(pool);
+    return k;
+}
+
+/* Whole models at 1 and 2 threads give the same bits: their convolutions
+ * run many chunks (GEMM and Winograd) dealt into weight-gradient groups,
+ * with 20 images; the fused batch-norm/add activations too. */
+START_TEST(test_models_threads_bitwise)
+{
+    static const char *const specs[] = {"resnet:depth=8", "msdnet:blocks=2",
+                                        "resnet:depth=8,conv=gemm",
+                                        "cnn-small", "cnn"};
+    size_t cap = (size_t)1 << 23;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        size_t na = model_step(specs[i], 1, 20, a);
+        ck_assert(na <= cap);
+        ck_assert(model_step(specs[i], 2, 20, b) == na);
+        ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
+                      "%s: 1 and 2 threads differ", specs[i]);
+    }
+    free(a), free(b);
+}
+END_TEST
+
 START_TEST(test_bad_shapes_and_classes)
 {
     advc_graph *g = NULL;
@@ -628,6 +683,7 @@ Suite *advc_suite_models(void)
     tcase_add_loop_test(tc, test_spec_errors, 0, NBAD);
     tcase_add_test(tc, test_bad_shapes_and_classes);
     tcase_add_test(tc, test_conv_key);
+    tcase_add_test(tc, test_models_threads_bitwise);
     tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_forward_macs);
     tcase_add_test(tc, test_usage_lists_models_and_keys);
