@@ -24,8 +24,8 @@ typedef struct {
                              dy with the flipped filters (bgeom), else
                              W^T dY and col2im per chunk                   */
     advc_conv_geom bgeom; /* that convolution: (cout, oh, ow) -> (cin, h, w) */
-    /* Winograd: tiles per chunk, forward and input gradient. */
-    int wt, wtb;
+    /* Winograd: tiles per chunk, forward, input and weight gradient. */
+    int wt, wtb, wtw;
     float *w, *dw;        /* (cout, cin, k, k)                             */
     float *b, *db;        /* (cout), NULL if none                          */
 } conv_op;
