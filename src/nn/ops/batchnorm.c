@@ -47,6 +47,46 @@ typedef struct {
  * kernel runs on it. */
 enum { ACT_BLOCK = 256 };
 
+/* The elementwise loops run in blocks of 8 written out, on restrict
+ * pointers: GCC's -O2 vectoriser takes only loops whose trip count it
+ * knows (these were scalar code before), and the blocks give it one. */
+enum { VB = 8 };
+
+/* y = (x - mu) * scale + beta, n values */
+static inline void bn_affine(float *restrict y, const float *restrict x,
+                             int n, float mu, float scale, float beta)
+{
+    int q = 0;
+    for (; q + VB <= n; q += VB)
+        for (int k = 0; k < VB; k++)
+            y[q + k] = (x[q + k] - mu) * scale + beta;
+    for (; q < n; q++) y[q] = (x[q] - mu) * scale + beta;
+}
+
+/* dx (+)= scale (dy - mdy - (x - mu) istd mdyx), n values */
+static inline void bn_dx(float *restrict dx, const float *restrict dy,
+                         const float *restrict x, int n, float mu,
+                         float istd, float scale, float mdy, float mdyx,
+                         bool acc)
+{
+    int q = 0;
+    if (acc) {
+        for (; q + VB <= n; q += VB)
+            for (int k = 0; k < VB; k++)
+                dx[q + k] += scale * (dy[q + k] - mdy -
+                                      (x[q + k] - mu) * istd * mdyx);
+        for (; q < n; q++)
+            dx[q] += scale * (dy[q] - mdy - (x[q] - mu) * istd * mdyx);
+        return;
+    }
+    for (; q + VB <= n; q += VB)
+        for (int k = 0; k < VB; k++)
+            dx[q + k] = scale * (dy[q + k] - mdy -
+                                 (x[q + k] - mu) * istd * mdyx);
+    for (; q < n; q++)
+        dx[q] = scale * (dy[q] - mdy - (x[q] - mu) * istd * mdyx);
+}
+
 /* Plane sums in the manner of nn_sum (graph_internal.h): LANES float
  * accumulators combined in double. */
 enum { LANES = 16 };
@@ -128,15 +168,13 @@ static void forward_channels(void *p, size_t lo, size_t hi, int t)
             const float *xi = x + i * stride;
             float *yi = y + i * stride;
             if (!d->act) {
-                for (int q = 0; q < hw; q++)
-                    yi[q] = (xi[q] - mu) * scale + beta;
+                bn_affine(yi, xi, hw, mu, scale, beta);
                 continue;
             }
             for (int q0 = 0; q0 < hw; q0 += ACT_BLOCK) { /* y = f(bn(x)) */
                 float t[ACT_BLOCK];
                 int len = hw - q0 < ACT_BLOCK ? hw - q0 : ACT_BLOCK;
-                for (int q = 0; q < len; q++)
-                    t[q] = (xi[q0 + q] - mu) * scale + beta;
+                bn_affine(t, xi + q0, len, mu, scale, beta);
                 advc_act_forward(j->f.f, j->f.alpha, (size_t)len, t, yi + q0);
             }
         }
@@ -152,7 +190,7 @@ static void act_grad_plane(const bn_job *j, const float *x, const float *ady,
     for (int q0 = 0; q0 < len; q0 += ACT_BLOCK) {
         float t[ACT_BLOCK];
         int m = len - q0 < ACT_BLOCK ? len - q0 : ACT_BLOCK;
-        for (int q = 0; q < m; q++) t[q] = (x[q0 + q] - mu) * scale + beta;
+        bn_affine(t, x + q0, m, mu, scale, beta);
         advc_act_backward(j->f.f, j->f.alpha, (size_t)m, t, ady + q0,
                           dy + q0);
     }
@@ -188,18 +226,9 @@ static void backward_channels(void *p, size_t lo, size_t hi, int t)
         float scale = d->gamma[ch] * istd;
         float mdy = train ? (float)(sdy / N) : 0.0f;
         float mdyx = train ? (float)(sdyx / N) : 0.0f;
-        for (int i = 0; i < n; i++) {
-            const float *xi = x + i * stride, *dyi = dy + i * stride;
-            float *dxi = dx + i * stride;
-            if (j->acc)
-                for (int q = 0; q < hw; q++)
-                    dxi[q] += scale * (dyi[q] - mdy -
-                                       (xi[q] - mu) * istd * mdyx);
-            else
-                for (int q = 0; q < hw; q++)
-                    dxi[q] = scale * (dyi[q] - mdy -
-                                      (xi[q] - mu) * istd * mdyx);
-        }
+        for (int i = 0; i < n; i++)
+            bn_dx(dx + i * stride, dy + i * stride, x + i * stride, hw, mu,
+                  istd, scale, mdy, mdyx, j->acc);
     }
 }
 

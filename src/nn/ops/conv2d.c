@@ -13,9 +13,8 @@
  *   winograd  conv_wino.c: F(4x4, 3x3) for 3x3 stride-1 layers, all
  *             three passes
  * The weight gradient sums over chunks (of images, or of Winograd tiles),
- * dealt into G groups
- * fixed by the batch and the geometry; each group sums into its own
- * partial dW and the partials are added in group order.  Every sum thus
+ * dealt into G groups fixed by the batch and the geometry; each group
+ * sums into its own partial dW and the partials are added in group order.  Every sum thus
  * has an order fixed by the shapes, so results are bitwise independent of
  * the thread count, and an image's outputs do not depend on the others in
  * its batch.
@@ -94,21 +93,14 @@ static void conv_prepare(nn_node *v, const advc_graph *g)
 
 size_t conv_shared_floats(const conv_op *d)
 {
-    size_t s = conv_gemm_shared_floats(d);
-    if (d->algo == ADVC_CONV_WINOGRAD) {
-        size_t w = conv_wino_shared_floats(d);
-        if (w > s) s = w;
-    }
-    return s;
+    return d->algo == ADVC_CONV_WINOGRAD ? conv_wino_shared_floats(d)
+                                         : conv_gemm_shared_floats(d);
 }
 
 size_t conv_thread_floats(const conv_op *d)
 {
-    size_t t = conv_gemm_thread_floats(d);
-    if (d->algo == ADVC_CONV_WINOGRAD) {
-        size_t w = conv_wino_thread_floats(d);
-        if (w > t) t = w;
-    }
+    size_t t = d->algo == ADVC_CONV_WINOGRAD ? conv_wino_thread_floats(d)
+                                             : conv_gemm_thread_floats(d);
     return (t + 15) / 16 * 16; /* whole cache lines per thread */
 }
 
@@ -157,10 +149,16 @@ void conv_chunk_images(const conv_job *j, int q, size_t ch, size_t *i0,
 void conv_copy(float *restrict dst, const float *restrict src, size_t n,
                bool acc)
 {
-    if (acc)
-        for (size_t k = 0; k < n; k++) dst[k] += src[k];
-    else
-        for (size_t k = 0; k < n; k++) dst[k] = src[k];
+    size_t k = 0; /* blocks of 8: see conv2d_internal.h */
+    if (acc) {
+        for (; k + 8 <= n; k += 8)
+            for (int e = 0; e < 8; e++) dst[k + e] += src[k + e];
+        for (; k < n; k++) dst[k] += src[k];
+        return;
+    }
+    for (; k + 8 <= n; k += 8)
+        for (int e = 0; e < 8; e++) dst[k + e] = src[k + e];
+    for (; k < n; k++) dst[k] = src[k];
 }
 
 /* ---- forward and backward -------------------------------------------- */

@@ -104,6 +104,25 @@ static void gather_dy(const conv_job *j, size_t i0, int m, float *buf)
 
 /* ---- forward --------------------------------------------------------- */
 
+/* y = b, n values (blocks of 8: see conv_copy) */
+static void fill_bias(float *restrict y, size_t n, float b)
+{
+    size_t q = 0;
+    for (; q + 8 <= n; q += 8)
+        for (int k = 0; k < 8; k++) y[q + k] = b;
+    for (; q < n; q++) y[q] = b;
+}
+
+/* dst = src + b, n values */
+static void add_bias(float *restrict dst, const float *restrict src,
+                     size_t n, float b)
+{
+    size_t q = 0;
+    for (; q + 8 <= n; q += 8)
+        for (int k = 0; k < 8; k++) dst[q + k] = src[q + k] + b;
+    for (; q < n; q++) dst[q] = src[q] + b;
+}
+
 static void forward_chunks(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
@@ -123,7 +142,7 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
         bool acc = d->q == 1 && d->b;
         if (acc)
             for (int o = 0; o < d->cout; o++)
-                for (int k = 0; k < ohw; k++) y0[(size_t)o * ohw + k] = d->b[o];
+                fill_bias(y0 + (size_t)o * ohw, (size_t)ohw, d->b[o]);
         gemm_cols(j, low, &d->geom, j->x + i0 * in_floats(d), in_floats(d),
                   m, d->cout, d->w, d->kdim, acc, C, col);
         if (d->q == 1) continue;
@@ -135,8 +154,7 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
                     conv_copy(dst, src, (size_t)ohw, false);
                     continue;
                 }
-                float bo = d->b[o];
-                for (int q = 0; q < ohw; q++) dst[q] = src[q] + bo;
+                add_bias(dst, src, (size_t)ohw, d->b[o]);
             }
     }
 }
