@@ -9,7 +9,8 @@
  *                               allocated at the first compile and kept
  *   state           (nstate)    batch-norm running statistics; kept
  *   acts, dacts                 per node (batch, shape) outputs and dL/dy,
- *                               64-byte aligned; flatten shares its input's
+ *                               64-byte aligned; flatten shares its input's;
+ *                               none where a fused node never uses them
  *   aux                         per-node saved buffers (argmax, masks, ...)
  *   ws                          one workspace, the max over nodes
  *   dlogits         (nexits, batch, classes) the caller's dL/dlogits
@@ -435,10 +436,12 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     if (fuse_activations(g) != ADVC_OK) return advc_last_status();
 
     /* Size. */
-    size_t nact = 0, naux = 0, nws = 0;
+    size_t nact = 0, ndact = 0, naux = 0, nws = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
-        if (!v->alias) nact += round16((size_t)batch * nn_size(v));
+        size_t len = round16((size_t)batch * nn_size(v));
+        if (!v->alias && !v->no_y) nact += len;
+        if (!v->alias && !v->no_dy) ndact += len;
         if (v->op->workspace) {
             size_t w = v->op->workspace(v, batch, T);
             if (w > nws) nws = w;
@@ -449,7 +452,7 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
 
     /* Allocate once. */
     g->acts = alloc_floats(nact);
-    g->dacts = alloc_floats(nact);
+    g->dacts = alloc_floats(ndact);
     g->auxmem = advc_alloc(naux ? naux : 1);
     g->ws = alloc_floats(nws);
     g->dlogits = alloc_floats((size_t)g->nexits * batch * classes);
@@ -461,18 +464,20 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     /* Nothing reads an unwritten buffer, but zeros make a mistake
      * reproducible. */
     memset(g->acts, 0, nact * sizeof *g->acts);
-    memset(g->dacts, 0, nact * sizeof *g->dacts);
+    memset(g->dacts, 0, ndact * sizeof *g->dacts);
     memset(g->dlogits, 0, (size_t)g->nexits * batch * classes *
                               sizeof *g->dlogits);
 
     /* Point. */
-    size_t off = 0;
+    size_t off = 0, doff = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         if (v->alias) continue;
-        v->y = g->acts + off;
-        v->dy = g->dacts + off;
-        off += round16((size_t)batch * nn_size(v));
+        size_t len = round16((size_t)batch * nn_size(v));
+        v->y = v->no_y ? NULL : g->acts + off;
+        v->dy = v->no_dy ? NULL : g->dacts + doff;
+        off += v->no_y ? 0 : len;
+        doff += v->no_dy ? 0 : len;
     }
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];

@@ -60,6 +60,8 @@ struct nn_node {
     float *dy;              /* (batch, shape) dL/dy                       */
     nn_node *alias;         /* if not NULL, y and dy are alias's (flatten) */
     bool grad_live;         /* this backward has written dy (nn_input_grad) */
+    bool no_y, no_dy;       /* set by absorb: y (dy) is never used, so
+                               compile gives it no buffer (NULL)         */
     size_t nparams;         /* trainable floats this node declared        */
 };
 

@@ -131,6 +131,7 @@ static void add_absorb(nn_node *v, nn_node *act)
     if (d->act) nn_act_fuse(d->act, false);
     d->act = act;
     if (act) nn_act_fuse(act, true);
+    v->no_y = v->no_dy = act != NULL; /* act's y and dy are used instead */
 }
 
 static const nn_op add_vt = {

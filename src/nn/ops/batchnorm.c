@@ -272,6 +272,7 @@ static void bn_absorb(nn_node *v, nn_node *act)
     if (d->act) nn_act_fuse(d->act, false);
     d->act = act;
     if (act) nn_act_fuse(act, true);
+    v->no_y = act != NULL; /* f(y) goes to act's output; dy is still used */
 }
 
 static void bn_describe(const nn_node *v, char *buf, size_t size)
