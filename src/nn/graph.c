@@ -74,6 +74,8 @@ struct advc_graph {
     float *dlogits;         /* (nexits, batch, classes)                   */
 
     int last_n;             /* samples in the last forward (0: none)      */
+    bool grads_stale;       /* zero_grads pending: grads are semantically
+                               0, their memory is not (yet)              */
     advc_mode last_mode;
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
     advc_conv_algo conv_algo; /* how convolutions are computed          */
@@ -261,6 +263,7 @@ bool nn_param(advc_graph *g, nn_node *v, const char *suffix,
         g->nstate += count;
     } else {
         t.info.offset = g->nparams;
+        if (v->nparams == 0) v->param0 = g->nparams;
         g->nparams += count;
         v->nparams += count;
     }
@@ -615,6 +618,10 @@ float *advc_graph_params(advc_graph *g, size_t *count)
 
 float *advc_graph_grads(advc_graph *g, size_t *count)
 {
+    if (g->grads_stale && g->grads) { /* read before any backward */
+        memset(g->grads, 0, g->nparams * sizeof *g->grads);
+        g->grads_stale = false;
+    }
     if (count) *count = g->nparams;
     return g->grads;
 }
@@ -625,9 +632,12 @@ float *advc_graph_state(advc_graph *g, size_t *count)
     return g->state;
 }
 
+/* Lazily: the next UPDATE backward overwrites instead of adding (or
+ * advc_graph_grads zeroes): a step then makes no pass over the gradient
+ * slab just to clear it (13 MB for cnn). */
 void advc_graph_zero_grads(advc_graph *g)
 {
-    if (g->grads) memset(g->grads, 0, g->nparams * sizeof *g->grads);
+    if (g->grads) g->grads_stale = true;
 }
 
 static const char *const conv_names[ADVC_CONV_COUNT] = {
@@ -809,10 +819,17 @@ void advc_graph_backward(advc_graph *g, advc_pass pass)
         else memcpy(u->dy, d, cnt * sizeof *d);
         u->grad_live = true;
     }
+    c.fresh_grads = pass == ADVC_PASS_UPDATE && g->grads_stale;
     for (int i = g->nnodes - 1; i >= 1; i--) {
         nn_node *v = g->nodes[i];
-        if (owner(v)->grad_live) v->op->backward(v, &c);
+        if (owner(v)->grad_live) {
+            v->op->backward(v, &c);
+        } else if (c.fresh_grads && v->nparams) { /* not reached: 0 */
+            float *d = g->grads + v->param0;
+            for (size_t k = 0; k < v->nparams; k++) d[k] = 0.0f;
+        }
     }
+    if (c.fresh_grads) g->grads_stale = false;
     nn_node *in = g->nodes[0];
     if (!in->grad_live)
         memset(in->dy, 0, (size_t)n * nn_size(in) * sizeof *in->dy);

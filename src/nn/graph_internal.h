@@ -63,6 +63,7 @@ struct nn_node {
     bool no_y, no_dy;       /* set by absorb: y (dy) is never used, so
                                compile gives it no buffer (NULL)         */
     size_t nparams;         /* trainable floats this node declared        */
+    size_t param0;          /* where they start in the params slab        */
 };
 
 /* What a forward or backward call needs besides the node. */
@@ -73,6 +74,12 @@ struct nn_ctx {
     advc_mode mode;
     advc_pass pass;         /* backward only                               */
     advc_act_spec bact[ADVC_ACT_COUNT]; /* backward rule per forward act   */
+    bool fresh_grads;       /* UPDATE pass right after advc_graph_zero_grads,
+                               which zeroes lazily: each op overwrites its
+                               parameter gradients instead of adding (as
+                               0 + g, so the bits are those of adding to
+                               zeros); graph.c zeroes those of ops that do
+                               not run                                   */
     float *ws;              /* shared workspace (max over nodes)           */
     uint64_t seed, step;    /* randomness: graph seed, forward counter     */
 };

@@ -218,8 +218,9 @@ static void backward_channels(void *p, size_t lo, size_t hi, int t)
         }
         double sdyx = sdev * istd; /* sum dy xhat */
         if (j->c->pass == ADVC_PASS_UPDATE) {
-            d->dgamma[ch] += (float)sdyx;
-            d->dbeta[ch] += (float)sdy;
+            bool fresh = j->c->fresh_grads;
+            d->dgamma[ch] = (fresh ? 0.0f : d->dgamma[ch]) + (float)sdyx;
+            d->dbeta[ch] = (fresh ? 0.0f : d->dbeta[ch]) + (float)sdy;
         }
         /* Train mode: the mean and variance depend on x too. */
         double N = (double)n * hw;

@@ -186,7 +186,7 @@ typedef struct {
     const conv_job *j;
     size_t per;
     float *dst;
-    bool acc;
+    bool acc, zero_first;
 } reduce_job;
 
 /* dst (+)= ((part_0 + part_1) + part_2) + ..., for entries [lo, hi), a
@@ -203,13 +203,17 @@ static void reduce_range(void *p, size_t lo, size_t hi, int t)
         conv_copy(s, part + e0, len, false);
         for (int gi = 1; gi < r->j->groups; gi++)
             conv_copy(s, part + gi * r->per + e0, len, true);
+        if (r->zero_first) /* 0 + s: the bits of adding to zeroed grads */
+            for (size_t k = 0; k < len; k++) s[k] = 0.0f + s[k];
         conv_copy(r->dst + e0, s, len, r->acc);
     }
 }
 
 void conv_reduce_parts(const conv_job *j, size_t per, float *dst, bool acc)
 {
-    reduce_job r = { j, per, dst, acc };
+    /* Adding to freshly zeroed gradients (nn_ctx.fresh_grads): dst = 0 + s */
+    bool zero_first = acc && j->c->fresh_grads;
+    reduce_job r = { j, per, dst, acc && !zero_first, zero_first };
     nn_parallel(j->c->pool, per, 16, 1 << 14, reduce_range, &r);
 }
 
@@ -224,7 +228,7 @@ static void reduce_db(void *p, size_t lo, size_t hi, int t)
         float s = 0.0f;
         for (int i = 0; i < j->c->n; i++)
             s += advc_sum(ohw, j->dy + i * out + o * ohw);
-        d->db[o] += s;
+        d->db[o] = (j->c->fresh_grads ? 0.0f : d->db[o]) + s;
     }
 }
 

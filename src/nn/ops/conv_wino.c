@@ -192,5 +192,9 @@ void conv_wino_weight_grad(conv_job *j)
     conv_run_chunks(j, (size_t)j->groups, weight_groups, NULL);
     size_t per = (size_t)P * d->cout * d->geom.c;
     conv_reduce_parts(j, per, j->shared, false); /* dU, in group order */
+    if (j->c->fresh_grads) { /* the adjoint adds: give it zeros */
+        size_t nw = (size_t)d->cout * d->kdim;
+        for (size_t k = 0; k < nw; k++) d->dw[k] = 0.0f;
+    }
     advc_wino_weights_adjoint(d->cout, d->geom.c, j->shared, d->dw);
 }
