@@ -12,6 +12,8 @@
  *                               64-byte aligned; flatten shares its input's;
  *                               none where a fused node never uses them
  *   aux                         per-node saved buffers (argmax, masks, ...)
+ *   saved                       per-node buffers sized after prepare
+ *                               (nn_op.saved: a conv's lowered input)
  *   ws                          one workspace, the max over nodes
  *   dlogits         (nexits, batch, classes) the caller's dL/dlogits
  *
@@ -69,6 +71,7 @@ struct advc_graph {
     advc_pool *pool;
     float *acts, *dacts;    /* all nodes' y, dy                           */
     void *auxmem;
+    float *saved;           /* every node's saved buffer (nn_op.saved)    */
     float *ws;              /* (ws_floats)                                */
     size_t ws_floats;
     float *dlogits;         /* (nexits, batch, classes)                   */
@@ -148,8 +151,8 @@ advc_graph *advc_graph_new(advc_shape input)
 static void free_run_buffers(advc_graph *g)
 {
     advc_free(g->acts), advc_free(g->dacts), advc_free(g->auxmem);
-    advc_free(g->ws), advc_free(g->dlogits);
-    g->acts = g->dacts = g->ws = g->dlogits = NULL;
+    advc_free(g->ws), advc_free(g->dlogits), advc_free(g->saved);
+    g->acts = g->dacts = g->ws = g->dlogits = g->saved = NULL;
     g->auxmem = NULL;
 }
 
@@ -439,12 +442,13 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     if (fuse_activations(g) != ADVC_OK) return advc_last_status();
 
     /* Size. */
-    size_t nact = 0, ndact = 0, naux = 0, nws = 0;
+    size_t nact = 0, ndact = 0, naux = 0, nws = 0, nsaved = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         size_t len = round16((size_t)batch * nn_size(v));
         if (!v->alias && !v->no_y) nact += len;
         if (!v->alias && !v->no_dy) ndact += len;
+        if (v->op->saved) nsaved += round16((size_t)batch * v->op->saved(v));
         if (v->op->workspace) {
             size_t w = v->op->workspace(v, batch, T);
             if (w > nws) nws = w;
@@ -459,7 +463,9 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     g->auxmem = advc_alloc(naux ? naux : 1);
     g->ws = alloc_floats(nws);
     g->dlogits = alloc_floats((size_t)g->nexits * batch * classes);
-    if (!g->acts || !g->dacts || !g->auxmem || !g->ws || !g->dlogits) {
+    g->saved = alloc_floats(nsaved);
+    if (!g->acts || !g->dacts || !g->auxmem || !g->ws || !g->dlogits ||
+        !g->saved) {
         free_run_buffers(g);
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
                               "graph for batch %d", batch);
@@ -485,6 +491,13 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         if (v->alias) v->y = v->alias->y, v->dy = v->alias->dy;
+    }
+    float *sv = g->saved; /* written before read: not zeroed */
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        size_t len = v->op->saved ? (size_t)batch * v->op->saved(v) : 0;
+        v->saved = len ? sv : NULL;
+        sv += round16(len);
     }
     unsigned char *a = g->auxmem;
     for (int i = 0; i < g->naux; i++) {

@@ -38,6 +38,9 @@ typedef struct {
     /* Called at compile before workspace, to fix per-layer choices from
      * the graph's settings (NULL: nothing to choose). */
     void (*prepare)(nn_node *v, const advc_graph *g);
+    /* Floats per sample the op keeps from its forward for its backward,
+     * known after prepare (NULL: none); compile sets v->saved. */
+    size_t (*saved)(const nn_node *v);
     /* Ops that can apply an activation in their own pass over memory
      * (batch norm, add): at compile, when an activation node is v's only
      * consumer (and v is no exit), absorb(v, act) makes v write act's
@@ -58,6 +61,7 @@ struct nn_node {
     /* Set at compile: */
     float *y;               /* (batch, shape) output                      */
     float *dy;              /* (batch, shape) dL/dy                       */
+    float *saved;           /* (batch, op->saved(v)), or NULL              */
     nn_node *alias;         /* if not NULL, y and dy are alias's (flatten) */
     bool grad_live;         /* this backward has written dy (nn_input_grad) */
     bool no_y, no_dy;       /* set by absorb: y (dy) is never used, so

@@ -146,6 +146,14 @@ void conv_chunk_images(const conv_job *j, int q, size_t ch, size_t *i0,
     *m = (int)(n - *i0 < (size_t)q ? n - *i0 : (size_t)q);
 }
 
+void conv_zero(float *dst, size_t n)
+{
+    size_t k = 0; /* blocks of 8: vector stores, not a memset call */
+    for (; k + 8 <= n; k += 8)
+        for (int e = 0; e < 8; e++) dst[k + e] = 0.0f;
+    for (; k < n; k++) dst[k] = 0.0f;
+}
+
 void conv_copy(float *restrict dst, const float *restrict src, size_t n,
                bool acc)
 {
@@ -171,7 +179,13 @@ static conv_job make_job(nn_node *v, const nn_ctx *c)
     j.c = c;
     j.x = v->in[0]->y;
     j.shared = c->ws;
+    j.cols = v->saved;
     return j;
+}
+
+static size_t conv_saved(const nn_node *v)
+{
+    return conv_gemm_saved_floats(v->priv);
 }
 
 static void conv_forward(nn_node *v, const nn_ctx *c)
@@ -274,7 +288,7 @@ static double conv_macs(const nn_node *v)
 static const nn_op conv_vt = {
     .name = "conv2d", .forward = conv_forward, .backward = conv_backward,
     .workspace = conv_workspace, .describe = conv_describe,
-    .macs = conv_macs, .prepare = conv_prepare,
+    .macs = conv_macs, .prepare = conv_prepare, .saved = conv_saved,
 };
 
 bool advc_graph_conv_layer(const advc_graph *g, int i, advc_conv_layer *out)

@@ -39,6 +39,9 @@ typedef struct {
     float *y, *dx;        /* (n, cout, oh, ow), (n, cin, h, w)            */
     bool dx_acc;          /* add to dx (another consumer wrote it first)  */
     float *shared;        /* transformed or flipped filters               */
+    float *cols;          /* gemm: the forward's lowered input, kept for
+                             the weight gradient (n, cin*k*k, oh*ow as
+                             q-image chunks), or NULL                     */
     int groups;           /* weight-gradient groups                        */
     float *part;          /* (groups, ...) partial weight gradients        */
     advc_pool *gemm_pool; /* NULL: one-thread GEMMs inside pool tasks      */
@@ -71,6 +74,7 @@ static inline size_t conv_nchunks(size_t n, size_t per)
  * knows). */
 void conv_copy(float *restrict dst, const float *restrict src, size_t n,
                bool acc);
+void conv_zero(float *dst, size_t n); /* dst = 0, n floats, likewise */
 
 /* dst (+)= ((part_0 + part_1) + part_2) + ... over j->groups partials of
  * `per` floats at j->part, on the pool (acc false: dst = the sum). */
@@ -81,6 +85,7 @@ void conv_gemm_forward(conv_job *j);
 void conv_gemm_weight_grad(conv_job *j); /* into j->part (groups)        */
 void conv_gemm_input_grad(conv_job *j);
 size_t conv_gemm_thread_floats(const conv_op *d);
+size_t conv_gemm_saved_floats(const conv_op *d); /* per sample */
 size_t conv_gemm_shared_floats(const conv_op *d);
 
 /* conv_wino.c: Winograd F(4x4, 3x3). */

@@ -43,15 +43,25 @@ static size_t col_floats(const advc_conv_geom *g, int q, bool lowered)
     return (size_t)g->c * g->kh * g->kw * q * g->oh * g->ow;
 }
 
+/* gemm keeps each forward's lowered input for the weight gradient, which
+ * then skips a second im2col (14% of a cnn training step went to the two);
+ * its buffer replaces the per-thread one.  implicit writes none. */
+size_t conv_gemm_saved_floats(const conv_op *d)
+{
+    if (d->algo != ADVC_CONV_GEMM) return 0;
+    return col_floats(&d->geom, 1, true); /* 0 when read in place */
+}
+
 size_t conv_gemm_thread_floats(const conv_op *d)
 {
-    bool low = d->algo != ADVC_CONV_IMPLICIT;
     size_t outs = d->q > 1 ? (size_t)d->cout * d->q * d->ohw : 0;
-    /* forward, and the weight gradient (always lowered) */
-    size_t f = col_floats(&d->geom, d->q, true) + outs;
+    /* forward, and the weight gradient (lowered into the thread's buffer
+     * unless the forward's is kept) */
+    bool kept = conv_gemm_saved_floats(d) > 0;
+    size_t f = (kept ? 0 : col_floats(&d->geom, d->q, true)) + outs;
     size_t b; /* input gradient */
     if (d->flip)
-        b = col_floats(&d->bgeom, d->qb, low) +
+        b = col_floats(&d->bgeom, d->qb, d->algo != ADVC_CONV_IMPLICIT) +
             (d->qb > 1 ? (size_t)d->geom.c * d->qb * d->hw : 0);
     else
         b = ((size_t)d->kdim + (d->qb > 1 ? d->cout : 0)) * d->qb * d->ohw;
@@ -123,18 +133,33 @@ static void add_bias(float *restrict dst, const float *restrict src,
     for (; q < n; q++) dst[q] = src[q] + b;
 }
 
+/* Where the lowered input of the chunk starting at image i0 goes (or
+ * is): the kept buffer, else the start of thread t's area (room for it is
+ * made there whenever nothing is kept: implicit's weight gradient lowers
+ * too); *rest is the thread's area after it. */
+static float *chunk_cols(const conv_job *j, size_t i0, int t, float **rest)
+{
+    const conv_op *d = j->d;
+    float *buf = conv_thread_buf(j, t);
+    if (j->cols) {
+        *rest = buf;
+        return j->cols + i0 * (size_t)d->kdim * d->ohw;
+    }
+    *rest = buf + col_floats(&d->geom, d->q, true);
+    return buf;
+}
+
 static void forward_chunks(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
     const conv_op *d = j->d;
     int ohw = d->ohw;
     bool low = d->algo != ADVC_CONV_IMPLICIT;
-    float *col = conv_thread_buf(j, t);
-    float *outs = col + col_floats(&d->geom, d->q, low);
     for (size_t ch = lo; ch < hi; ch++) {
         size_t i0;
         int m;
         conv_chunk_images(j, d->q, ch, &i0, &m);
+        float *outs, *col = chunk_cols(j, i0, t, &outs);
         float *y0 = j->y + i0 * out_floats(d);
         int cols = m * ohw;
         /* q = 1: y_i = b, then y_i += W col(x_i) in place. */
@@ -178,17 +203,17 @@ static void weight_chunk(const conv_job *j, size_t ch, float *part,
     int ld = m * d->ohw;
     const float *x0 = j->x + i0 * in_floats(d);
     const float *A = j->dy + i0 * out_floats(d); /* (cout, ld) */
-    float *col = conv_thread_buf(j, t);
+    float *buf, *col = chunk_cols(j, i0, t, &buf);
     if (d->q > 1) {
-        float *buf = col + col_floats(&d->geom, d->q, true);
         gather_dy(j, i0, m, buf);
         A = buf;
     }
     const float *B = x0; /* (kdim, ld): x_i itself, or lowered */
     if (!(d->pointwise && d->q == 1)) {
-        for (int k = 0; k < m; k++)
-            advc_im2col_ld(&d->geom, x0 + k * in_floats(d),
-                           col + (size_t)k * d->ohw, (size_t)ld);
+        if (!j->cols) /* else the forward's is there */
+            for (int k = 0; k < m; k++)
+                advc_im2col_ld(&d->geom, x0 + k * in_floats(d),
+                               col + (size_t)k * d->ohw, (size_t)ld);
         B = col;
     }
     advc_sgemm(j->gemm_pool, ADVC_NOTRANS, ADVC_TRANS, d->cout, d->kdim, ld,
@@ -278,8 +303,7 @@ static void col2im_chunks(void *p, size_t lo, size_t hi, int t)
                    d->cout, d->w, d->kdim, dyc, ld, false, dcol, ld);
         for (int k = 0; k < m; k++) {
             float *dxi = j->dx + (i0 + (size_t)k) * in_floats(d);
-            if (!j->dx_acc)
-                for (size_t e = 0; e < in_floats(d); e++) dxi[e] = 0.0f;
+            if (!j->dx_acc) conv_zero(dxi, in_floats(d));
             advc_col2im_ld(&d->geom, dcol + (size_t)k * d->ohw, (size_t)ld,
                            dxi);
         }
