@@ -231,28 +231,39 @@ static int next_blocks(const advc_conv_geom *g, size_t *t, size_t end,
 
 enum { MAX_BLOCKS = 64 }; /* blocks handled per batch */
 
-/* strip[r*SW + u] = plane[iy0 + r][ix0 + u] for r < rows, u < SW, 0
- * outside the plane's h x w. */
-static void load_strip(const float *plane, int h, int w, int iy0, int ix0,
-                       int rows, float *strip)
+/* Columns of a strip a block of n tiles needs: 4n (+ 2 for input
+ * patches), in whole vectors. */
+static inline int strip_cols(int n, int extra)
 {
-    int u0 = -ix0 > 0 ? -ix0 : 0, u1 = w - ix0 < SW ? w - ix0 : SW;
+    return (M * n + extra + L - 1) / L * L;
+}
+
+/* strip[r*SW + u] = plane[iy0 + r][ix0 + u] for r < rows, u < sw, 0
+ * outside the plane's h x w (columns from sw on are not touched). */
+static void load_strip(const float *plane, int h, int w, int iy0, int ix0,
+                       int rows, int sw, float *strip)
+{
+    int u0 = -ix0 > 0 ? -ix0 : 0, u1 = w - ix0 < sw ? w - ix0 : sw;
     for (int r = 0; r < rows; r++) {
         float *restrict dst = strip + r * SW;
-        int iy = iy0 + r;
-        for (int u = 0; u < SW; u++) dst[u] = 0.0f;
-        if (iy < 0 || iy >= h || u1 <= u0) continue;
-        copy_run(dst + u0, plane + (size_t)iy * w + ix0 + u0, u1 - u0, 0.0f,
-                 false);
+        int iy = iy0 + r, u = 0;
+        if (iy < 0 || iy >= h || u1 <= u0) u0 = u1 = sw; /* all zero */
+        for (; u < u0; u++) dst[u] = 0.0f;
+        if (u1 > u0)
+            copy_run(dst + u0, plane + (size_t)iy * w + ix0 + u0, u1 - u0,
+                     0.0f, false);
+        for (u = u1 > u0 ? u1 : u0; u < sw; u++) dst[u] = 0.0f;
+        u0 = -ix0 > 0 ? -ix0 : 0, u1 = w - ix0 < sw ? w - ix0 : sw;
     }
 }
 
 /* v[(r*6 + s)*L + l] = B^T d_l B for the block's patches, d_l at strip
- * columns [4l, 4l + 6). */
-static void input_block(const float *strip, float *v)
+ * columns [4l, 4l + 6), of which the first sw are valid (lanes past the
+ * block's tiles read stale columns of t: their results are not used). */
+static void input_block(const float *strip, int sw, float *t, float *v)
 {
-    float t[A * SW], q[2 * M * L];
-    for (int u = 0; u < SW; u += L) /* vertical: t = B^T strip */
+    float q[2 * M * L];
+    for (int u = 0; u < sw; u += L) /* vertical: t = B^T strip */
         bt_1d(strip + u, SW, t + u, SW);
     for (int r = 0; r < A; r++) { /* horizontal: v = t B */
         deinterleave4(t + r * SW, 0, q);          /* columns 0-3 */
@@ -269,7 +280,7 @@ static void input_block(const float *strip, float *v)
 void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
                      int nt, float *V, int ldv)
 {
-    float strip[A * SW], v[A * A * L];
+    float strip[A * SW], v[A * A * L], vert[A * SW] = { 0 };
     tile_block blk[MAX_BLOCKS];
     size_t hw = (size_t)g->h * g->w, plane = (size_t)g->c * ldv;
     size_t end = t0 + (size_t)nt;
@@ -280,9 +291,11 @@ void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
             float *dst = V + (size_t)ci * ldv + (tb - t0);
             for (int k = 0; k < nb; k++) {
                 const tile_block *b = &blk[k];
+                int sw = strip_cols(b->n, 2);
                 load_strip(x + (b->img * g->c + ci) * hw, g->h, g->w,
-                           b->ty * M - g->pad, b->tx * M - g->pad, A, strip);
-                input_block(strip, v);
+                           b->ty * M - g->pad, b->tx * M - g->pad, A, sw,
+                           strip);
+                input_block(strip, sw, vert, v);
                 for (int xi = 0; xi < A * A; xi++)
                     store_lanes(dst + xi * plane, v + xi * L);
                 dst += b->n;
@@ -292,15 +305,15 @@ void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
 }
 
 /* strip rows i < 4 = A^T m_l A side by side (lane l at columns
- * [4l, 4l + 4)), from m[(r*6 + s)*L + l]. */
-static void output_block(const float *m, float *strip)
+ * [4l, 4l + 4)), from m[(r*6 + s)*L + l]; the first sw columns. */
+static void output_block(const float *m, int sw, float *strip)
 {
     float q[A * SW], o[M * L];
     for (int r = 0; r < A; r++) { /* horizontal: q = m A */
         at_1d(m + r * A * L, L, o, L);
         interleave4(o, q + r * SW);
     }
-    for (int u = 0; u < 4 * L; u += L) /* vertical: strip = A^T q */
+    for (int u = 0; u < sw; u += L) /* vertical: strip = A^T q */
         at_1d(q + u, SW, strip + u, SW);
 }
 
@@ -333,7 +346,7 @@ void advc_wino_output(const advc_conv_geom *g, int cout, const float *Mt,
                 int cols = g->ow - ox0 < M * b->n ? g->ow - ox0 : M * b->n;
                 for (int xi = 0; xi < A * A; xi++)
                     load_lanes(m + xi * L, src + xi * plane);
-                output_block(m, strip);
+                output_block(m, strip_cols(b->n, 0), strip);
                 store_strip(strip, rows, cols, b0, accumulate,
                             y + (b->img * cout + co) * ohw +
                                 (size_t)oy0 * g->ow + ox0,
@@ -348,7 +361,7 @@ void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
                               const float *dy, size_t t0, int nt, float *D,
                               int ldd)
 {
-    float strip[M * SW], q[A * SW], p[M * L], v[A * A * L];
+    float strip[M * SW], q[A * SW] = { 0 }, p[M * L], v[A * A * L];
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)cout * ldd, ohw = (size_t)g->oh * g->ow;
     size_t end = t0 + (size_t)nt;
@@ -359,9 +372,10 @@ void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
             float *dst = D + (size_t)co * ldd + (tb - t0);
             for (int k = 0; k < nb; k++) {
                 const tile_block *b = &blk[k];
+                int sw = strip_cols(b->n, 0);
                 load_strip(dy + (b->img * cout + co) * ohw, g->oh, g->ow,
-                           b->ty * M, b->tx * M, M, strip);
-                for (int u = 0; u < SW; u += L) /* vertical: q = A strip */
+                           b->ty * M, b->tx * M, M, sw, strip);
+                for (int u = 0; u < sw; u += L) /* vertical: q = A strip */
                     a_1d(strip + u, SW, q + u, SW);
                 for (int r = 0; r < A; r++) { /* horizontal: v = q A^T */
                     deinterleave4(q + r * SW, 0, p);
