@@ -8,6 +8,12 @@
  * (a + b recomputed) and adds it to both inputs' gradients: y and dy are
  * never stored, the same bits.
  */
+/* The short zero-fill and copy loops here stay loops: GCC would turn
+ * them into memset/memcpy calls (loop distribution), which on runs of
+ * 14-28 floats cost more than the stores (2.6% of a cnn training step). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #include <stdlib.h>
 #include "../graph_internal.h"
 
