@@ -6,20 +6,26 @@
 
 #define ADVC_SUITES(X) \
     X(core)            \
+    X(param)           \
     X(gemm)            \
     X(im2col)          \
     X(conv)            \
     X(act)             \
     X(vec)             \
     X(data)            \
+    X(augment)         \
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \
     X(models)          \
     X(nn)              \
     X(attack)          \
+    X(eval)            \
     X(pictures)        \
-    X(recipes)
+    X(recipes)         \
+    X(npz)             \
+    X(interop)         \
+    X(resume)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)
