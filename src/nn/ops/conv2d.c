@@ -34,9 +34,8 @@ enum {
     CHUNK_COLS = 512,      /* aim for about this many GEMM columns      */
     MAX_CHUNK = 16,        /* images per chunk, at most                 */
     COL_FLOATS = 1 << 20,  /* a lowered chunk per thread, at most (4 MB) */
-    BLOCK_FLOATS = 1 << 16, /* strided input gradient: W^T dY per thread,
+    BLOCK_FLOATS = 1 << 16 /* W^T dY per thread for the input gradient,
                               at most (256 KB, in L2)                   */
-    FLIP_MIN_CIN = 8       /* see plan_chunks                           */
 };
 
 /* Images per chunk for columns of ohw pixels: about CHUNK_COLS columns
@@ -315,14 +314,14 @@ static void plan_chunks(conv_op *d)
 {
     const advc_conv_geom *g = &d->geom;
     d->q = chunk_size(d->ohw, (size_t)d->kdim, COL_FLOATS);
-    /* Input gradient: the stride-1 convolution of dy with the flipped
-     * filters when its padding k-1-pad is not negative and it has at least
-     * FLIP_MIN_CIN output channels (that GEMM has cin rows: the single
-     * row of a first layer would leave most of each micro-tile idle); else
+    /* Input gradient: of a 1x1 stride-1 layer, dx = W^T dy straight into
+     * dx (the flipped 1x1 filters are W^T); of every other layer,
      * W^T dY (cin*k*k rows) into an L2-sized block per thread, then
-     * col2im. */
-    d->flip = g->stride == 1 && g->pad <= g->kh - 1 &&
-              g->pad <= g->kw - 1 && g->c >= FLIP_MIN_CIN;
+     * col2im.  The flipped-filter convolution also fits k > 1 stride-1
+     * layers, but it lowers dy, cout*k*k rows where col2im reads cin*k*k,
+     * into a GEMM of only cin rows: with it on cnn's 5x5 32->64 layer a
+     * training step took 12% more CPU time (advc-bench train, perf). */
+    d->flip = d->pointwise;
     if (d->flip) {
         advc_conv_geom_init(&d->bgeom, d->cout, g->oh, g->ow, g->kh, g->kw, 1,
                             g->kh - 1 - g->pad);

@@ -13,9 +13,9 @@
  *   weight grad   dW_g (+)= dY_c . col_c^T, dY_c gathered when q > 1
  *                 (always lowered: the transposed panels gather one
  *                 float at a time and measured slower)
- *   input grad    stride 1: dx is the convolution of dy with the filters
- *                 flipped (W_f (cin, cout*k*k)) and padding k-1-pad, so
- *                 the forward's machinery computes it; stride > 1:
+ *   input grad    1x1 stride 1 (d->flip): dx is the convolution of dy
+ *                 with the filters flipped (W_f (cin, cout*k*k), here
+ *                 W^T), so the forward's machinery computes it; else
  *                 dcol = W^T dY_c into a per-thread block (the chunk is
  *                 chosen to keep it in L2), then col2im
  * 1x1 stride-1 layers of one image per chunk read x_i (or dy_i) as the

@@ -119,29 +119,17 @@ static void forward_planes(void *p, size_t lo, size_t hi, int t)
     }
 }
 
-/* True when max pooling's windows tile the plane (k = stride, no
- * padding, sizes divisible): each input is in exactly one window. */
-static bool tiles_plane(const pool_op *d)
+/* dx = 0, n floats, in blocks of 8 written out (GCC's -O2 vectoriser
+ * takes only loops whose trip count it knows; no memset call, see the
+ * top).  Zeroing the L1-sized plane and then scattering the maxima is
+ * cheaper than testing every input against its window's argmax: that
+ * took 4.6% of a cnn training step (perf), zero-and-scatter under 2%. */
+static void zero_plane(float *dx, size_t n)
 {
-    return d->kind == POOL_MAX && d->k == d->stride && d->pad == 0 &&
-           d->h == d->oh * d->k && d->w == d->ow * d->k;
-}
-
-/* dx (+)= dy at each window's argmax, 0 at its other inputs: one pass
- * over dx, no zeroing pass before the scatter. */
-static void max_back_tiled(const pool_op *d, const float *dy,
-                           const int32_t *arg, bool acc, float *dx)
-{
-    for (int oy = 0; oy < d->oh; oy++)
-        for (int ox = 0; ox < d->ow; ox++) {
-            int o = oy * d->ow + ox;
-            for (int iy = oy * d->k; iy < (oy + 1) * d->k; iy++)
-                for (int ix = ox * d->k; ix < (ox + 1) * d->k; ix++) {
-                    int q = iy * d->w + ix;
-                    if (q == arg[o]) dx[q] = acc ? dx[q] + dy[o] : dy[o];
-                    else if (!acc) dx[q] = 0.0f;
-                }
-        }
+    size_t q = 0;
+    for (; q + 8 <= n; q += 8)
+        for (int e = 0; e < 8; e++) dx[q + e] = 0.0f;
+    for (; q < n; q++) dx[q] = 0.0f;
 }
 
 static void backward_planes(void *p, size_t lo, size_t hi, int t)
@@ -153,12 +141,7 @@ static void backward_planes(void *p, size_t lo, size_t hi, int t)
     for (size_t pl = lo; pl < hi; pl++) {
         const float *dy = j->dy + pl * out;
         float *dx = j->dx + pl * in;
-        if (tiles_plane(d)) { /* every input in exactly one window */
-            max_back_tiled(d, dy, d->arg + pl * out, j->acc, dx);
-            continue;
-        }
-        if (!j->acc)
-            for (size_t q = 0; q < in; q++) dx[q] = 0.0f;
+        if (!j->acc) zero_plane(dx, in);
         if (d->kind == POOL_GLOBAL) {
             float g = dy[0] / (float)in;
             for (size_t q = 0; q < in; q++) dx[q] += g;
