@@ -11,7 +11,10 @@
 # and a compare=... line per case: speedup = advc img/s / torch img/s
 # (both measured in this run, each a median over `reps` runs, default 5),
 # and both peak memories.  Narrow it with MODELS="cnn", THREADS="1",
-# CASES="pgd20"; BUILD=dir uses another build folder.  Needs Debian's
+# CASES="pgd20"; BUILD=dir uses another build folder; BASE=prog also
+# runs another advc-bench (an older build, e.g. before a change) in the
+# same loop and adds base_img_per_s, vs_base (advc / base) and
+# base_rss_mb.  Needs Debian's
 # python3-torch (installed only for this comparison; advc never uses it):
 # without it the script says so and exits 0.  Timings on a busy machine
 # are noisy: run it under flock /work/cpu.lock, when the load is low.
@@ -48,10 +51,17 @@ echo "machine cpu=\"$cpu\" family=$fam flags=$flags cpus=$(nproc) isa=$("$BENCH"
 # field LINE KEY: the value of KEY=... in a key=value line.
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
-# compare CASE MODEL THREADS ADVC_LINE TORCH_LINE
+# compare CASE MODEL THREADS ADVC_LINE TORCH_LINE [BASE_LINE]
 compare() {
     echo "$4"
     echo "$5"
+    base=
+    if [ -n "${6:-}" ]; then
+        echo "$6"
+        bi=$(field "$6" img_per_s)
+        base=" base_img_per_s=$bi vs_base=$(echo "$(field "$4" img_per_s) $bi" |
+            awk '$2 > 0 {printf "%.2f", $1/$2}') base_rss_mb=$(field "$6" max_rss_mb)"
+    fi
     ai=$(field "$4" img_per_s)
     pi=$(field "$5" img_per_s)
     if [ -z "$ai" ] || [ -z "$pi" ]; then
@@ -66,7 +76,20 @@ compare() {
          "torch_img_per_s=$pi speedup=$(echo "$ai $pi" | awk '{printf "%.2f", $1/$2}')" \
          "advc_rss_mb=$(field "$4" max_rss_mb) torch_rss_mb=$(field "$5" max_rss_mb)" \
          "torch_cores_used=$(field "$5" cores_used) same_params=$same" \
-         "advc_status=$(field "$4" status)"
+         "advc_status=$(field "$4" status)$base"
+}
+
+# advc_case PROG CASE MODEL THREADS: PROG's key=value line for the case.
+advc_case() {
+    case $2 in
+    std) "$1" train --model "$3" --threads "$4" --reps "$reps" ;;
+    fgsm-rs) "$1" train --model "$3" --recipe fgsm-rs --eps $eps \
+                 --threads "$4" --reps "$reps" ;;
+    pgd7) "$1" train --model "$3" --recipe pgd --steps 7 --eps $eps \
+              --threads "$4" --reps "$reps" ;;
+    pgd20) "$1" attack --model "$3" --attack pgd --steps 20 --eps $eps \
+               --threads "$4" --reps "$reps" ;;
+    esac | grep '^bench=' || true
 }
 
 for model in $MODELS; do
@@ -74,8 +97,6 @@ for model in $MODELS; do
         for c in $CASES; do
             case $c in
             std)
-                a=$("$BENCH" train --model "$model" --threads "$t" --reps "$reps" |
-                        grep '^bench=train' || true)
                 p=$(torch_env "$t" "$PY" bench/compare/train_torch.py --model "$model" \
                         --threads "$t" --reps "$reps")
                 ;;
@@ -85,14 +106,10 @@ for model in $MODELS; do
                 else
                     set -- --recipe pgd --steps 7
                 fi
-                a=$("$BENCH" train --model "$model" "$@" --eps $eps \
-                        --threads "$t" --reps "$reps" | grep '^bench=train' || true)
                 p=$(torch_env "$t" "$PY" bench/compare/adv_torch.py train --model "$model" \
                         "$@" --eps $eps --threads "$t" --reps "$reps")
                 ;;
             pgd20)
-                a=$("$BENCH" attack --model "$model" --attack pgd --steps 20 \
-                        --eps $eps --threads "$t" --reps "$reps" | grep '^bench=attack' || true)
                 p=$(torch_env "$t" "$PY" bench/compare/adv_torch.py attack --model "$model" \
                         --attack pgd --steps 20 --eps $eps --threads "$t" --reps "$reps")
                 ;;
@@ -101,7 +118,10 @@ for model in $MODELS; do
                 exit 2
                 ;;
             esac
-            compare "$c" "$model" "$t" "$a" "$p"
+            a=$(advc_case "$BENCH" "$c" "$model" "$t")
+            b=
+            if [ -n "${BASE:-}" ]; then b=$(advc_case "$BASE" "$c" "$model" "$t"); fi
+            compare "$c" "$model" "$t" "$a" "$p" "$b"
         done
     done
 done

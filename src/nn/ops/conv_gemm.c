@@ -44,12 +44,20 @@ static size_t col_floats(const advc_conv_geom *g, int q, bool lowered)
 }
 
 /* gemm keeps each forward's lowered input for the weight gradient, which
- * then skips a second im2col (14% of a cnn training step went to the two);
- * its buffer replaces the per-thread one.  implicit writes none. */
+ * then skips a second im2col, when it is small: at most KEEP_FLOATS per
+ * image (64 KB; 8 MB at batch 128, a quarter of this machine's L3).  A
+ * larger one goes to memory and back: keeping cnn's conv2 (157k floats
+ * per image, 80 MB per batch) cost 5% more CPU time per training step
+ * than lowering twice, and every attack step's forward would write it
+ * for nothing.  Its buffer replaces the per-thread one; implicit keeps
+ * none. */
+enum { KEEP_FLOATS = 1 << 14 };
+
 size_t conv_gemm_saved_floats(const conv_op *d)
 {
     if (d->algo != ADVC_CONV_GEMM) return 0;
-    return col_floats(&d->geom, 1, true); /* 0 when read in place */
+    size_t n = col_floats(&d->geom, 1, true); /* 0 when read in place */
+    return n <= KEEP_FLOATS ? n : 0;
 }
 
 size_t conv_gemm_thread_floats(const conv_op *d)
