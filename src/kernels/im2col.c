@@ -85,24 +85,32 @@ static inline void add_run(float *restrict dst, const float *restrict src,
  * runs above are 2-4 floats long and their setup dominated: im2col was
  * 15% of an MSDNet training step.  tab[(ky*kw + kx)*ohw + q] is the
  * offset in a channel plane of output q's input for tap (ky, kx), or -1
- * in the padding. */
-enum { TAB_MAX = 4096 }; /* kh*kw*oh*ow up to which the table is used */
+ * in the padding.  The table is built per image and pays only when
+ * several channels share it: with one input channel (cnn-small's first
+ * layer) building it took as long as the copies, and the two tables of
+ * cnn-small were 15% of its training step. */
+enum {
+    TAB_MAX = 4096,  /* kh*kw*oh*ow up to which the table is used */
+    TAB_MIN_C = 8    /* input channels from which it is used      */
+};
 
 static bool small_output(const advc_conv_geom *g)
 {
-    return g->stride > 1 && (size_t)g->kh * g->kw * g->oh * g->ow <= TAB_MAX;
+    return g->stride > 1 && g->c >= TAB_MIN_C &&
+           (size_t)g->kh * g->kw * g->oh * g->ow <= TAB_MAX;
 }
 
 static void offset_table(const advc_conv_geom *g, int *tab)
 {
-    int ohw = g->oh * g->ow;
     for (int ky = 0; ky < g->kh; ky++)
-        for (int kx = 0; kx < g->kw; kx++, tab += ohw)
-            for (int q = 0; q < ohw; q++) {
-                int iy = (q / g->ow) * g->stride - g->pad + ky;
-                int ix = (q % g->ow) * g->stride - g->pad + kx;
-                tab[q] = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                             ? iy * g->w + ix : -1;
+        for (int kx = 0; kx < g->kw; kx++)
+            for (int oy = 0; oy < g->oh; oy++) {
+                int iy = oy * g->stride - g->pad + ky;
+                bool row = iy >= 0 && iy < g->h;
+                for (int ox = 0; ox < g->ow; ox++, tab++) {
+                    int ix = ox * g->stride - g->pad + kx;
+                    *tab = row && ix >= 0 && ix < g->w ? iy * g->w + ix : -1;
+                }
             }
 }
 
