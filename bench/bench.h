@@ -47,7 +47,8 @@ double bench_peak_gflops(void);
 /* Subcommands: each returns the number of failed cases. */
 int bench_peak(const bench_opts *o);
 int bench_gemm(const bench_opts *o);
-int bench_conv(const bench_opts *o);
+int bench_conv(const bench_opts *o);       /* --model: bench_conv_model */
+int bench_conv_model(const bench_opts *o);
 int bench_act(const bench_opts *o);
 int bench_sign(const bench_opts *o);
 int bench_train(const bench_opts *o); /* not part of `all` */

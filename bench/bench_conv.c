@@ -142,6 +142,7 @@ static int bench_im2col(const char *layer, int cin, int hw, int kk, int s,
 
 int bench_conv(const bench_opts *o)
 {
+    if (o->model) return bench_conv_model(o);
     const int B = 128;
     /* cnn conv2: 32 -> 64 channels, 5x5 pad 2 on 14x14; cnn-small conv2:
      * 16 -> 32, 4x4 stride 2 on 14x14 -> 7x7; the issue's 3x3 example. */

@@ -8,9 +8,11 @@
  * fall over 8 steps (the step really trains).  Reported: median over
  * --reps timed runs of one epoch of 10 batches (free: 10 batches x m
  * replays; img_per_s counts each image once per optimizer step), the
- * forward's multiply-adds per image in the GEMM layers and, for std, the
- * GEMM work done per second (6 flops per forward multiply-add).  The
- * catastrophic-overfitting guard is off (it is per-epoch evaluation). */
+ * forward's multiply-adds per image in the GEMM layers and, for std,
+ * fgsm-rs and pgd, the step's GEMM-layer work per second and as a
+ * fraction of the FMA peak measured in the same run (step_pct_peak).
+ * The catastrophic-overfitting guard is off (it is per-epoch
+ * evaluation). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,7 @@ int bench_train(const bench_opts *o)
     float *x = advc_alloc((size_t)n * per * sizeof *x);
     int *y = malloc((size_t)n * sizeof *y);
     make_data(x, y, n, per);
+    double peak = bench_peak_gflops(); /* one core, measured now */
     for (int ti = 0; ti < nth; ti++) {
         advc_pool *pool = advc_pool_create(th[ti]);
         advc_graph *g = NULL;
@@ -128,13 +131,24 @@ int bench_train(const bench_opts *o)
         if (recipe != ADVC_RECIPE_STD) printf(" eps=%g", (double)rc.eps);
         double ips = (double)updates * B / sec;
         double macs = advc_graph_forward_macs(g);
-        printf(" isa=%s threads=%d batch=%d img_per_s=%.1f ms_per_step=%.2f "
-               "fwd_mmac_per_img=%.2f", advc_isa_name(), th[ti], B, ips,
+        printf(" isa=%s threads=%d batch=%d params=%zu img_per_s=%.1f "
+               "ms_per_step=%.2f fwd_mmac_per_img=%.2f", advc_isa_name(),
+               th[ti], B, advc_graph_num_params(g), ips,
                sec * 1e3 / (double)updates, macs / 1e6);
-        /* std: forward, input gradient and weight gradient are 3 GEMMs
-         * of the forward's size, 2 flops per multiply-add. */
-        if (recipe == ADVC_RECIPE_STD)
-            printf(" gemm_gflops=%.1f", ips * 6.0 * macs / 1e9);
+        /* The step's work in the GEMM layers, as the direct convolution
+         * would do it (Winograd layers do less, so more than 100% of the
+         * peak is possible): per image 2 flops per multiply-add for each
+         * forward, input gradient and weight gradient, i.e. 6 for the
+         * update and 4 for each attack step (forward + input gradient). */
+        int attack_steps = recipe == ADVC_RECIPE_STD       ? 0
+                           : recipe == ADVC_RECIPE_PGD     ? rc.steps
+                           : recipe == ADVC_RECIPE_FGSM_RS ? 1
+                                                           : -1;
+        if (attack_steps >= 0) {
+            double gf = ips * macs * (6.0 + 4.0 * attack_steps) / 1e9;
+            printf(" step_gflops=%.1f peak_gflops=%.1f step_pct_peak=%.0f", gf,
+                   peak, peak > 0 ? 100.0 * gf / (peak * th[ti]) : 0.0);
+        }
         printf(" loss_first=%.4f loss_after8=%.4f max_rss_mb=%.1f "
                "status=%s\n", (double)first, (double)after, bench_max_rss_mb(),
                pass ? "PASS" : "FAIL");

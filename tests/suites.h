@@ -9,6 +9,7 @@
     X(param)           \
     X(gemm)            \
     X(im2col)          \
+    X(conv)            \
     X(act)             \
     X(vec)             \
     X(data)            \

@@ -202,8 +202,9 @@ static const bad_case bad[] = {
     {"resnet:depth=", "missing value for key 'depth'"},
     {"resnet:depth=20,,width=4", "empty key=value"},
     {"resnet:depth=20,depth=32", "key 'depth' given twice"},
-    {"cnn:foo=1", "unknown key 'foo' (keys: none)"},
-    {"mlp:hiden=3", "unknown key 'hiden' (keys: hidden, dropout)"},
+    {"cnn:foo=1", "unknown key 'foo' (keys: conv)"},
+    {"mlp:hiden=3", "unknown key 'hiden' (keys: hidden, dropout, conv)"},
+    {"resnet:conv=fast", "conv must be one of auto|gemm|implicit|winograd"},
     {"mlp:hidden=256-x", "hidden must be"},
     {"mlp:dropout=1.5", "dropout must be a number"},
     {"maxout:pieces=0", "pieces must be an integer"},
@@ -271,6 +272,98 @@ START_TEST(test_forward_macs)
     double want = 16.0 * 16 * 196 + 32.0 * 256 * 49 + 100.0 * 1568 + 1000;
     ck_assert(advc_graph_forward_macs(g) == want);
     advc_graph_free(g);
+}
+END_TEST
+
+/* conv=...: every model takes it; compile records each layer's choice. */
+START_TEST(test_conv_key)
+{
+    static const struct {
+        const char *spec;
+        int wino; /* 3x3 stride-1 layers: 1 winograd, 0 gemm, 2 auto rule */
+    } cs[] = { {"resnet:depth=8,conv=gemm", 0},
+               {"resnet:depth=8,conv=winograd", 1},
+               {"resnet:depth=8", 2},
+               {"msdnet:blocks=2,conv=implicit", 0},
+               {"cnn:conv=winograd", 1} };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        advc_graph *g = make(cs[i].spec, MNIST, 2, 1);
+        advc_conv_layer L;
+        int n = 0;
+        for (; advc_graph_conv_layer(g, n, &L); n++) {
+            const advc_conv_geom *c = &L.geom;
+            bool fits = c->kh == 3 && c->stride == 1;
+            advc_conv_algo want = fits && cs[i].wino == 1 ? ADVC_CONV_WINOGRAD
+                                                          : ADVC_CONV_GEMM;
+            if (strstr(cs[i].spec, "implicit")) want = ADVC_CONV_IMPLICIT;
+            if (cs[i].wino == 2) /* auto: Winograd from 4 channels on */
+                want = fits && c->c >= 4 && L.cout >= 4 ? ADVC_CONV_WINOGRAD
+                                                        : ADVC_CONV_GEMM;
+            ck_assert_msg(L.algo == want, "%s: layer %s got %s", cs[i].spec,
+                          L.name, advc_conv_algo_name(L.algo));
+        }
+        ck_assert_int_gt(n, 1);
+        advc_graph_free(g);
+    }
+    advc_graph *g = make("linear:conv=winograd", MNIST, 2, 1);
+    advc_conv_layer L;
+    ck_assert(!advc_graph_conv_layer(g, 0, &L)); /* no conv: nothing */
+    advc_graph_free(g);
+}
+END_TEST
+
+/* One training-mode step of spec on n seeded MNIST-shaped images with
+ * `threads` threads: every exit's logits, the input gradient, the
+ * parameter gradients and the BN state, into out (returns the count). */
+static size_t model_step(const char *spec, int threads, int n, float *out)
+{
+    advc_pool *pool = advc_pool_create(threads);
+    advc_graph *g = NULL;
+    ck_assert(advc_model_build(spec, MNIST, 10, relu(), &g) == ADVC_OK);
+    ck_assert(advc_graph_compile(g, n, pool) == ADVC_OK);
+    advc_graph_init_params(g, 5);
+    size_t nx = (size_t)n * 28 * 28, k = 0, np, ns;
+    float *x = malloc(nx * sizeof *x);
+    tu_fill(x, nx, 0, 1, 6);
+    advc_graph_forward(g, x, n, ADVC_MODE_TRAIN);
+    for (int e = 0; e < advc_graph_num_exits(g); e++) {
+        tu_fill(advc_graph_dlogits(g, e), (size_t)n * 10, -1, 1, 7 + e);
+        memcpy(out + k, advc_graph_logits(g, e), (size_t)n * 10 * 4);
+        k += (size_t)n * 10;
+    }
+    advc_graph_zero_grads(g);
+    advc_graph_backward(g, ADVC_PASS_UPDATE);
+    memcpy(out + k, advc_graph_input_grad(g), nx * 4);
+    k += nx;
+    const float *gr = advc_graph_grads(g, &np), *st = advc_graph_state(g, &ns);
+    memcpy(out + k, gr, np * 4);
+    k += np;
+    memcpy(out + k, st, ns * 4);
+    k += ns;
+    free(x);
+    advc_graph_free(g);
+    advc_pool_destroy(pool);
+    return k;
+}
+
+/* Whole models at 1 and 2 threads give the same bits: their convolutions
+ * run many chunks (GEMM and Winograd) dealt into weight-gradient groups,
+ * with 20 images; the fused batch-norm/add activations too. */
+START_TEST(test_models_threads_bitwise)
+{
+    static const char *const specs[] = {"resnet:depth=8", "msdnet:blocks=2",
+                                        "resnet:depth=8,conv=gemm",
+                                        "cnn-small", "cnn"};
+    size_t cap = (size_t)1 << 23;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        size_t na = model_step(specs[i], 1, 20, a);
+        ck_assert(na <= cap);
+        ck_assert(model_step(specs[i], 2, 20, b) == na);
+        ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
+                      "%s: 1 and 2 threads differ", specs[i]);
+    }
+    free(a), free(b);
 }
 END_TEST
 
@@ -593,6 +686,8 @@ Suite *advc_suite_models(void)
     tcase_add_test(tc, test_same_seed_same_weights);
     tcase_add_loop_test(tc, test_spec_errors, 0, NBAD);
     tcase_add_test(tc, test_bad_shapes_and_classes);
+    tcase_add_test(tc, test_conv_key);
+    tcase_add_test(tc, test_models_threads_bitwise);
     tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_forward_macs);
     tcase_add_test(tc, test_usage_lists_models_and_keys);

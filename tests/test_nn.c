@@ -422,13 +422,24 @@ START_TEST(test_builder_errors)
 }
 END_TEST
 
-/* One training-mode step on n samples and `threads` threads: logits,
- * input gradient, parameter gradients and BN state, concatenated into out.
- */
-static size_t run_step(int threads, int n, float *out)
+/* How run_step_as builds and runs small_cnn. */
+typedef struct {
+    int threads;
+    advc_conv_algo conv;  /* the graph's convolution setting           */
+    bool no_fusion;       /* advc_graph_set_fusion(g, false)           */
+    advc_act_spec rule;   /* UPDATE-pass backward override (f = COUNT:
+                             none)                                     */
+} step_opts;
+
+/* One training-mode step on n samples: logits, input gradient, parameter
+ * gradients and BN state, concatenated into out. */
+static size_t run_step_as(const step_opts *o, int n, float *out)
 {
-    advc_pool *pool = advc_pool_create(threads);
+    advc_pool *pool = advc_pool_create(o->threads);
     advc_graph *g = small_cnn();
+    advc_graph_set_conv_algo(g, o->conv);
+    advc_graph_set_fusion(g, !o->no_fusion);
+    advc_graph_set_backward_act(g, ADVC_PASS_UPDATE, ADVC_ACT_COUNT, o->rule);
     ck_assert(advc_graph_compile(g, 7, pool) == ADVC_OK);
     advc_graph_init_params(g, 3);
     advc_graph_set_seed(g, 4);
@@ -455,6 +466,13 @@ static size_t run_step(int threads, int n, float *out)
     return k;
 }
 
+static size_t run_step(int threads, int n, float *out)
+{
+    step_opts o = { threads, ADVC_CONV_AUTO, false,
+                    { ADVC_ACT_COUNT, 0.0f } };
+    return run_step_as(&o, n, out);
+}
+
 START_TEST(test_threads_bitwise)
 {
     size_t cap = 1 << 16;
@@ -471,6 +489,71 @@ START_TEST(test_threads_bitwise)
                           "n = %d: 1 and %d threads differ", n, t);
         }
     }
+    free(a), free(b);
+}
+END_TEST
+
+/* Every convolution algorithm is bitwise independent of the thread count
+ * (n = 7 splits chunks over threads; n = 2 runs chunks in turn with
+ * threaded GEMMs), and gemm and implicit agree bit for bit. */
+START_TEST(test_conv_algos_threads_bitwise)
+{
+    size_t cap = 1 << 16;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    float *gemm = malloc(cap * sizeof *gemm);
+    for (int n = 2; n <= 7; n += 5)
+        for (int al = ADVC_CONV_GEMM; al < ADVC_CONV_COUNT; al++) {
+            step_opts o = { 1, (advc_conv_algo)al, false,
+                            { ADVC_ACT_COUNT, 0.0f } };
+            size_t na = run_step_as(&o, n, a);
+            ck_assert(na < cap);
+            for (o.threads = 2; o.threads <= 3; o.threads++) {
+                ck_assert(run_step_as(&o, n, b) == na);
+                ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
+                              "%s, n = %d: 1 and %d threads differ",
+                              advc_conv_algo_name(o.conv), n, o.threads);
+            }
+            if (al == ADVC_CONV_GEMM) memcpy(gemm, a, na * sizeof *a);
+            if (al == ADVC_CONV_IMPLICIT)
+                ck_assert_msg(memcmp(a, gemm, na * sizeof *a) == 0,
+                              "n = %d: gemm and implicit differ", n);
+        }
+    free(a), free(b), free(gemm);
+}
+END_TEST
+
+/* Appends a describe line to the buffer ctx (4096 bytes). */
+static void describe_append(const char *line, void *ctx)
+{
+    char *buf = ctx;
+    size_t len = strlen(buf);
+    snprintf(buf + len, 4096 - len, "%s\n", line);
+}
+
+/* Batch norm + act and add + act fused give the same bits as apart, with
+ * the forward's derivative and with an overridden backward rule. */
+START_TEST(test_fusion_bitwise)
+{
+    size_t cap = 1 << 16;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    advc_act_spec rules[2] = { { ADVC_ACT_COUNT, 0.0f },
+                               { ADVC_ACT_PSOFTPLUS, 10.0f } };
+    for (int r = 0; r < 2; r++)
+        for (int t = 1; t <= 2; t++) {
+            step_opts o = { t, ADVC_CONV_AUTO, false, rules[r] };
+            size_t na = run_step_as(&o, 7, a);
+            o.no_fusion = true;
+            ck_assert(run_step_as(&o, 7, b) == na);
+            ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
+                          "rule %d, %d threads: fused and apart differ", r, t);
+        }
+    /* describe says which activations are fused. */
+    advc_graph *g = small_cnn();
+    ck_assert(advc_graph_compile(g, 2, NULL) == ADVC_OK);
+    char buf[4096] = "";
+    advc_graph_describe(g, describe_append, buf);
+    ck_assert_msg(strstr(buf, "relu fused"), "%s", buf);
+    advc_graph_free(g);
     free(a), free(b);
 }
 END_TEST
@@ -564,6 +647,8 @@ Suite *advc_suite_nn(void)
     tcase_add_test(tc, test_recompile_and_partial_batch);
     tcase_add_test(tc, test_builder_errors);
     tcase_add_test(tc, test_threads_bitwise);
+    tcase_add_test(tc, test_conv_algos_threads_bitwise);
+    tcase_add_test(tc, test_fusion_bitwise);
     tcase_add_test(tc, test_dropout_mask);
     tcase_add_test(tc, test_tensor_table);
     suite_add_tcase(s, tc);

@@ -62,6 +62,22 @@ START_TEST(test_grad_dense)
 }
 END_TEST
 
+/* One conv layer (cin -> 4 channels, c = k, stride, pad, bias) on 5
+ * images of 7x8 with algorithm a. */
+static void check_conv(int cin, const int *c, advc_conv_algo a,
+                       uint64_t seed)
+{
+    advc_graph *g = advc_graph_new((advc_shape){ cin, 7, 8 });
+    int y = advc_conv2d(g, "conv", 0, 4, c[0], c[1], c[2], c[3] != 0);
+    advc_graph_set_conv_algo(g, a);
+    finish(g, y, 5, seed);
+    char what[64];
+    snprintf(what, sizeof what, "conv c%d k%d s%d p%d%s %s", cin, c[0], c[1],
+             c[2], c[3] ? "" : " nobias", advc_conv_algo_name(a));
+    check(g, 5, -1, 1, gc_defaults(), what);
+    advc_graph_free(g);
+}
+
 START_TEST(test_grad_conv)
 {
     /* k, stride, pad, bias: every kernel size the models use, strides 1
@@ -71,17 +87,14 @@ START_TEST(test_grad_conv)
         { 3, 1, 0, 1 }, { 4, 2, 1, 1 }, { 4, 1, 2, 0 }, { 5, 1, 2, 1 },
         { 5, 2, 2, 1 }, { 3, 3, 2, 1 },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const int *c = cases[i];
-        advc_graph *g = advc_graph_new((advc_shape){ 3, 7, 8 });
-        int y = advc_conv2d(g, "conv", 0, 4, c[0], c[1], c[2], c[3] != 0);
-        finish(g, y, 2, 20 + i);
-        char what[64];
-        snprintf(what, sizeof what, "conv k%d s%d p%d%s", c[0], c[1], c[2],
-                 c[3] ? "" : " nobias");
-        check(g, 2, -1, 1, gc_defaults(), what);
-        advc_graph_free(g);
-    }
+    /* Every algorithm (winograd takes the 3x3 stride-1 cases; n = 5
+     * images, so the GEMM chunks hold several), with 3 input channels and
+     * with 9 (from 8 on, stride-1 input gradients are convolutions with
+     * the flipped filters, below W^T dy and col2im). */
+    for (int cin = 3; cin <= 9; cin += 6)
+        for (int a = ADVC_CONV_GEMM; a < ADVC_CONV_COUNT; a++)
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                check_conv(cin, cases[i], (advc_conv_algo)a, 20 + i);
 }
 END_TEST
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """adv_torch.py: the PyTorch side of the adversarial-workload comparison.
 
-Times, on CPU, the same `cnn` and `resnet` architectures as train_torch.py
-(imported from it) on 1x28x28 inputs, batch 128, L-inf eps 0.3:
+Times, on CPU, the same `cnn-small`, `cnn`, `resnet` and `msdnet`
+architectures as train_torch.py (imported from it) on 1x28x28 inputs,
+batch 128, L-inf eps 0.3 (multi-exit msdnet: every loss, the attacks'
+included, is the cross-entropy summed over the exits, as advc's default
+--exit-mode sum; the evaluation scores the final exit):
 
   train --recipe fgsm-rs   FGSM with a random start (Wong et al., ICLR 2020):
                            delta ~ U(-eps, eps), one signed step of 1.25 eps,
@@ -32,17 +35,17 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_torch import Cnn, ResNet, time_runs  # noqa: E402  (same models)
+from train_torch import (MODELS, build, final_logits, loss_fn,  # noqa: E402
+                         nparams, time_runs)  # (the same models)
 
 
 def input_grad(model, x, delta, y):
     """dCE/d(delta) at x + delta, without weight gradients."""
     delta.requires_grad_(True)
-    loss = F.cross_entropy(model(x + delta), y)
+    loss = loss_fn(model(x + delta), y)
     (g,) = torch.autograd.grad(loss, [delta])
     delta.requires_grad_(False)
     return g
@@ -66,7 +69,7 @@ def pgd(model, x, y, eps, alpha, steps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("command", choices=["train", "attack"])
-    ap.add_argument("--model", default="cnn", choices=["cnn", "resnet"])
+    ap.add_argument("--model", default="cnn", choices=sorted(MODELS))
     ap.add_argument("--recipe", default="fgsm-rs", choices=["fgsm-rs", "pgd"])
     ap.add_argument("--attack", default="pgd", choices=["pgd"])
     ap.add_argument("--steps", type=int, default=0,
@@ -82,7 +85,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    model = Cnn() if a.model == "cnn" else ResNet()
+    model = build(a.model)
     eps = a.eps
     iters = a.iters if a.command == "train" else 1
     xs = torch.rand(iters, a.batch, 1, 28, 28)
@@ -104,7 +107,7 @@ def main():
                     p.requires_grad_(True)
                 model.train()
                 opt.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(model(x + delta), y)
+                loss = loss_fn(model(x + delta), y)
                 loss.backward()
                 opt.step()
             return float(loss)
@@ -121,13 +124,14 @@ def main():
             x, y = xs[0], ys[0]
             delta = pgd(model, x, y, eps, alpha, steps)
             with torch.no_grad():
-                pred = model(x + delta).argmax(1)
+                pred = final_logits(model(x + delta)).argmax(1)
             return float((pred == y).float().mean())
         head = (f"bench=attack-torch model={a.model} attack={a.attack} "
                 f"steps={steps}")
 
     sec, cores, rss = time_runs(run, a.reps)
     print(f"{head} eps={eps:g} threads={a.threads} batch={a.batch} "
+          f"params={nparams(model)} "
           f"img_per_s={iters * a.batch / sec:.1f} "
           f"max_rss_mb={rss:.1f} cores_used={cores:.2f} "
           f"torch={torch.__version__}")

@@ -41,6 +41,26 @@ void advc_sgemm_ref(advc_trans ta, advc_trans tb, int m, int n, int k,
                     const float *A, int lda, const float *B, int ldb,
                     bool accumulate, float *C, int ldc);
 
+/* A source of op(B) for advc_sgemm_src, for callers that can write B's
+ * packed panels without B existing as a matrix (implicit-GEMM
+ * convolution).  pack(ctx, p0, kc, j, nr, width, dst) writes
+ *   dst[p*width + c] = op(B)[p0 + p][j + c]   for p < kc, c < nr,
+ *   dst[p*width + c] = 0                      for nr <= c < width,
+ * where width is this build's panel width (the micro-kernel's NR).  It is
+ * called from several threads at once (ctx is read-only). */
+typedef struct {
+    void (*pack)(const void *ctx, int p0, int kc, int j, int nr, int width,
+                 float *dst);
+    const void *ctx;
+} advc_gemm_bsrc;
+
+/* C = [C +] op(A) op(B) as advc_sgemm, with op(B) (k x n) supplied by b:
+ * the same blocking, threading and summation order, so the same bits as
+ * advc_sgemm on the materialised op(B). */
+void advc_sgemm_src(advc_pool *pool, advc_trans ta, int m, int n, int k,
+                    const float *A, int lda, const advc_gemm_bsrc *b,
+                    bool accumulate, float *C, int ldc);
+
 /* ---- im2col / col2im (2-D convolution, NCHW, one image) ------------------
  * col has shape (c*kh*kw, oh*ow): row (ci, ky, kx), column (oy, ox) holds
  * img[ci][oy*stride - pad + ky][ox*stride - pad + kx] (0 outside).
@@ -71,6 +91,121 @@ void advc_col2im_ld(const advc_conv_geom *g, const float *col, size_t ldc,
                     float *img);
 void advc_im2col_ref(const advc_conv_geom *g, const float *img, float *col);
 void advc_col2im_ref(const advc_conv_geom *g, const float *col, float *img);
+
+/* ---- convolution references (one image, NCHW) ----------------------------
+ * w (cout, c, kh, kw) is W of the GEMM form; sums in double, rounded once.
+ *   forward       y[o][oy][ox] = b[o] + sum_{i,ky,kx} w[o][i][ky][kx] *
+ *                                 x[i][oy*s - pad + ky][ox*s - pad + kx]
+ *   input grad    dx += W^T-convolution of dy (the adjoint of forward)
+ *   weight grad   dw[o][i][ky][kx] += sum_{oy,ox} dy[o][oy][ox] * x[...]
+ * b may be NULL.  The oracle of every fast convolution (implicit GEMM,
+ * Winograd, direct). */
+void advc_conv2d_ref(const advc_conv_geom *g, int cout, const float *x,
+                     const float *w, const float *b, float *y);
+void advc_conv2d_input_grad_ref(const advc_conv_geom *g, int cout,
+                                const float *dy, const float *w, float *dx);
+void advc_conv2d_weight_grad_ref(const advc_conv_geom *g, int cout,
+                                 const float *x, const float *dy, float *dw);
+
+/* ---- implicit GEMM: GEMM panels straight from NCHW images ----------------
+ * A chunk is q consecutive images x_0..x_{q-1} (x_i at x + i*stride), whose
+ * lowered matrices sit side by side: col_c (c*kh*kw, q*oh*ow), column
+ * i*oh*ow + (oy*ow + ox) of image i.  advc_conv_cols packs panels of
+ * op(B) = col_c (the forward and the stride-1 input gradient),
+ * advc_conv_cols_t panels of op(B) = col_c^T (the weight gradient), without
+ * col_c ever being written: pass them as advc_gemm_bsrc.pack with a
+ * advc_conv_chunk as ctx.  The _ref versions fill the same panels one
+ * entry at a time from the definition (tests). */
+typedef struct {
+    const advc_conv_geom *g;
+    const float *x;      /* first image of the chunk (c, h, w)           */
+    size_t stride;       /* floats from one image to the next            */
+    int q;               /* images in the chunk                          */
+} advc_conv_chunk;
+
+void advc_conv_cols(const void *chunk, int p0, int kc, int j, int nr,
+                    int width, float *dst);
+void advc_conv_cols_t(const void *chunk, int p0, int kc, int j, int nr,
+                      int width, float *dst);
+/* Columns [c0, c0 + nc) of col_c into dst (row stride ld >= nc): a block
+ * of the lowered input, for callers that run one GEMM per block. */
+void advc_conv_lower(const advc_conv_chunk *ch, int c0, int nc, float *dst,
+                     size_t ld);
+void advc_conv_lower_ref(const advc_conv_chunk *ch, int c0, int nc,
+                         float *dst, size_t ld);
+void advc_conv_cols_ref(const void *chunk, int p0, int kc, int j, int nr,
+                        int width, float *dst);
+void advc_conv_cols_t_ref(const void *chunk, int p0, int kc, int j, int nr,
+                          int width, float *dst);
+
+/* ---- Winograd F(4x4, 3x3) ------------------------------------------------
+ * A 3x3 stride-1 convolution computed on 4x4 output tiles (Lavin and Gray,
+ * 2016): each tile's 6x6 input patch d and each 3x3 filter g are
+ * transformed, multiplied point by point in the 36-point transform domain
+ * (as 36 GEMMs over channels), and transformed back:
+ *   y_tile = A^T [ sum_i (G g_oi G^T) . (B^T d_i B) ] A
+ * with the interpolation points 0, 1, -1, 2, -2 and infinity.  36 instead
+ * of 144 multiplies per tile and channel pair.
+ *
+ * Accuracy: the transforms amplify rounding (entries up to 8 in A, 5 in
+ * B, 1/24 in G), so results differ from the direct reference by more than
+ * a GEMM's.  Bound held by tests/test_conv.c on random data: every output
+ * within WINO_TOL * 2^-24 * sum_{i,ky,kx} |w| |x| over its receptive field
+ * (plus the same bound on the bias-free part), WINO_TOL = 512.  Measured
+ * worst case: about 40 (that is, 2.4e-6 of the absolute sum).
+ *
+ * Tiles: th = ceil(oh/4) rows of tw = ceil(ow/4); tile t of a batch is
+ * image t / (th*tw), row (t % (th*tw)) / tw, column t % tw.  Its patch
+ * starts at input row 4*row - pad and column 4*col - pad (zero outside).
+ * Transform-domain matrices hold point xi = 6*r + s at xi*ld*rows: V
+ * (36, c, ldv) for tiles [t0, t0 + nt) of the input, M (36, cout, ldm),
+ * ldv, ldm >= nt + ADVC_WINO_PAD. */
+#define ADVC_WINO_TILE 4     /* output tile: m x m, m = 4                */
+#define ADVC_WINO_ALPHA 6    /* input patch: alpha = m + 3 - 1           */
+#define ADVC_WINO_POINTS 36  /* alpha^2 transform points                 */
+/* Rows of V, M and D (below) hold nt + ADVC_WINO_PAD floats: the
+ * transforms move 8 tiles at a time and may write, or read and ignore, up
+ * to 7 columns past nt. */
+#define ADVC_WINO_PAD 7
+
+/* Tiles per image of geometry g (3x3, stride 1): th * tw. */
+int advc_wino_tiles(const advc_conv_geom *g);
+/* U (36, cout, c) = G w_oi G^T.  With flip, the filters of the input
+ * gradient instead: U (36, c, cout) from w_oi rotated by 180 degrees (the
+ * input gradient of a 3x3 stride-1 convolution is the convolution of dy
+ * with those filters and padding 2 - pad). */
+void advc_wino_weights(int cout, int c, const float *w, bool flip,
+                       float *U);
+/* V = B^T d_t B for tiles [t0, t0 + nt) of the n images x. */
+void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
+                     int nt, float *V, int ldv);
+/* y_tile = A^T M_t A (+ bias[o]) written to (accumulate: added to) the
+ * images y (n, cout, oh, ow); entries past oh or ow are dropped.  bias may
+ * be NULL. */
+void advc_wino_output(const advc_conv_geom *g, int cout, const float *M,
+                      int ldm, size_t t0, int nt, const float *bias,
+                      bool accumulate, float *y);
+/* The weight gradient in the transform domain (the adjoints of the
+ * forward's transforms): D = A dY_t A^T (36, cout, ldd) for the tiles
+ * [t0, t0 + nt) of the output gradients dy (n, cout, oh, ow) of geometry
+ * g (entries past oh, ow are 0), so that dU_xi = sum_t D_xi V_xi^T; then
+ * dw (cout, c, 3, 3) += G^T dU G. */
+void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
+                              const float *dy, size_t t0, int nt, float *D,
+                              int ldd);
+void advc_wino_weights_adjoint(int cout, int c, const float *dU, float *dw);
+void advc_wino_output_adjoint_ref(const advc_conv_geom *g, int cout,
+                                  const float *dy, size_t t0, int nt,
+                                  float *D, int ldd);
+void advc_wino_weights_adjoint_ref(int cout, int c, const float *dU,
+                                   float *dw);
+void advc_wino_weights_ref(int cout, int c, const float *w, bool flip,
+                           float *U);
+void advc_wino_input_ref(const advc_conv_geom *g, const float *x, size_t t0,
+                         int nt, float *V, int ldv);
+void advc_wino_output_ref(const advc_conv_geom *g, int cout, const float *M,
+                          int ldm, size_t t0, int nt, const float *bias,
+                          bool accumulate, float *y);
 
 /* ---- activations -------------------------------------------------------
  * Forward y = f(x); backward dx = dy * f'(x), from the forward INPUT x, so

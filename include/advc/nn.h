@@ -72,10 +72,51 @@ int advc_graph_input(const advc_graph *g); /* always 0 */
 
 /* y = x W^T + b; W (out, in), b (out); x is flattened per sample. */
 int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias);
-/* y = conv2d(x, W) + b, NCHW; W (cout, cin, k, k), b (cout); im2col+GEMM,
- * 1x1 stride-1 convolutions skip im2col. */
+/* y = conv2d(x, W) + b, NCHW; W (cout, cin, k, k), b (cout).  How it is
+ * computed is chosen per layer at compile (advc_graph_set_conv_algo). */
 int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
                 int stride, int pad, bool bias);
+/* How convolutions are computed (the results differ only by rounding):
+ *   gemm      im2col of a chunk of images into a per-thread buffer, then
+ *             one GEMM; every layer can use it
+ *   implicit  the same GEMM, its panels packed straight from the NCHW
+ *             input (no im2col buffer); bitwise equal to gemm
+ *   winograd  Winograd F(4x4, 3x3) for 3x3 stride-1 layers: forward,
+ *             input gradient and weight gradient
+ *   auto      per layer by shape (src/nn/ops/conv2d.c, conv_choose): the
+ *             fastest measured; the default
+ * In every algorithm the input gradient of a stride-1 layer is itself a
+ * stride-1 convolution (of dy with the flipped filters), and of a strided
+ * layer W^T dy followed by col2im.  Asking for winograd where a layer
+ * cannot use it gives that layer the auto choice.  Read at the next
+ * advc_graph_compile, which records each layer's choice
+ * (advc_graph_describe shows it). */
+typedef enum {
+    ADVC_CONV_AUTO = 0,
+    ADVC_CONV_GEMM,
+    ADVC_CONV_IMPLICIT,
+    ADVC_CONV_WINOGRAD,
+    ADVC_CONV_COUNT
+} advc_conv_algo;
+/* A convolution layer of a graph (for benchmarks and tools). */
+typedef struct {
+    const char *name;     /* the node's name (valid while the graph is)   */
+    advc_conv_geom geom;  /* input (c, h, w), kernel, stride, pad, output */
+    int cout;
+    bool bias;
+    advc_conv_algo algo;  /* chosen at the last compile (AUTO before)     */
+} advc_conv_layer;
+/* The i-th convolution in build order; false when there are fewer. */
+bool advc_graph_conv_layer(const advc_graph *g, int i, advc_conv_layer *out);
+const char *advc_conv_algo_name(advc_conv_algo a);
+advc_conv_algo advc_conv_algo_parse(const char *s); /* COUNT if unknown */
+void advc_graph_set_conv_algo(advc_graph *g, advc_conv_algo a);
+/* Batch norm and add apply the activation that follows them in their own
+ * pass over memory (no separate pass, and the pre-activation values are
+ * not stored but recomputed in backward); the same bits as apart.  On by
+ * default; off (for tests and profiles) from the next compile. */
+void advc_graph_set_fusion(advc_graph *g, bool on);
+advc_conv_algo advc_graph_conv_algo(const advc_graph *g);
 /* y = gamma (x - mean) / sqrt(var + 1e-5) + beta per channel; train mode
  * uses batch statistics and updates running ones with momentum 0.1
  * (running = 0.9 running + 0.1 batch, unbiased var); eval mode uses the

@@ -35,6 +35,7 @@ typedef struct {
     bool accumulate;
     advc_pool *scratch_pool; /* pool owning the packing buffers, or NULL */
     int tm, tn;              /* the threads form a tm x tn grid over C   */
+    const advc_gemm_bsrc *bsrc; /* packs op(B) itself (B unused), or NULL */
 } sgemm_job;
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -99,6 +100,10 @@ static void pack_a(const sgemm_job *g, int i0, int mc, int p0, int kc,
 static void pack_b_panel(const sgemm_job *g, int j, int nr, int p0, int kc,
                          float *dst, int next_nr)
 {
+    if (g->bsrc) { /* the caller's packer (advc_sgemm_src) */
+        g->bsrc->pack(g->bsrc->ctx, p0, kc, j, nr, NR, dst);
+        return;
+    }
     if (g->tb == ADVC_TRANS) {
         /* op(B) = B^T: the panel is NR rows of B, transposed. */
         GEMM_PACK_T(kc, nr, NR, g->B + (size_t)j * g->ldb + p0, g->ldb, dst,
@@ -252,6 +257,20 @@ static void choose_grid(int m, int n, int k, int T, int *tm, int *tn)
     }
 }
 
+/* Runs job g on the grid choose_grid picks for pool's threads. */
+static void sgemm_run(advc_pool *pool, sgemm_job *g)
+{
+    choose_grid(g->m, g->n, g->k, advc_pool_threads(pool), &g->tm, &g->tn);
+    if (g->tm * g->tn == 1) {
+        /* One thread: run here with this OS thread's own buffers (safe
+         * even when called from inside another pool task). */
+        sgemm_task(g, 0, 1);
+        return;
+    }
+    g->scratch_pool = pool;
+    advc_pool_run(pool, sgemm_task, g);
+}
+
 /* C = [C +] op(A) op(B), op(A) m x k, op(B) k x n, row-major. */
 void advc_sgemm(advc_pool *pool, advc_trans ta, advc_trans tb, int m, int n,
                 int k, const float *A, int lda, const float *B, int ldb,
@@ -271,14 +290,18 @@ void advc_sgemm(advc_pool *pool, advc_trans ta, advc_trans tb, int m, int n,
     assert(ldb >= (tb == ADVC_NOTRANS ? n : k));
 
     sgemm_job g = { ta, tb, m, n, k, A, B, lda, ldb, ldc, C, accumulate,
-                    NULL, 1, 1 };
-    choose_grid(m, n, k, advc_pool_threads(pool), &g.tm, &g.tn);
-    if (g.tm * g.tn == 1) {
-        /* One thread: run here with this OS thread's own buffers (safe
-         * even when called from inside another pool task). */
-        sgemm_task(&g, 0, 1);
-        return;
-    }
-    g.scratch_pool = pool;
-    advc_pool_run(pool, sgemm_task, &g);
+                    NULL, 1, 1, NULL };
+    sgemm_run(pool, &g);
+}
+
+void advc_sgemm_src(advc_pool *pool, advc_trans ta, int m, int n, int k,
+                    const float *A, int lda, const advc_gemm_bsrc *b,
+                    bool accumulate, float *C, int ldc)
+{
+    assert(m >= 0 && n >= 0 && k > 0 && ldc >= n && b && b->pack);
+    assert(lda >= (ta == ADVC_NOTRANS ? k : m));
+    if (m == 0 || n == 0) return;
+    sgemm_job g = { ta, ADVC_NOTRANS, m, n, k, A, NULL, lda, 0, ldc, C,
+                    accumulate, NULL, 1, 1, b };
+    sgemm_run(pool, &g);
 }

@@ -5,12 +5,18 @@
  * contiguous run when stride = 1 (a memcpy) and a strided run otherwise;
  * only the padded borders are special.  Memory-bound, so plain C: the
  * compiler vectorises the stride-1 runs (restrict-qualified helpers, not
- * memcpy: the runs are short, e.g. 28 floats, and a library call per run
- * cost more than the copy in profiles of ResNet training).  Convolution
+ * memcpy or memset: the runs are short, e.g. 28 floats, and a library
+ * call per run cost more than the copy in profiles of ResNet training).
+ * Convolution
  * forward is
  *   out(cout, oh*ow) = W(cout, c*kh*kw) . col(c*kh*kw, oh*ow).
  */
-#include <string.h>
+/* The short zero-fill and copy loops here stay loops: GCC would turn
+ * them into memset/memcpy calls (loop distribution), which on runs of
+ * 14-28 floats cost more than the stores (2.6% of a cnn training step). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #include "advc/kernels.h"
 
 bool advc_conv_geom_init(advc_conv_geom *g, int c, int h, int w, int kh,
@@ -74,9 +80,79 @@ static inline void add_run(float *restrict dst, const float *restrict src,
     for (; i < n; i++) dst[i] += src[i];
 }
 
+/* Small outputs: a table of input offsets per tap.  On maps of a few
+ * pixels (MSDNet's exit convolutions: 7x7 -> 4x4 -> 2x2, stride 2) the
+ * runs above are 2-4 floats long and their setup dominated: im2col was
+ * 15% of an MSDNet training step.  tab[(ky*kw + kx)*ohw + q] is the
+ * offset in a channel plane of output q's input for tap (ky, kx), or -1
+ * in the padding.  The table is built per image and pays only when
+ * several channels share it: with one input channel (cnn-small's first
+ * layer) building it took as long as the copies, and the two tables of
+ * cnn-small were 15% of its training step. */
+enum {
+    TAB_MAX = 4096,  /* kh*kw*oh*ow up to which the table is used */
+    TAB_MIN_C = 8    /* input channels from which it is used      */
+};
+
+static bool small_output(const advc_conv_geom *g)
+{
+    return g->stride > 1 && g->c >= TAB_MIN_C &&
+           (size_t)g->kh * g->kw * g->oh * g->ow <= TAB_MAX;
+}
+
+static void offset_table(const advc_conv_geom *g, int *tab)
+{
+    for (int ky = 0; ky < g->kh; ky++)
+        for (int kx = 0; kx < g->kw; kx++)
+            for (int oy = 0; oy < g->oh; oy++) {
+                int iy = oy * g->stride - g->pad + ky;
+                bool row = iy >= 0 && iy < g->h;
+                for (int ox = 0; ox < g->ow; ox++, tab++) {
+                    int ix = ox * g->stride - g->pad + kx;
+                    *tab = row && ix >= 0 && ix < g->w ? iy * g->w + ix : -1;
+                }
+            }
+}
+
+static void im2col_table(const advc_conv_geom *g, const float *img,
+                         float *col, size_t ldc)
+{
+    int tab[TAB_MAX], ohw = g->oh * g->ow, taps = g->kh * g->kw;
+    offset_table(g, tab);
+    for (int ci = 0; ci < g->c; ci++) {
+        const float *plane = img + (size_t)ci * g->h * g->w;
+        for (int t = 0; t < taps; t++) {
+            float *out = col + ((size_t)ci * taps + t) * ldc;
+            const int *o = tab + t * ohw;
+            for (int q = 0; q < ohw; q++)
+                out[q] = o[q] >= 0 ? plane[o[q]] : 0.0f;
+        }
+    }
+}
+
+static void col2im_table(const advc_conv_geom *g, const float *col,
+                         size_t ldc, float *img)
+{
+    int tab[TAB_MAX], ohw = g->oh * g->ow, taps = g->kh * g->kw;
+    offset_table(g, tab);
+    for (int ci = 0; ci < g->c; ci++) {
+        float *plane = img + (size_t)ci * g->h * g->w;
+        for (int t = 0; t < taps; t++) {
+            const float *in = col + ((size_t)ci * taps + t) * ldc;
+            const int *o = tab + t * ohw;
+            for (int q = 0; q < ohw; q++)
+                if (o[q] >= 0) plane[o[q]] += in[q];
+        }
+    }
+}
+
 void advc_im2col_ld(const advc_conv_geom *g, const float *img, float *col,
                     size_t ldc)
 {
+    if (small_output(g)) {
+        im2col_table(g, img, col, ldc);
+        return;
+    }
     const int s = g->stride, ow = g->ow;
     size_t row = 0;
     for (int ci = 0; ci < g->c; ci++) {
@@ -90,7 +166,7 @@ void advc_im2col_ld(const advc_conv_geom *g, const float *img, float *col,
                 for (int oy = 0; oy < g->oh; oy++, out += ow) {
                     int iy = oy * s - g->pad + ky;
                     if (iy < 0 || iy >= g->h) {
-                        memset(out, 0, (size_t)ow * sizeof *out);
+                        for (int ox = 0; ox < ow; ox++) out[ox] = 0.0f;
                         continue;
                     }
                     /* ix = ox*s + off; valid for ox in [lo, hi) */
@@ -116,6 +192,10 @@ void advc_im2col(const advc_conv_geom *g, const float *img, float *col)
 void advc_col2im_ld(const advc_conv_geom *g, const float *col, size_t ldc,
                     float *img)
 {
+    if (small_output(g)) {
+        col2im_table(g, col, ldc, img);
+        return;
+    }
     const int s = g->stride, ow = g->ow;
     size_t row = 0;
     for (int ci = 0; ci < g->c; ci++) {

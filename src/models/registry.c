@@ -31,6 +31,36 @@ static const char *const keys_msdnet[] = {
     "grfactor", "bnfactor", "bottleneck", "prune", "reduction", "head",
     NULL};
 
+/* Keys every model takes (parsed here, once, before the builder runs):
+ *   conv=auto|gemm|implicit|winograd   how convolutions are computed
+ *                                      (advc_graph_set_conv_algo) */
+static const char *const keys_generic[] = {"conv", NULL};
+
+/* conv=...: one of advc_conv_algo_name's names. */
+static advc_status parse_conv(const mspec *s, advc_conv_algo *out)
+{
+    const char *names[ADVC_CONV_COUNT + 1];
+    for (int i = 0; i < ADVC_CONV_COUNT; i++)
+        names[i] = advc_conv_algo_name((advc_conv_algo)i);
+    names[ADVC_CONV_COUNT] = NULL;
+    int a;
+    advc_status st = mspec_choice(s, "conv", names, ADVC_CONV_AUTO, &a);
+    *out = (advc_conv_algo)a;
+    return st;
+}
+
+/* mspec_check_keys against the model's keys and the generic ones. */
+static advc_status check_keys(const mspec *s, const char *const *keys)
+{
+    const char *all[MSPEC_MAX_KEYS * 2 + 2];
+    int n = 0;
+    for (const char *const *k = keys; *k && n < MSPEC_MAX_KEYS * 2; k++)
+        all[n++] = *k;
+    for (const char *const *k = keys_generic; *k; k++) all[n++] = *k;
+    all[n] = NULL;
+    return mspec_check_keys(s, all);
+}
+
 static const model_entry models[] = {
     {"linear", advc_build_linear, keys_none, ADVC_INIT_UNIFORM},
     {"mlp", advc_build_mlp, keys_mlp, ADVC_INIT_UNIFORM},
@@ -80,6 +110,11 @@ static const char usage_text[] =
     "                reduction=0.5    channels kept by transition layers\n"
     "                head=128         channels of each exit's two convs\n"
     "              the authors' CIFAR setting is msdnet:first=4,step=2\n"
+    "Every model also takes\n"
+    "                conv=auto        how convolutions are computed: auto\n"
+    "                                 (per layer by shape), gemm, implicit\n"
+    "                                 or winograd (3x3 stride-1 layers;\n"
+    "                                 conv=gemm turns Winograd off)\n"
     "Activations (--act): relu softplus psoftplus[:alpha, default 10] silu\n"
     "  gelu elu sigmoid tanh identity\n";
 
@@ -126,7 +161,10 @@ advc_status advc_model_build_into(advc_graph *g, const char *spec,
         return mspec_error(&s, "unknown model '%s' (models: %s)", s.name,
                            list);
     }
-    st = mspec_check_keys(&s, e->keys);
+    st = check_keys(&s, e->keys);
+    if (st != ADVC_OK) return st;
+    advc_conv_algo conv;
+    st = parse_conv(&s, &conv);
     if (st != ADVC_OK) return st;
     advc_shape input = advc_graph_input_shape(g);
     if (input.c < 1 || input.h < 1 || input.w < 1 || input.c > 4096 ||
@@ -137,6 +175,7 @@ advc_status advc_model_build_into(advc_graph *g, const char *spec,
         return mspec_error(&s, "bad number of classes %d", classes);
     if ((int)act.f < 0 || act.f >= ADVC_ACT_COUNT)
         return mspec_error(&s, "bad activation id %d", (int)act.f);
+    advc_graph_set_conv_algo(g, conv);
     mctx m = {.g = g, .s = &s, .in = input, .classes = classes, .act = act};
     return e->build(&m);
 }

@@ -9,8 +9,11 @@
  *                               allocated at the first compile and kept
  *   state           (nstate)    batch-norm running statistics; kept
  *   acts, dacts                 per node (batch, shape) outputs and dL/dy,
- *                               64-byte aligned; flatten shares its input's
+ *                               64-byte aligned; flatten shares its input's;
+ *                               none where a fused node never uses them
  *   aux                         per-node saved buffers (argmax, masks, ...)
+ *   saved                       per-node buffers sized after prepare
+ *                               (nn_op.saved: a conv's lowered input)
  *   ws                          one workspace, the max over nodes
  *   dlogits         (nexits, batch, classes) the caller's dL/dlogits
  *
@@ -68,13 +71,18 @@ struct advc_graph {
     advc_pool *pool;
     float *acts, *dacts;    /* all nodes' y, dy                           */
     void *auxmem;
+    float *saved;           /* every node's saved buffer (nn_op.saved)    */
     float *ws;              /* (ws_floats)                                */
     size_t ws_floats;
     float *dlogits;         /* (nexits, batch, classes)                   */
 
     int last_n;             /* samples in the last forward (0: none)      */
+    bool grads_stale;       /* zero_grads pending: grads are semantically
+                               0, their memory is not (yet)              */
     advc_mode last_mode;
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
+    advc_conv_algo conv_algo; /* how convolutions are computed          */
+    bool no_fusion;         /* advc_graph_set_fusion(g, false)            */
     uint64_t seed, step;
 
     char prefix[16];        /* prepended to the names of new nodes      */
@@ -115,8 +123,9 @@ static void *grow(void *arr, int *cap, int need, size_t sz)
 /* ---- building ---------------------------------------------------------- */
 
 static void noop_pass(nn_node *v, const nn_ctx *c) { (void)v, (void)c; }
-static const nn_op input_op = { "input", noop_pass, noop_pass, NULL, NULL,
-                                NULL };
+static const nn_op input_op = {
+    .name = "input", .forward = noop_pass, .backward = noop_pass,
+};
 
 advc_graph *advc_graph_new(advc_shape input)
 {
@@ -144,8 +153,8 @@ advc_graph *advc_graph_new(advc_shape input)
 static void free_run_buffers(advc_graph *g)
 {
     advc_free(g->acts), advc_free(g->dacts), advc_free(g->auxmem);
-    advc_free(g->ws), advc_free(g->dlogits);
-    g->acts = g->dacts = g->ws = g->dlogits = NULL;
+    advc_free(g->ws), advc_free(g->dlogits), advc_free(g->saved);
+    g->acts = g->dacts = g->ws = g->dlogits = g->saved = NULL;
     g->auxmem = NULL;
 }
 
@@ -260,6 +269,7 @@ bool nn_param(advc_graph *g, nn_node *v, const char *suffix,
         g->nstate += count;
     } else {
         t.info.offset = g->nparams;
+        if (v->nparams == 0) v->param0 = g->nparams;
         g->nparams += count;
         v->nparams += count;
     }
@@ -402,6 +412,36 @@ static advc_status alloc_params(advc_graph *g)
     return ADVC_OK;
 }
 
+/* Lets each op that can (nn_op.absorb) apply the activation that is its
+ * only consumer in its own pass; undoes it where the graph no longer
+ * allows it (fusion off). */
+static advc_status fuse_activations(advc_graph *g)
+{
+    size_t nn = (unsigned)g->nnodes;
+    int *uses = calloc(nn, sizeof *uses);
+    nn_node **user = calloc(nn, sizeof *user);
+    if (!uses || !user) {
+        free(uses), free(user);
+        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
+                              "graph");
+    }
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            int u = g->nodes[i]->in[k]->id;
+            uses[u]++;
+            user[u] = g->nodes[i];
+        }
+    for (int e = 0; e < g->nexits; e++) uses[g->exits[e].node] += 2;
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        if (!v->op->absorb) continue;
+        bool fuse = !g->no_fusion && uses[i] == 1 && nn_is_act(user[i]);
+        v->op->absorb(v, fuse ? user[i] : NULL);
+    }
+    free(uses), free(user);
+    return ADVC_OK;
+}
+
 advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
 {
     if (g->err != ADVC_OK)
@@ -421,11 +461,19 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     g->last_n = 0;
     int T = advc_pool_threads(pool);
 
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op->prepare)
+            g->nodes[i]->op->prepare(g->nodes[i], g);
+    if (fuse_activations(g) != ADVC_OK) return advc_last_status();
+
     /* Size. */
-    size_t nact = 0, naux = 0, nws = 0;
+    size_t nact = 0, ndact = 0, naux = 0, nws = 0, nsaved = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
-        if (!v->alias) nact += round16((size_t)batch * nn_size(v));
+        size_t len = round16((size_t)batch * nn_size(v));
+        if (!v->alias && !v->no_y) nact += len;
+        if (!v->alias && !v->no_dy) ndact += len;
+        if (v->op->saved) nsaved += round16((size_t)batch * v->op->saved(v));
         if (v->op->workspace) {
             size_t w = v->op->workspace(v, batch, T);
             if (w > nws) nws = w;
@@ -436,11 +484,13 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
 
     /* Allocate once. */
     g->acts = alloc_floats(nact);
-    g->dacts = alloc_floats(nact);
+    g->dacts = alloc_floats(ndact);
     g->auxmem = advc_alloc(naux ? naux : 1);
     g->ws = alloc_floats(nws);
     g->dlogits = alloc_floats((size_t)g->nexits * batch * classes);
-    if (!g->acts || !g->dacts || !g->auxmem || !g->ws || !g->dlogits) {
+    g->saved = alloc_floats(nsaved);
+    if (!g->acts || !g->dacts || !g->auxmem || !g->ws || !g->dlogits ||
+        !g->saved) {
         free_run_buffers(g);
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
                               "graph for batch %d", batch);
@@ -448,22 +498,31 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     /* Nothing reads an unwritten buffer, but zeros make a mistake
      * reproducible. */
     memset(g->acts, 0, nact * sizeof *g->acts);
-    memset(g->dacts, 0, nact * sizeof *g->dacts);
+    memset(g->dacts, 0, ndact * sizeof *g->dacts);
     memset(g->dlogits, 0, (size_t)g->nexits * batch * classes *
                               sizeof *g->dlogits);
 
     /* Point. */
-    size_t off = 0;
+    size_t off = 0, doff = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         if (v->alias) continue;
-        v->y = g->acts + off;
-        v->dy = g->dacts + off;
-        off += round16((size_t)batch * nn_size(v));
+        size_t len = round16((size_t)batch * nn_size(v));
+        v->y = v->no_y ? NULL : g->acts + off;
+        v->dy = v->no_dy ? NULL : g->dacts + doff;
+        off += v->no_y ? 0 : len;
+        doff += v->no_dy ? 0 : len;
     }
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         if (v->alias) v->y = v->alias->y, v->dy = v->alias->dy;
+    }
+    float *sv = g->saved; /* written before read: not zeroed */
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        size_t len = v->op->saved ? (size_t)batch * v->op->saved(v) : 0;
+        v->saved = len ? sv : NULL;
+        sv += round16(len);
     }
     unsigned char *a = g->auxmem;
     for (int i = 0; i < g->naux; i++) {
@@ -542,6 +601,14 @@ void advc_graph_init_params(advc_graph *g, uint64_t seed)
 
 /* ---- queries ----------------------------------------------------------- */
 
+int nn_num_nodes(const advc_graph *g) { return g->nnodes; }
+
+const nn_node *nn_node_at(const advc_graph *g, int i)
+{
+    assert(i >= 0 && i < g->nnodes);
+    return g->nodes[i];
+}
+
 int advc_graph_batch(const advc_graph *g) { return g->batch; }
 advc_shape advc_graph_input_shape(const advc_graph *g) { return g->input; }
 int advc_graph_num_exits(const advc_graph *g) { return g->nexits; }
@@ -589,6 +656,10 @@ float *advc_graph_params(advc_graph *g, size_t *count)
 
 float *advc_graph_grads(advc_graph *g, size_t *count)
 {
+    if (g->grads_stale && g->grads) { /* read before any backward */
+        memset(g->grads, 0, g->nparams * sizeof *g->grads);
+        g->grads_stale = false;
+    }
     if (count) *count = g->nparams;
     return g->grads;
 }
@@ -599,10 +670,43 @@ float *advc_graph_state(advc_graph *g, size_t *count)
     return g->state;
 }
 
+/* Lazily: the next UPDATE backward overwrites instead of adding (or
+ * advc_graph_grads zeroes): a step then makes no pass over the gradient
+ * slab just to clear it (13 MB for cnn). */
 void advc_graph_zero_grads(advc_graph *g)
 {
-    if (g->grads) memset(g->grads, 0, g->nparams * sizeof *g->grads);
+    if (g->grads) g->grads_stale = true;
 }
+
+static const char *const conv_names[ADVC_CONV_COUNT] = {
+    [ADVC_CONV_AUTO] = "auto", [ADVC_CONV_GEMM] = "gemm",
+    [ADVC_CONV_IMPLICIT] = "implicit", [ADVC_CONV_WINOGRAD] = "winograd",
+};
+
+const char *advc_conv_algo_name(advc_conv_algo a)
+{
+    return (int)a >= 0 && a < ADVC_CONV_COUNT ? conv_names[a] : "?";
+}
+
+advc_conv_algo advc_conv_algo_parse(const char *s)
+{
+    for (int i = 0; s && i < ADVC_CONV_COUNT; i++)
+        if (strcmp(s, conv_names[i]) == 0) return (advc_conv_algo)i;
+    return ADVC_CONV_COUNT;
+}
+
+void advc_graph_set_conv_algo(advc_graph *g, advc_conv_algo a)
+{
+    assert(a >= 0 && a < ADVC_CONV_COUNT);
+    g->conv_algo = a;
+}
+
+advc_conv_algo advc_graph_conv_algo(const advc_graph *g)
+{
+    return g->conv_algo;
+}
+
+void advc_graph_set_fusion(advc_graph *g, bool on) { g->no_fusion = !on; }
 
 void advc_graph_set_seed(advc_graph *g, uint64_t seed)
 {
@@ -776,10 +880,17 @@ void advc_graph_backward(advc_graph *g, advc_pass pass)
         else memcpy(u->dy, d, cnt * sizeof *d);
         u->grad_live = true;
     }
+    c.fresh_grads = pass == ADVC_PASS_UPDATE && g->grads_stale;
     for (int i = g->nnodes - 1; i >= 1; i--) {
         nn_node *v = g->nodes[i];
-        if (owner(v)->grad_live) v->op->backward(v, &c);
+        if (owner(v)->grad_live) {
+            v->op->backward(v, &c);
+        } else if (c.fresh_grads && v->nparams) { /* not reached: 0 */
+            float *d = g->grads + v->param0;
+            for (size_t k = 0; k < v->nparams; k++) d[k] = 0.0f;
+        }
     }
+    if (c.fresh_grads) g->grads_stale = false;
     nn_node *in = g->nodes[0];
     if (!in->grad_live)
         memset(in->dy, 0, (size_t)n * nn_size(in) * sizeof *in->dy);

@@ -35,6 +35,19 @@ typedef struct {
     /* Multiply-adds of one sample's forward (NULL: none worth counting;
      * only the GEMM layers count). */
     double (*macs)(const nn_node *v);
+    /* Called at compile before workspace, to fix per-layer choices from
+     * the graph's settings (NULL: nothing to choose). */
+    void (*prepare)(nn_node *v, const advc_graph *g);
+    /* Floats per sample the op keeps from its forward for its backward,
+     * known after prepare (NULL: none); compile sets v->saved. */
+    size_t (*saved)(const nn_node *v);
+    /* Ops that can apply an activation in their own pass over memory
+     * (batch norm, add): at compile, when an activation node is v's only
+     * consumer (and v is no exit), absorb(v, act) makes v write act's
+     * output itself and read act's dL/dy in backward (act then only
+     * passes through: nn_act_fuse); absorb(v, NULL) undoes it.  The
+     * results are bitwise those of the two nodes apart (NULL: never). */
+    void (*absorb)(nn_node *v, nn_node *act);
 } nn_op;
 
 struct nn_node {
@@ -48,9 +61,13 @@ struct nn_node {
     /* Set at compile: */
     float *y;               /* (batch, shape) output                      */
     float *dy;              /* (batch, shape) dL/dy                       */
+    float *saved;           /* (batch, op->saved(v)), or NULL              */
     nn_node *alias;         /* if not NULL, y and dy are alias's (flatten) */
     bool grad_live;         /* this backward has written dy (nn_input_grad) */
+    bool no_y, no_dy;       /* set by absorb: y (dy) is never used, so
+                               compile gives it no buffer (NULL)         */
     size_t nparams;         /* trainable floats this node declared        */
+    size_t param0;          /* where they start in the params slab        */
 };
 
 /* What a forward or backward call needs besides the node. */
@@ -61,6 +78,12 @@ struct nn_ctx {
     advc_mode mode;
     advc_pass pass;         /* backward only                               */
     advc_act_spec bact[ADVC_ACT_COUNT]; /* backward rule per forward act   */
+    bool fresh_grads;       /* UPDATE pass right after advc_graph_zero_grads,
+                               which zeroes lazily: each op overwrites its
+                               parameter gradients instead of adding (as
+                               0 + g, so the bits are those of adding to
+                               zeros); graph.c zeroes those of ops that do
+                               not run                                   */
     float *ws;              /* shared workspace (max over nodes)           */
     uint64_t seed, step;    /* randomness: graph seed, forward counter     */
 };
@@ -113,6 +136,21 @@ bool nn_aux_ints(advc_graph *g, int32_t **slot, size_t fixed,
                  size_t per_sample);
 bool nn_aux_bytes(advc_graph *g, uint8_t **slot, size_t fixed,
                   size_t per_sample);
+
+/* ---- activations in other ops' passes (activation.c) --------------------- */
+
+/* True if v is an activation node. */
+bool nn_is_act(const nn_node *v);
+/* Marks activation node v as computed by its input's op (fused) or not. */
+void nn_act_fuse(nn_node *v, bool fused);
+/* Its forward function, and the backward rule of pass c (override
+ * applied). */
+advc_act_spec nn_act_spec(const nn_node *v);
+advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c);
+
+/* The graph's nodes in build order (node 0 is the input). */
+int nn_num_nodes(const advc_graph *g);
+const nn_node *nn_node_at(const advc_graph *g, int i);
 
 /* ---- running (graph.c) -------------------------------------------------- */
 

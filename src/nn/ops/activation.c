@@ -5,6 +5,9 @@
  *             forward relu, backward psoftplus(a=10)' = sigmoid(10 x).
  * The kernels take the forward INPUT x, which is what makes the override
  * possible.  Threads take fixed contiguous ranges of the n*size values.
+ * When the input's op applies the activation itself (batch norm, add:
+ * nn_op.absorb), this node only passes through: its input's op writes y
+ * and reads dy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 typedef struct {
     advc_act_spec act;
+    bool fused;      /* the input's op computes y and uses dy itself */
 } act_op;
 
 typedef struct {
@@ -51,18 +55,25 @@ static void backward_range(void *p, size_t lo, size_t hi, int t)
 static void act_forward(nn_node *v, const nn_ctx *c)
 {
     const act_op *d = v->priv;
+    if (d->fused) return; /* the input's op wrote y */
     act_job j = { d->act, v->in[0]->y, v->y, NULL, NULL, false };
     nn_parallel(c->pool, (size_t)c->n * nn_size(v), 16, ACT_GRAIN,
                 forward_range, &j);
 }
 
-static void act_backward(nn_node *v, const nn_ctx *c)
+advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c)
 {
     const act_op *d = v->priv;
     advc_act_spec rule = c->bact[d->act.f];
-    if (rule.f == ADVC_ACT_COUNT) rule = d->act;
-    act_job j = { rule, v->in[0]->y, NULL, v->dy, NULL, false };
+    return rule.f == ADVC_ACT_COUNT ? d->act : rule;
+}
+
+static void act_backward(nn_node *v, const nn_ctx *c)
+{
+    const act_op *d = v->priv;
+    act_job j = { nn_act_rule(v, c), v->in[0]->y, NULL, v->dy, NULL, false };
     j.dx = nn_input_grad(v, 0, &j.acc);
+    if (d->fused) return; /* the input's op reads dy (marked live above) */
     nn_parallel(c->pool, (size_t)c->n * nn_size(v), 16, ACT_GRAIN,
                 backward_range, &j);
 }
@@ -71,14 +82,29 @@ static void act_describe(const nn_node *v, char *buf, size_t size)
 {
     const act_op *d = v->priv;
     if (d->act.f == ADVC_ACT_PSOFTPLUS)
-        snprintf(buf, size, "%s a=%g", advc_act_name(d->act.f),
-                 (double)d->act.alpha);
+        snprintf(buf, size, "%s a=%g%s", advc_act_name(d->act.f),
+                 (double)d->act.alpha, d->fused ? " fused" : "");
     else
-        snprintf(buf, size, "%s", advc_act_name(d->act.f));
+        snprintf(buf, size, "%s%s", advc_act_name(d->act.f),
+                 d->fused ? " fused" : "");
 }
 
-static const nn_op act_vt = { "act", act_forward, act_backward, NULL,
-                              act_describe, NULL };
+static const nn_op act_vt = {
+    .name = "act", .forward = act_forward, .backward = act_backward,
+    .describe = act_describe,
+};
+
+bool nn_is_act(const nn_node *v) { return v->op == &act_vt; }
+
+void nn_act_fuse(nn_node *v, bool fused)
+{
+    ((act_op *)v->priv)->fused = fused;
+}
+
+advc_act_spec nn_act_spec(const nn_node *v)
+{
+    return ((const act_op *)v->priv)->act;
+}
 
 int advc_activation(advc_graph *g, int x, advc_act_spec act)
 {

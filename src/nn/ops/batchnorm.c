@@ -8,6 +8,10 @@
  *             dgamma += sum dy xhat,  dbeta += sum dy   (UPDATE only)
  * with sigma = sqrt(var + eps) and means over the channel's N = n*h*w values.
  * Threads take whole channels, so every sum has one fixed order.
+ * When the activation after it is fused here (nn_op.absorb), forward
+ * writes f(y) straight to the activation's output (y is never stored) and
+ * backward first turns the activation's dL/d(f(y)) into dy, recomputing
+ * y from x: one pass over memory less each way, the same bits.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,15 +27,65 @@ typedef struct {
     float *beta, *dbeta;   /* (c)                                       */
     float *rmean, *rvar;   /* (c) running statistics (state)            */
     float *mean, *invstd;  /* (c) statistics the last forward used (aux) */
+    nn_node *act;          /* the activation applied here, or NULL      */
 } bn_op;
 
 typedef struct {
     const bn_op *d;
     const nn_ctx *c;
-    const float *x, *dy; /* (n, c, h, w) */
-    float *y, *dx;       /* (n, c, h, w) */
+    const float *x;      /* (n, c, h, w) */
+    float *dy, *y, *dx;  /* (n, c, h, w); dy is written when fused    */
     bool acc;
+    /* With an activation applied here: y is the activation's output; in
+     * backward dy is BN's own dL/dy, written here from ady. */
+    advc_act_spec f;     /* forward function, or the pass's backward rule */
+    const float *ady;    /* (n, c, h, w) dL/d(activation output)         */
 } bn_job;
+
+/* Values per block when an activation is applied here: the normalised
+ * values of a block are computed into a stack buffer, then the activation
+ * kernel runs on it. */
+enum { ACT_BLOCK = 256 };
+
+/* The elementwise loops run in blocks of 8 written out, on restrict
+ * pointers: GCC's -O2 vectoriser takes only loops whose trip count it
+ * knows (these were scalar code before), and the blocks give it one. */
+enum { VB = 8 };
+
+/* y = (x - mu) * scale + beta, n values */
+static inline void bn_affine(float *restrict y, const float *restrict x,
+                             int n, float mu, float scale, float beta)
+{
+    int q = 0;
+    for (; q + VB <= n; q += VB)
+        for (int k = 0; k < VB; k++)
+            y[q + k] = (x[q + k] - mu) * scale + beta;
+    for (; q < n; q++) y[q] = (x[q] - mu) * scale + beta;
+}
+
+/* dx (+)= scale (dy - mdy - (x - mu) istd mdyx), n values */
+static inline void bn_dx(float *restrict dx, const float *restrict dy,
+                         const float *restrict x, int n, float mu,
+                         float istd, float scale, float mdy, float mdyx,
+                         bool acc)
+{
+    int q = 0;
+    if (acc) {
+        for (; q + VB <= n; q += VB)
+            for (int k = 0; k < VB; k++)
+                dx[q + k] += scale * (dy[q + k] - mdy -
+                                      (x[q + k] - mu) * istd * mdyx);
+        for (; q < n; q++)
+            dx[q] += scale * (dy[q] - mdy - (x[q] - mu) * istd * mdyx);
+        return;
+    }
+    for (; q + VB <= n; q += VB)
+        for (int k = 0; k < VB; k++)
+            dx[q + k] = scale * (dy[q + k] - mdy -
+                                 (x[q + k] - mu) * istd * mdyx);
+    for (; q < n; q++)
+        dx[q] = scale * (dy[q] - mdy - (x[q] - mu) * istd * mdyx);
+}
 
 /* Plane sums in the manner of nn_sum (graph_internal.h): LANES float
  * accumulators combined in double. */
@@ -113,8 +167,32 @@ static void forward_channels(void *p, size_t lo, size_t hi, int t)
         for (int i = 0; i < n; i++) {
             const float *xi = x + i * stride;
             float *yi = y + i * stride;
-            for (int q = 0; q < hw; q++) yi[q] = (xi[q] - mu) * scale + beta;
+            if (!d->act) {
+                bn_affine(yi, xi, hw, mu, scale, beta);
+                continue;
+            }
+            for (int q0 = 0; q0 < hw; q0 += ACT_BLOCK) { /* y = f(bn(x)) */
+                float t[ACT_BLOCK];
+                int len = hw - q0 < ACT_BLOCK ? hw - q0 : ACT_BLOCK;
+                bn_affine(t, xi + q0, len, mu, scale, beta);
+                advc_act_forward(j->f.f, j->f.alpha, (size_t)len, t, yi + q0);
+            }
         }
+    }
+}
+
+/* dy = ady * r'(bn(x)) for one plane of len values (the fused
+ * activation's backward, bn(x) recomputed from x). */
+static void act_grad_plane(const bn_job *j, const float *x, const float *ady,
+                           float *dy, int len, float mu, float scale,
+                           float beta)
+{
+    for (int q0 = 0; q0 < len; q0 += ACT_BLOCK) {
+        float t[ACT_BLOCK];
+        int m = len - q0 < ACT_BLOCK ? len - q0 : ACT_BLOCK;
+        bn_affine(t, x + q0, m, mu, scale, beta);
+        advc_act_backward(j->f.f, j->f.alpha, (size_t)m, t, ady + q0,
+                          dy + q0);
     }
 }
 
@@ -127,35 +205,31 @@ static void backward_channels(void *p, size_t lo, size_t hi, int t)
     bool train = j->c->mode == ADVC_MODE_TRAIN;
     (void)t;
     for (size_t ch = lo; ch < hi; ch++) {
-        const float *x = j->x + ch * hw, *dy = j->dy + ch * hw;
-        float *dx = j->dx + ch * hw;
+        const float *x = j->x + ch * hw;
+        float *dy = j->dy + ch * hw, *dx = j->dx + ch * hw;
         float mu = d->mean[ch], istd = d->invstd[ch];
         double sdy = 0, sdev = 0; /* sum dy, sum dy (x - mu) */
-        for (int i = 0; i < n; i++)
-            plane_dy_sums(dy + i * stride, x + i * stride, hw, mu, &sdy,
-                          &sdev);
+        for (int i = 0; i < n; i++) {
+            size_t at = i * stride;
+            if (d->act) /* dy = ady * r'(bn(x)), first */
+                act_grad_plane(j, x + at, j->ady + ch * hw + at, dy + at, hw,
+                               mu, d->gamma[ch] * istd, d->beta[ch]);
+            plane_dy_sums(dy + at, x + at, hw, mu, &sdy, &sdev);
+        }
         double sdyx = sdev * istd; /* sum dy xhat */
         if (j->c->pass == ADVC_PASS_UPDATE) {
-            d->dgamma[ch] += (float)sdyx;
-            d->dbeta[ch] += (float)sdy;
+            bool fresh = j->c->fresh_grads;
+            d->dgamma[ch] = (fresh ? 0.0f : d->dgamma[ch]) + (float)sdyx;
+            d->dbeta[ch] = (fresh ? 0.0f : d->dbeta[ch]) + (float)sdy;
         }
         /* Train mode: the mean and variance depend on x too. */
         double N = (double)n * hw;
         float scale = d->gamma[ch] * istd;
         float mdy = train ? (float)(sdy / N) : 0.0f;
         float mdyx = train ? (float)(sdyx / N) : 0.0f;
-        for (int i = 0; i < n; i++) {
-            const float *xi = x + i * stride, *dyi = dy + i * stride;
-            float *dxi = dx + i * stride;
-            if (j->acc)
-                for (int q = 0; q < hw; q++)
-                    dxi[q] += scale * (dyi[q] - mdy -
-                                       (xi[q] - mu) * istd * mdyx);
-            else
-                for (int q = 0; q < hw; q++)
-                    dxi[q] = scale * (dyi[q] - mdy -
-                                      (xi[q] - mu) * istd * mdyx);
-        }
+        for (int i = 0; i < n; i++)
+            bn_dx(dx + i * stride, dy + i * stride, x + i * stride, hw, mu,
+                  istd, scale, mdy, mdyx, j->acc);
     }
 }
 
@@ -168,17 +242,38 @@ static size_t bn_grain(const bn_op *d, int n)
 
 static void bn_forward(nn_node *v, const nn_ctx *c)
 {
-    bn_job j = { v->priv, c, v->in[0]->y, NULL, v->y, NULL, false };
-    nn_parallel(c->pool, (size_t)j.d->c, 1, bn_grain(j.d, c->n),
+    const bn_op *d = v->priv;
+    bn_job j = { d, c, v->in[0]->y, NULL, v->y, NULL, false, { 0, 0 },
+                 NULL };
+    if (d->act) {
+        j.y = d->act->y;
+        j.f = nn_act_spec(d->act);
+    }
+    nn_parallel(c->pool, (size_t)d->c, 1, bn_grain(d, c->n),
                 forward_channels, &j);
 }
 
 static void bn_backward(nn_node *v, const nn_ctx *c)
 {
-    bn_job j = { v->priv, c, v->in[0]->y, v->dy, NULL, NULL, false };
+    const bn_op *d = v->priv;
+    bn_job j = { d, c, v->in[0]->y, v->dy, NULL, NULL, false, { 0, 0 },
+                 NULL };
+    if (d->act) {
+        j.ady = d->act->dy;
+        j.f = nn_act_rule(d->act, c);
+    }
     j.dx = nn_input_grad(v, 0, &j.acc);
-    nn_parallel(c->pool, (size_t)j.d->c, 1, bn_grain(j.d, c->n),
+    nn_parallel(c->pool, (size_t)d->c, 1, bn_grain(d, c->n),
                 backward_channels, &j);
+}
+
+static void bn_absorb(nn_node *v, nn_node *act)
+{
+    bn_op *d = v->priv;
+    if (d->act) nn_act_fuse(d->act, false);
+    d->act = act;
+    if (act) nn_act_fuse(act, true);
+    v->no_y = act != NULL; /* f(y) goes to act's output; dy is still used */
 }
 
 static void bn_describe(const nn_node *v, char *buf, size_t size)
@@ -187,8 +282,10 @@ static void bn_describe(const nn_node *v, char *buf, size_t size)
     snprintf(buf, size, "channels=%d", d->c);
 }
 
-static const nn_op bn_vt = { "batchnorm", bn_forward, bn_backward, NULL,
-                             bn_describe, NULL };
+static const nn_op bn_vt = {
+    .name = "batchnorm", .forward = bn_forward, .backward = bn_backward,
+    .describe = bn_describe, .absorb = bn_absorb,
+};
 
 int advc_batchnorm(advc_graph *g, const char *name, int x)
 {

@@ -82,8 +82,10 @@ static void concat_describe(const nn_node *v, char *buf, size_t size)
     snprintf(buf, size, "inputs=%d", v->nin);
 }
 
-static const nn_op concat_vt = { "concat", concat_forward, concat_backward,
-                                 NULL, concat_describe, NULL };
+static const nn_op concat_vt = {
+    .name = "concat", .forward = concat_forward, .backward = concat_backward,
+    .describe = concat_describe,
+};
 
 int advc_concat(advc_graph *g, const int *xs, int n)
 {

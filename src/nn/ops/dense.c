@@ -34,11 +34,14 @@ static void dense_backward(nn_node *v, const nn_ctx *c)
     const float *dy = v->dy;      /* (n, out) */
     if (c->pass == ADVC_PASS_UPDATE) {
         advc_sgemm(c->pool, ADVC_TRANS, ADVC_NOTRANS, d->out, d->in, c->n, dy,
-                   d->out, x, d->in, true, d->dw, d->in);
-        if (d->b)
+                   d->out, x, d->in, !c->fresh_grads, d->dw, d->in);
+        if (d->b) {
+            if (c->fresh_grads)
+                for (int k = 0; k < d->out; k++) d->db[k] = 0.0f;
             for (int i = 0; i < c->n; i++)
                 advc_axpy((size_t)d->out, 1.0f, dy + (size_t)i * d->out,
                           d->db);
+        }
     }
     bool acc;
     float *dx = nn_input_grad(v, 0, &acc); /* (n, in) */
@@ -59,8 +62,10 @@ static double dense_macs(const nn_node *v) /* y = W x: out * in */
     return (double)d->out * d->in;
 }
 
-static const nn_op dense_vt = { "dense", dense_forward, dense_backward,
-                                NULL, dense_describe, dense_macs };
+static const nn_op dense_vt = {
+    .name = "dense", .forward = dense_forward, .backward = dense_backward,
+    .describe = dense_describe, .macs = dense_macs,
+};
 
 int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias)
 {

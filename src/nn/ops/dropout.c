@@ -98,9 +98,10 @@ static void dropout_describe(const nn_node *v, char *buf, size_t size)
     snprintf(buf, size, "p=%g", (double)d->p);
 }
 
-static const nn_op dropout_vt = { "dropout", dropout_forward,
-                                  dropout_backward, NULL, dropout_describe,
-                                  NULL };
+static const nn_op dropout_vt = {
+    .name = "dropout", .forward = dropout_forward,
+    .backward = dropout_backward, .describe = dropout_describe,
+};
 
 int advc_dropout(advc_graph *g, int x, float p)
 {

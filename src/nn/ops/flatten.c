@@ -10,8 +10,9 @@ static void flatten_pass(nn_node *v, const nn_ctx *c)
     (void)v, (void)c;
 }
 
-static const nn_op flatten_vt = { "flatten", flatten_pass, flatten_pass,
-                                  NULL, NULL, NULL };
+static const nn_op flatten_vt = {
+    .name = "flatten", .forward = flatten_pass, .backward = flatten_pass,
+};
 
 int advc_flatten(advc_graph *g, int x)
 {

@@ -55,7 +55,9 @@ static void maxout_backward(nn_node *v, const nn_ctx *c)
         dz[u * d->pieces + (size_t)d->arg[u]] = v->dy[u];
     if (c->pass == ADVC_PASS_UPDATE) {
         advc_sgemm(c->pool, ADVC_TRANS, ADVC_NOTRANS, m, d->in, c->n, dz, m,
-                   x, d->in, true, d->dw, d->in);
+                   x, d->in, !c->fresh_grads, d->dw, d->in);
+        if (c->fresh_grads)
+            for (int k = 0; k < m; k++) d->db[k] = 0.0f;
         for (int i = 0; i < c->n; i++)
             advc_axpy((size_t)m, 1.0f, dz + (size_t)i * m, d->db);
     }
@@ -79,9 +81,11 @@ static double maxout_macs(const nn_node *v)
     return (double)d->units * d->pieces * d->in;
 }
 
-static const nn_op maxout_vt = { "maxout", maxout_forward, maxout_backward,
-                                 maxout_workspace, maxout_describe,
-                                 maxout_macs };
+static const nn_op maxout_vt = {
+    .name = "maxout", .forward = maxout_forward, .backward = maxout_backward,
+    .workspace = maxout_workspace, .describe = maxout_describe,
+    .macs = maxout_macs,
+};
 
 int advc_maxout(advc_graph *g, const char *name, int x, int units,
                 int pieces)

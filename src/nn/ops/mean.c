@@ -35,8 +35,9 @@ static void mean_backward(nn_node *v, const nn_ctx *c)
     }
 }
 
-static const nn_op mean_vt = { "mean", mean_forward, mean_backward, NULL,
-                               NULL, NULL };
+static const nn_op mean_vt = {
+    .name = "mean", .forward = mean_forward, .backward = mean_backward,
+};
 
 int advc_mean(advc_graph *g, const int *xs, int n)
 {

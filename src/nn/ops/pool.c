@@ -6,9 +6,14 @@
  * ignored by max and excluded from the average's count |window|.  Threads
  * take whole (image, channel) planes.
  */
+/* The short zero-fill and copy loops here stay loops: GCC would turn
+ * them into memset/memcpy calls (loop distribution), which on runs of
+ * 14-28 floats cost more than the stores (2.6% of a cnn training step). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include "../graph_internal.h"
 
 typedef enum { POOL_MAX, POOL_AVG, POOL_GLOBAL } pool_kind;
@@ -114,6 +119,19 @@ static void forward_planes(void *p, size_t lo, size_t hi, int t)
     }
 }
 
+/* dx = 0, n floats, in blocks of 8 written out (GCC's -O2 vectoriser
+ * takes only loops whose trip count it knows; no memset call, see the
+ * top).  Zeroing the L1-sized plane and then scattering the maxima is
+ * cheaper than testing every input against its window's argmax: that
+ * took 4.6% of a cnn training step (perf), zero-and-scatter under 2%. */
+static void zero_plane(float *dx, size_t n)
+{
+    size_t q = 0;
+    for (; q + 8 <= n; q += 8)
+        for (int e = 0; e < 8; e++) dx[q + e] = 0.0f;
+    for (; q < n; q++) dx[q] = 0.0f;
+}
+
 static void backward_planes(void *p, size_t lo, size_t hi, int t)
 {
     const pool_job *j = p;
@@ -123,7 +141,7 @@ static void backward_planes(void *p, size_t lo, size_t hi, int t)
     for (size_t pl = lo; pl < hi; pl++) {
         const float *dy = j->dy + pl * out;
         float *dx = j->dx + pl * in;
-        if (!j->acc) memset(dx, 0, in * sizeof *dx);
+        if (!j->acc) zero_plane(dx, in);
         if (d->kind == POOL_GLOBAL) {
             float g = dy[0] / (float)in;
             for (size_t q = 0; q < in; q++) dx[q] += g;
@@ -175,12 +193,18 @@ static void pool_describe(const nn_node *v, char *buf, size_t size)
     else snprintf(buf, size, "k=%d s=%d p=%d", d->k, d->stride, d->pad);
 }
 
-static const nn_op maxpool_vt = { "maxpool", pool_forward, pool_backward,
-                                  NULL, pool_describe, NULL };
-static const nn_op avgpool_vt = { "avgpool", pool_forward, pool_backward,
-                                  NULL, pool_describe, NULL };
-static const nn_op gap_vt = { "gavgpool", pool_forward, pool_backward, NULL,
-                              pool_describe, NULL };
+static const nn_op maxpool_vt = {
+    .name = "maxpool", .forward = pool_forward, .backward = pool_backward,
+    .describe = pool_describe,
+};
+static const nn_op avgpool_vt = {
+    .name = "avgpool", .forward = pool_forward, .backward = pool_backward,
+    .describe = pool_describe,
+};
+static const nn_op gap_vt = {
+    .name = "gavgpool", .forward = pool_forward, .backward = pool_backward,
+    .describe = pool_describe,
+};
 
 static int add_pool(advc_graph *g, pool_kind kind, const nn_op *op, int x,
                     int k, int stride, int pad)
