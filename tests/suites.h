@@ -11,6 +11,7 @@
     X(act)             \
     X(vec)             \
     X(data)            \
+    X(io)              \
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \

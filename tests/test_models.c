@@ -35,11 +35,13 @@ static advc_graph *make(const char *spec, advc_shape in, int batch,
     return g;
 }
 
-static void tmp_path(char *out, size_t n, const char *tag)
+/* path = a fresh scratch directory (testutil.h) + "/<tag>.advc". */
+static void tmp_path(tu_tmpdir *td, char *path, const char *tag)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, n, "%s/advc-test-models-%ld-%s.advc",
-             dir && *dir ? dir : "/tmp", (long)getpid(), tag);
+    char name[64];
+    snprintf(name, sizeof name, "%s.advc", tag);
+    tu_tmpdir_make(td, "models");
+    strcpy(path, tu_tmpdir_path(td, name));
 }
 
 /* ---- every model builds and runs ---------------------------------------- */
@@ -376,8 +378,9 @@ static void round_trip(const char *spec, advc_shape in, advc_act_spec act,
     tu_fill(x, nx, 0.0f, 1.0f, 9);
     advc_graph_forward(g, x, batch, ADVC_MODE_TRAIN);
 
-    char path[256];
-    tmp_path(path, sizeof path, "rt");
+    tu_tmpdir td;
+    char path[TU_PATH_MAX];
+    tmp_path(&td, path, "rt");
     const char *meta = "epoch=3\nseed=5\n";
     ck_assert_msg(advc_model_save(path, g, spec, act, meta) == ADVC_OK,
                   "save '%s': %s", spec, advc_last_error());
@@ -416,7 +419,7 @@ static void round_trip(const char *spec, advc_shape in, advc_act_spec act,
     for (int e = 0; e < advc_graph_num_exits(g); e++)
         ck_assert(memcmp(advc_graph_logits(g, e), advc_graph_logits(h, e),
                          2 * 10 * sizeof(float)) == 0);
-    remove(path);
+    tu_tmpdir_remove(&td);
     free(x);
     advc_graph_free(g);
     advc_graph_free(h);
@@ -439,9 +442,10 @@ END_TEST
 static void expect_refused(void (*tamper)(advc_checkpoint *ck),
                            const char *expect)
 {
-    char path[256], bad_path[256];
-    tmp_path(path, sizeof path, "good");
-    tmp_path(bad_path, sizeof bad_path, "bad");
+    tu_tmpdir td;
+    char path[TU_PATH_MAX], bad_path[TU_PATH_MAX];
+    tmp_path(&td, path, "good");
+    strcpy(bad_path, tu_tmpdir_path(&td, "bad.advc"));
     advc_graph *g = make("cnn-small", MNIST, 2, 1);
     ck_assert_int_eq(advc_model_save(path, g, "cnn-small", relu(), ""),
                      ADVC_OK);
@@ -461,8 +465,7 @@ static void expect_refused(void (*tamper)(advc_checkpoint *ck),
                   msg, expect);
     ck_assert_msg(strstr(msg, bad_path) != NULL, "message '%s' lacks the "
                   "file name", msg);
-    remove(path);
-    remove(bad_path);
+    tu_tmpdir_remove(&td);
 }
 
 static advc_ckpt_tensor *find(advc_checkpoint *ck, const char *name)
@@ -531,15 +534,16 @@ START_TEST(test_load_refuses_mismatch)
     ck_assert_ptr_null(h);
 
     /* Saving needs a compiled graph. */
-    char path[256];
-    tmp_path(path, sizeof path, "uncompiled");
+    tu_tmpdir td;
+    char path[TU_PATH_MAX];
+    tmp_path(&td, path, "uncompiled");
     ck_assert_int_eq(advc_model_build("linear", MNIST, 10, relu(), &h),
                      ADVC_OK);
     ck_assert_int_eq(advc_model_save(path, h, "linear", relu(), NULL),
                      ADVC_ERR_STATE);
     ck_assert_ptr_nonnull(strstr(advc_last_error(), "not compiled"));
     advc_graph_free(h);
-    remove(path);
+    tu_tmpdir_remove(&td);
 }
 END_TEST
 

@@ -20,44 +20,25 @@
 /* ---- files --------------------------------------------------------------- */
 
 typedef struct {
-    char dir[64];
-    char path[128];
+    tu_tmpdir td;           /* the scratch directory (testutil.h) */
+    const char *dir;        /* td.dir                             */
+    char path[TU_PATH_MAX]; /* dir/name                           */
 } tmpdir;
 
 static void tmp_open(tmpdir *t, const char *name)
 {
-    strcpy(t->dir, "/tmp/advc-test-pic-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(t->dir));
-    snprintf(t->path, sizeof t->path, "%s/%s", t->dir, name);
+    tu_tmpdir_make(&t->td, "pic");
+    t->dir = t->td.dir;
+    strcpy(t->path, tu_tmpdir_path(&t->td, name));
 }
 
 /* Number of entries in t->dir besides . and .. */
 static int tmp_entries(const tmpdir *t)
 {
-    DIR *d = opendir(t->dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
+    return tu_tmpdir_entries(&t->td, NULL, 0);
 }
 
-static void tmp_close(tmpdir *t)
-{
-    DIR *d = opendir(t->dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[384];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", t->dir, e->d_name);
-        remove(p);
-    }
-    closedir(d);
-    rmdir(t->dir);
-}
+static void tmp_close(tmpdir *t) { tu_tmpdir_remove(&t->td); }
 
 static uint8_t *slurp(const char *path, size_t *n)
 {
@@ -331,7 +312,7 @@ START_TEST(png_rejects_bad_arguments)
     ck_assert_int_eq(advc_png_write(t.path, px, 2, -1, 3), ADVC_ERR_ARG);
     ck_assert_int_eq(advc_png_write(t.path, NULL, 2, 2, 1), ADVC_ERR_ARG);
     ck_assert_int_eq(tmp_entries(&t), 0);
-    char missing[160];
+    char missing[TU_PATH_MAX];
     snprintf(missing, sizeof missing, "%s/no/such/dir/x.png", t.dir);
     ck_assert_int_eq(advc_png_write(missing, px, 2, 2, 1), ADVC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(advc_last_error(), missing));
@@ -743,7 +724,7 @@ START_TEST(svg_well_formed_and_escaped)
     ck_assert_int_eq(count_substr(txt, "<circle "), 13);
 
     /* same input, same bytes */
-    char second[160];
+    char second[TU_PATH_MAX];
     snprintf(second, sizeof second, "%s/q.svg", t.dir);
     ck_assert_int_eq(advc_svg_plot(second, &p), ADVC_OK);
     size_t n2;

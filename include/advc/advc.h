@@ -5,6 +5,7 @@
 #include "advc/core.h"
 #include "advc/kernels.h"
 #include "advc/data.h"
+#include "advc/io.h"
 #include "advc/nn.h"
 #include "advc/loss.h"
 #include "advc/optim.h"

@@ -6,10 +6,11 @@
  * named tensors (parameters and batch-norm state).  This floor (io) only
  * reads and writes the file; models/ turns it into a graph.
  *
- * Writing goes to "PATH.tmp.<pid>" then rename(), so a crash never leaves a
- * half-written model under PATH.  Reading validates magic, version, every
- * length against the file size, and the CRC32, and names the file and the
- * problem in the error.  The byte layout is documented in checkpoint.c.
+ * Writing goes through the safe-file writer (advc/io.h: "PATH.tmp.<pid>",
+ * fsync, rename), so a crash never leaves a half-written model under PATH.
+ * Reading validates magic, version, every length against the file size,
+ * and the CRC32, and names the file and the problem in the error.  The
+ * byte layout is documented in checkpoint.c.
  */
 #ifndef ADVC_CHECKPOINT_H
 #define ADVC_CHECKPOINT_H

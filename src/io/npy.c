@@ -17,7 +17,7 @@
  * byte order.
  */
 #include "advc/image.h"
-#include "out_file.h"
+#include "advc/io.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -28,7 +28,7 @@
  */
 #include "advc/image.h"
 #include "advc/checkpoint.h" /* advc_crc32 */
-#include "out_file.h"
+#include "advc/io.h"
 
 #include <stdlib.h>
 #include <string.h>
