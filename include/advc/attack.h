@@ -25,6 +25,10 @@
 
 #include "advc/nn.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     ADVC_ATK_FGSM = 0,   /* x + eps sign(grad), one step (random start opt.) */
     ADVC_ATK_PGD,        /* L-inf PGD-k, random start, restarts            */
@@ -84,5 +88,9 @@ advc_attack_kind advc_attack_parse(const char *s); /* COUNT if unknown */
 advc_status advc_attack_run(advc_graph *g, const advc_attack_config *cfg,
                             const float *x, const int *y, int n,
                             float *x_adv);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_ATTACK_H */

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include "advc/core.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
     char name[64];
     int kind;        /* advc_tensor_kind value */
@@ -52,5 +56,9 @@ int advc_meta_get(const char *meta, const char *key, char *out,
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320), continuable:
  * crc = advc_crc32(0, a, na); crc = advc_crc32(crc, b, nb); */
 uint32_t advc_crc32(uint32_t crc, const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_CHECKPOINT_H */

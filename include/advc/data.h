@@ -9,6 +9,10 @@
 
 #include "advc/core.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A labelled image set, pixels scaled to [0,1] (byte / 255). */
 typedef struct {
     int n, c, h, w;     /* count, channels, height, width */
@@ -58,5 +62,9 @@ advc_status advc_dataset_slice(const advc_dataset *d, int lo, int hi,
  * [0, d->n).  out must not be d. */
 advc_status advc_dataset_subset(const advc_dataset *d, const int *idx, int k,
                                 advc_dataset *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_DATA_H */

@@ -20,6 +20,10 @@
 #include "advc/attack.h"
 #include "advc/data.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ADVC_EVAL_MAX_ATTACKS 16
 #define ADVC_EVAL_MAX_EXITS 16
 
@@ -57,5 +61,9 @@ advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
                                 int limit, float eps, int steps,
                                 float large_eps, uint64_t seed,
                                 advc_masking_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_EVALUATE_H */

@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include "advc/core.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- canvas -------------------------------------------------------------- */
 
 /* An 8-bit image, row-major, channels interleaved: pixel (x, y) channel k
@@ -116,5 +120,9 @@ advc_status advc_svg_write(const char *path, const advc_plot *panels,
                            int npanels, int width, int height);
 /* One panel of the default size. */
 advc_status advc_svg_plot(const char *path, const advc_plot *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_IMAGE_H */

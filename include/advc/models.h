@@ -11,6 +11,10 @@
 #include "advc/nn.h"
 #include "advc/checkpoint.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Builds (does not compile) the graph for spec on inputs of shape `input`
  * with `classes` outputs per exit.  Error: ADVC_ERR_ARG with a message
  * naming the spec and the bad key or value. */
@@ -38,5 +42,9 @@ advc_status advc_model_save(const char *path, advc_graph *g,
  * there. */
 advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
                             advc_graph **out, advc_checkpoint *ck_out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_MODELS_H */

@@ -11,6 +11,10 @@
 
 #include "advc/nn.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { ADVC_OPT_SGD = 0, ADVC_OPT_ADAM } advc_opt_kind;
 
 typedef struct {
@@ -71,5 +75,9 @@ typedef struct {
 advc_status advc_schedule_parse(const char *spec, float lr,
                                 advc_schedule *out);
 float advc_schedule_lr(const advc_schedule *s, double t, double total);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_OPTIM_H */
