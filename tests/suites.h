@@ -12,6 +12,7 @@
     X(vec)             \
     X(data)            \
     X(io)              \
+    X(deflate)         \
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \
