@@ -20,6 +20,7 @@
     X(nn)              \
     X(attack)          \
     X(pictures)        \
+    X(npy)             \
     X(recipes)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);

@@ -1,13 +1,13 @@
 /* advc/image.h: pictures and array files for people and for other tools:
  * an RGB/gray canvas with a 5x7 bitmap font, a PNG writer with its own
- * deflate (no zlib), NumPy .npy export, and SVG line plots.
+ * deflate (no zlib), NumPy .npy export and import, and SVG line plots.
  *
  * Every writer goes through the safe-file writer (advc/io.h: temporary
  * file, fsync, rename), so PATH is either the old file or the whole new
  * one.  Errors come back as an advc_status with a message naming the
  * file (advc_last_error()).  Output is deterministic: the same inputs give
- * the same bytes.  Not here: reading any of these formats (the tests carry
- * their own small readers), fonts other than the built-in.
+ * the same bytes.  Not here: reading PNG or SVG (the tests carry their
+ * own small readers), fonts other than the built-in.
  */
 #ifndef ADVC_IMAGE_H
 #define ADVC_IMAGE_H
@@ -89,6 +89,25 @@ typedef enum {
  * numpy.load.  data holds the elements as float, int32_t or uint8_t. */
 advc_status advc_npy_write(const char *path, advc_npy_dtype dtype,
                            const void *data, int ndim, const size_t *shape);
+
+/* An array read from a .npy file. */
+typedef struct {
+    advc_npy_dtype dtype;
+    int ndim;                         /* 0 (a scalar) .. ADVC_NPY_MAX_DIMS */
+    size_t shape[ADVC_NPY_MAX_DIMS];
+    size_t count;                     /* product of shape (1 for ndim 0)   */
+    void *data;                       /* (count) float, int32_t or uint8_t,
+                                         malloc'd; NULL when count is 0    */
+} advc_npy_array;
+
+/* Reads a .npy file (format 1.0, 2.0 or 3.0) of float32 '<f4', int32
+ * '<i4' or uint8 '|u1' elements in C order, as advc_npy_write and
+ * numpy.save write them.  *out is zeroed first; on success free it with
+ * advc_npy_free.  Anything else (other dtypes, Fortran order, a shape
+ * that does not match the data, trailing bytes) is ADVC_ERR_FORMAT with
+ * one line naming the file. */
+advc_status advc_npy_read(const char *path, advc_npy_array *out);
+void advc_npy_free(advc_npy_array *a);
 
 /* ---- SVG line plots ------------------------------------------------------ */
 
