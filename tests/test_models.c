@@ -200,6 +200,9 @@ static const bad_case bad[] = {
     {"resnet:depth=20,blocks=2-2", "depth or blocks"},
     {"resnet:blocks=2-0-2", "blocks must be"},
     {"resnet:preact=2", "preact must be one of"},
+    /* found by fuzz_model_spec: took over 10 s to build (quadratic) */
+    {"resnet:depth=4604", "2301 residual blocks in all is too many"},
+    {"resnet:blocks=1000-1", "1001 residual blocks in all"},
     {"resnet:depth", "'depth' is not key=value"},
     {"resnet:depth=", "missing value for key 'depth'"},
     {"resnet:depth=20,,width=4", "empty key=value"},
@@ -221,6 +224,19 @@ static const bad_case bad[] = {
     {"", "empty model spec"},
 };
 #define NBAD ((int)(sizeof bad / sizeof bad[0]))
+
+/* The deepest resnets the cap allows still build (graph only). */
+START_TEST(test_deep_resnet_builds)
+{
+    const char *specs[] = { "resnet:depth=1202", "resnet:blocks=500-500" };
+    for (int i = 0; i < 2; i++) {
+        advc_graph *g = NULL;
+        ck_assert_msg(advc_model_build(specs[i], CIFAR, 10, relu(), &g) ==
+                          ADVC_OK, "%s", advc_last_error());
+        advc_graph_free(g);
+    }
+}
+END_TEST
 
 START_TEST(test_spec_errors)
 {
@@ -517,6 +533,44 @@ static void bad_act(advc_checkpoint *ck)
     snprintf(ck->act, sizeof ck->act, "swish");
 }
 
+/* A small file naming a model of 8.6e9 parameters (fuzz_checkpoint found
+ * the like): refused by its tensors before anything is allocated for it
+ * (before the fix, compile tried to allocate 34 GB first). */
+static void huge_spec(advc_checkpoint *ck)
+{
+    snprintf(ck->spec, sizeof ck->spec, "mlp:hidden=65536-65536-65536");
+}
+
+/* A resnet's weights do not depend on the image size, so only a bound on
+ * the declared input shape stops a small file from asking for any amount
+ * of activation memory (fuzz_checkpoint found it). */
+START_TEST(test_load_bounds_input_shape)
+{
+    tu_tmpdir td;
+    char path[TU_PATH_MAX];
+    tmp_path(&td, path, "in");
+    const char *spec = "resnet:depth=8,width=2";
+    advc_graph *g = make(spec, (advc_shape){ 1, 8, 8 }, 1, 1);
+    ck_assert_int_eq(advc_model_save(path, g, spec, relu(), ""), ADVC_OK);
+    advc_graph_free(g);
+    advc_checkpoint ck;
+    ck_assert_int_eq(advc_checkpoint_read(path, &ck), ADVC_OK);
+    ck.h = ck.w = 2048; /* 4M values per image */
+    ck_assert_int_eq(advc_checkpoint_write(path, &ck), ADVC_OK);
+    advc_graph *h = NULL;
+    ck_assert_int_eq(advc_model_load(path, 1, NULL, &h, NULL),
+                     ADVC_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(advc_last_error(), "4194304 values"));
+    ck.h = ck.w = 512; /* 3x512x512 would fit; 1x512x512 loads */
+    ck_assert_int_eq(advc_checkpoint_write(path, &ck), ADVC_OK);
+    ck_assert_msg(advc_model_load(path, 1, NULL, &h, NULL) == ADVC_OK, "%s",
+                  advc_last_error());
+    advc_graph_free(h);
+    advc_checkpoint_free(&ck);
+    tu_tmpdir_remove(&td);
+}
+END_TEST
+
 START_TEST(test_load_refuses_mismatch)
 {
     expect_refused(widen_conv1, "tensor 'conv1.w' has shape (32,1,4,4), "
@@ -527,6 +581,8 @@ START_TEST(test_load_refuses_mismatch)
     expect_refused(respec, "the spec 'cnn' expects");
     expect_refused(bad_spec, "depth must be 6n+2");
     expect_refused(bad_act, "activation 'swish'");
+    expect_refused(huge_spec, "tensor 'conv1.w' is not in the model of "
+                              "spec 'mlp:hidden=65536-65536-65536'");
 
     advc_graph *h = NULL;
     ck_assert_int_ne(advc_model_load("/nonexistent/m.advc", 2, NULL, &h,
@@ -599,6 +655,8 @@ Suite *advc_suite_models(void)
     tcase_add_test(tc, test_act_spec_round_trip);
     tcase_add_test(tc, test_save_load_bit_exact);
     tcase_add_test(tc, test_load_refuses_mismatch);
+    tcase_add_test(tc, test_load_bounds_input_shape);
+    tcase_add_test(tc, test_deep_resnet_builds);
     tcase_add_test(tc, test_cnn_small_sgd_lowers_loss);
     suite_add_tcase(s, tc);
     return s;
