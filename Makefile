@@ -198,6 +198,44 @@ run-job:
 	@echo "   (clean | perturbation | adversarial) + attack/*.npy, probe.svg"
 	@echo "   (logits along the FGSM direction)."
 
+# ---- fuzzing (lib helper's block) ----------------------------------------
+# libFuzzer targets, one per tests/fuzz/fuzz_<name>.c (a new file is a new
+# target), each linked with a copy of the library built by clang with
+# -fsanitize=fuzzer-no-link,address,undefined.  `make fuzz` runs every
+# target for FUZZ_SECONDS on its committed seed corpus and prints
+# libFuzzer's own summary per target; a crash stops it with the report.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   := build/fuzz
+FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
+
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-seeds
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz -std=c11 $(WARN) $(ARCHFLAGS) \
+	    -ffp-contract=off -pthread $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+	    -c $< -o $@
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o \
+                      $(FUZZ_BUILD)/obj/tests/fuzz/util.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -lm -pthread -o $@
+fuzz-build: | fuzz-deps
+	$(MAKE) --no-print-directory $(FUZZ_BINS)
+fuzz-deps:
+	@sh tests/need.sh fuzz
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_TARGETS)
+# Regenerates the committed seed corpus (tests/fuzz/corpus/) from
+# tests/fuzz/seeds.c; only needed when a file format changes.
+fuzz-seeds: $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) tests/fuzz/seeds.c $(LIB) $(LDLIBS) \
+	    -o $(BUILD)/fuzz-seeds
+	$(BUILD)/fuzz-seeds tests/fuzz/corpus
+# ---- end of fuzzing block ------------------------------------------------
+
 print-isa:
 	@echo $(ISA)
 
@@ -205,3 +243,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(wildcard $(FUZZ_BUILD)/obj/tests/fuzz/*.d)
