@@ -5,7 +5,11 @@
 set -e
 want="$1"
 
-have_native() { pkg-config --exists check 2>/dev/null || [ -f /usr/include/check.h ]; }
+# pkg-config also serves tests/install-test.sh (the installed advc.pc).
+have_native() {
+    command -v pkg-config >/dev/null 2>&1 &&
+    { pkg-config --exists check 2>/dev/null || [ -f /usr/include/check.h ]; }
+}
 have_neon() {
     command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 &&
     command -v qemu-aarch64 >/dev/null 2>&1 &&
