@@ -172,6 +172,49 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* Sum over used symbols of 2^(30 - len): 2^30 for a complete code. */
+#define KRAFT_ONE (1ull << 30)
+static uint64_t kraft(const uint8_t *len, int n)
+{
+    uint64_t k = 0;
+    for (int s = 0; s < n; s++)
+        if (len[s]) k += 1ull << (30 - len[s]);
+    return k;
+}
+
+/* Fibonacci counts make the deepest Huffman trees: 20 symbols give depth
+ * 19, which the 15-bit limit must flatten; the 7-bit code-length code
+ * likewise.  The codes stay complete, and a more frequent symbol never
+ * gets a longer code.  One or no used symbol gets a complete 1-bit
+ * code. */
+START_TEST(huffman_length_limits)
+{
+    uint32_t f[24] = { 1, 1 };
+    for (int s = 2; s < 24; s++) f[s] = f[s - 1] + f[s - 2];
+    uint8_t len[24];
+    advc_huffman_lengths(f, 20, 30, len); /* no limit that bites */
+    ck_assert_int_eq(len[0], 19);
+    ck_assert_uint_eq(kraft(len, 20), KRAFT_ONE);
+    const int limits[2] = { 15, 7 };
+    const int nsym[2] = { 24, 19 };
+    for (int k = 0; k < 2; k++) {
+        advc_huffman_lengths(f, nsym[k], limits[k], len);
+        for (int s = 0; s < nsym[k]; s++) {
+            ck_assert_int_ge(len[s], 1);
+            ck_assert_int_le(len[s], limits[k]);
+            if (s > 0) ck_assert_int_le(len[s], len[s - 1]);
+        }
+        ck_assert_uint_eq(kraft(len, nsym[k]), KRAFT_ONE);
+    }
+    uint32_t one[5] = { 0, 0, 7, 0, 0 }, none[5] = { 0 };
+    advc_huffman_lengths(one, 5, 15, len);
+    ck_assert_int_eq(len[2], 1);
+    ck_assert_uint_eq(kraft(len, 5), KRAFT_ONE);
+    advc_huffman_lengths(none, 5, 15, len);
+    ck_assert_uint_eq(kraft(len, 5), KRAFT_ONE);
+}
+END_TEST
+
 /* The oracle can say no: damaged streams are refused or decode to other
  * bytes (which the Adler-32 then catches). */
 START_TEST(inflater_refuses_damage)
@@ -202,6 +245,7 @@ Suite *advc_suite_deflate(void)
     TCase *t = tcase_create("round trip");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, adler32_values);
+    tcase_add_test(t, huffman_length_limits);
     tcase_add_test(t, empty_and_tiny);
     tcase_add_test(t, noise_goes_stored);
     tcase_add_test(t, long_runs);

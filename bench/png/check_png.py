@@ -8,7 +8,8 @@ and its Adler-32, the five PNG row filters; the pixels must come back
 exactly.  PNG files named on the command line (e.g. make run's
 build/run/attack/grid.png) are decoded and their sizes reported too.
 
-    python3 bench/png/check_png.py [--lib build/libadvc.a] [FILE.png ...]
+    python3 bench/png/check_png.py [--lib build/libadvc.a] [--raw OUT]
+                                   [FILE.png ...]
 """
 import argparse
 import os
@@ -96,6 +97,8 @@ def pictures():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lib", default="build/libadvc.a")
+    ap.add_argument("--raw", help="write the first FILE's decompressed "
+                    "scanlines (filter bytes included) here")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -122,6 +125,10 @@ def main():
     for path in args.files:
         data = open(path, "rb").read()
         w, h, ch, px, idat = decode(data)
+        if args.raw:
+            with open(args.raw, "wb") as f:
+                f.write(zlib.decompress(idat))
+            args.raw = None
         print("png=%s w=%d h=%d raw=%d file=%d zlib9=%d status=PASS"
               % (path, w, h, h * (w * ch + 1), len(data),
                  len(zlib.compress(zlib.decompress(idat), 9))))

@@ -249,7 +249,7 @@ static void huffman_depths(const uint32_t *freq, int n, uint8_t *len)
         int d = 0;
         if (freq[s] > 0)
             for (int p = parent[s]; p >= 0; p = parent[p]) d++;
-        len[s] = (uint8_t)d;
+        len[s] = (uint8_t)(d < 255 ? d : 255); /* only compared to 15 */
     }
 }
 
@@ -260,7 +260,8 @@ static void huffman_depths(const uint32_t *freq, int n, uint8_t *len)
  * 32 halvings all counts are 1 and the tree is balanced (depth <= 9 for
  * 288 symbols).  Fewer than two used symbols get a dummy partner, so the
  * code is always complete (every decoder accepts that). */
-static void build_code(const uint32_t *freq, int n, int max_bits, huff *h)
+void advc_huffman_lengths(const uint32_t *freq, int n, int max_bits,
+                          uint8_t *len)
 {
     uint32_t f[LITLEN_SYMS];
     int used = 0;
@@ -273,16 +274,21 @@ static void build_code(const uint32_t *freq, int n, int max_bits, huff *h)
             f[s] = 1;
             used++;
         }
-    memset(h->len, 0, sizeof h->len);
     for (;;) {
-        huffman_depths(f, n, h->len);
+        huffman_depths(f, n, len);
         int deepest = 0;
         for (int s = 0; s < n; s++)
-            if (h->len[s] > deepest) deepest = h->len[s];
+            if (len[s] > deepest) deepest = len[s];
         if (deepest <= max_bits) break;
         for (int s = 0; s < n; s++)
             if (f[s] > 0) f[s] = (f[s] + 1) / 2;
     }
+}
+
+static void build_code(const uint32_t *freq, int n, int max_bits, huff *h)
+{
+    memset(h->len, 0, sizeof h->len);
+    advc_huffman_lengths(freq, n, max_bits, h->len);
     canonical_codes(h, n);
 }
 

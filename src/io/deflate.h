@@ -19,6 +19,13 @@
 advc_status advc_zlib_compress(const uint8_t *in, size_t n, uint8_t **out,
                                size_t *outn);
 
+/* Code lengths (len[0..n), 0 for unused symbols) of a complete prefix
+ * code for the symbol counts freq[0..n) (2 <= n <= 288), none longer than
+ * max_bits (7 or 15 in deflate): Huffman's, flattened where too deep.
+ * Used by the compressor; declared here for the tests. */
+void advc_huffman_lengths(const uint32_t *freq, int n, int max_bits,
+                          uint8_t *len);
+
 /* Adler-32 (RFC 1950 section 8), continuable: start from adler = 1. */
 uint32_t advc_adler32(uint32_t adler, const uint8_t *p, size_t n);
 
