@@ -65,8 +65,9 @@
 #define HASH_SIZE (1u << HASH_BITS)
 #define HASH_SHIFT 5      /* 3 bytes x 5-bit shifts span the 15 hash bits */
 #define MAX_CHAIN 128     /* candidates tried per position: on make run's
-                             grid 64 gives 4% more bytes, 1024 6% fewer at
-                             4x the time on noisy pictures (RESULTS.md)  */
+                             grid 64 gives 1.6% more bytes, 1024 6% fewer
+                             but 5x the time on two-level noise (6 s for
+                             2.65 MB; bench/RESULTS.md)                   */
 #define LAZY_MAX 128      /* only matches shorter than this wait a byte
                              for a longer one                            */
 #define BLOCK_TOKENS 16384 /* symbols per block: each block gets its own

@@ -11,9 +11,10 @@
  *   IEND       empty
  * The filtered image is every row prefixed by its filter type byte.  We
  * always use type 0 (None: the row's bytes unchanged).  The prediction
- * filters (Sub, Up, Average, Paeth) with the usual per-row choice made
- * make run's grid 25% larger: its pixels are blown-up blocks with few
- * levels, which LZ77 matches exactly a row or a pixel back, while the
+ * filters (Sub, Up, Average, Paeth) with the usual per-row choice (the
+ * smallest sum of |signed byte|) made make run's grid 29% larger (72 KB
+ * against 56 KB, bench/RESULTS.md): its pixels are blown-up blocks with
+ * few levels, which LZ77 matches exactly a row or a pixel back, while the
  * differences of noise-like perturbations match less well.
  * The zlib stream comes from deflate.c (LZ77 + Huffman codes).
  *
