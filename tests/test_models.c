@@ -225,7 +225,9 @@ static const bad_case bad[] = {
 };
 #define NBAD ((int)(sizeof bad / sizeof bad[0]))
 
-/* The deepest resnets the cap allows still build (graph only). */
+/* The deepest resnets the cap allows still build (graph only), and each
+ * of their 3,000-10,000 tensors is found by name at its own index (the
+ * name table is a hash table that grows as tensors are added). */
 START_TEST(test_deep_resnet_builds)
 {
     const char *specs[] = { "resnet:depth=1202", "resnet:blocks=500-500" };
@@ -233,6 +235,12 @@ START_TEST(test_deep_resnet_builds)
         advc_graph *g = NULL;
         ck_assert_msg(advc_model_build(specs[i], CIFAR, 10, relu(), &g) ==
                           ADVC_OK, "%s", advc_last_error());
+        int nt = advc_graph_num_tensors(g);
+        ck_assert_int_gt(nt, 3000);
+        for (int j = 0; j < nt; j++)
+            ck_assert_int_eq(
+                advc_graph_find_tensor(g, advc_graph_tensor(g, j)->name), j);
+        ck_assert_int_eq(advc_graph_find_tensor(g, "stage1.block0.x"), -1);
         advc_graph_free(g);
     }
 }

@@ -34,12 +34,12 @@
 
 #include <stdio.h>
 
-/* Most residual blocks a spec may ask for: graph building checks each new
- * tensor name against all earlier ones, so its time grows with the square
- * of the blocks (6000 blocks took 3.5 s to build; depth=4604, 2301
- * blocks, over 10 s under the sanitizers, fuzz_model_spec's timeout).
- * 1000 blocks build in 0.12 s and cover ResNet-1202 (600 blocks), the
- * deepest network of the paper. */
+/* Most residual blocks a spec may ask for.  ResNet-1202, the deepest
+ * network of the paper, has 600; a spec far beyond is a typo that would
+ * take minutes to compile and train.  (fuzz_model_spec found
+ * resnet:depth=4604 running past its 10 s timeout: building was then
+ * quadratic in the tensor count, which the name table of graph.c has
+ * since made linear.) */
 #define RESNET_MAX_BLOCKS 1000
 
 static int conv(const mctx *m, const char *name, int x, int cout, int k,
