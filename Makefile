@@ -1,14 +1,16 @@
 # advc Makefile: one library, one program, one benchmark, one test binary.
 #
 #   make                      build/libadvc.a, build/advc, build/advc-bench
-#   make SIMD=auto|avx2|neon|scalar   choose the kernels' ISA (auto follows
-#                             -march=native); non-auto builds go to build/<simd>/
+#   make SIMD=auto|avx512|avx2|neon|scalar   choose the kernels' ISA (auto
+#                             follows -march=native); non-auto builds go to
+#                             build/<simd>/
 #   make test                 Check suite, native ISA
-#   make test SIMD=scalar     same suite on the scalar kernels
+#   make test SIMD=avx512|avx2|scalar   same suite on that ISA's kernels
 #   make test-neon            cross-compile for aarch64, run under qemu
 #   make sanitize             suite under ASan + UBSan (= make test SAN=1)
 #   make bench                verify-then-time microbenchmarks
 #   make data / make run      fetch MNIST + Fashion-MNIST / the main job
+#   make reproduce [PAPER=p] [BUDGET=quick|full]   the papers' experiments
 #   make clean
 
 CC      ?= cc
@@ -18,8 +20,13 @@ RUN     ?=
 AR      ?= ar
 
 # ---- configuration ---------------------------------------------------------
+# avx512: the x86-64-v4 extensions spelled out (F, BW, VL, DQ; the kernels
+# themselves use F only), plus AVX2 and FMA; never -march=native, so the
+# binary runs on any AVX-512 x86-64 (Skylake-X and later, Zen 4 and later).
 ifeq ($(SIMD),auto)
   ARCHFLAGS := -march=native
+else ifeq ($(SIMD),avx512)
+  ARCHFLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mavx2
 else ifeq ($(SIMD),avx2)
   ARCHFLAGS := -mavx2 -mfma
 else ifeq ($(SIMD),neon)
@@ -27,7 +34,7 @@ else ifeq ($(SIMD),neon)
 else ifeq ($(SIMD),scalar)
   ARCHFLAGS := -DADVC_FORCE_SCALAR
 else
-  $(error SIMD must be auto, avx2, neon or scalar (got '$(SIMD)'))
+  $(error SIMD must be auto, avx512, avx2, neon or scalar (got '$(SIMD)'))
 endif
 
 # Which ISA the compiler will target: read its predefined macros, the same
@@ -36,8 +43,9 @@ ifeq ($(SIMD),scalar)
   ISA := scalar
 else
   ISA := $(shell $(CC) $(ARCHFLAGS) -dM -E -x c /dev/null 2>/dev/null | awk \
-    '/define __AVX2__ /{a=1} /define __FMA__ /{f=1} /define __ARM_NEON /{n=1} \
-     /define __aarch64__ /{r=1} END{print (a&&f)?"avx2":((n&&r)?"neon":"scalar")}')
+    '/define __AVX512F__ /{z=1} /define __AVX2__ /{a=1} /define __FMA__ /{f=1} \
+     /define __ARM_NEON /{n=1} /define __aarch64__ /{r=1} \
+     END{print (z&&a&&f)?"avx512":((a&&f)?"avx2":((n&&r)?"neon":"scalar"))}')
 endif
 ifeq ($(SIMD),neon)
   ifneq ($(ISA),neon)
@@ -47,6 +55,11 @@ endif
 ifeq ($(SIMD),avx2)
   ifneq ($(ISA),avx2)
     $(error SIMD=avx2 needs an x86-64 compiler with -mavx2 -mfma)
+  endif
+endif
+ifeq ($(SIMD),avx512)
+  ifneq ($(ISA),avx512)
+    $(error SIMD=avx512 needs an x86-64 compiler with -mavx512f)
   endif
 endif
 
@@ -72,14 +85,18 @@ ifneq ($(SAN),)
 endif
 
 # ---- sources ---------------------------------------------------------------
+# Every build: the drivers and the scalar references.  A SIMD build adds
+# its ISA's folder (GEMM micro-kernel) and vec/ (the element-wise kernels,
+# one source compiled over that ISA's vec_<isa>.h).
 KERNEL_SRC := $(wildcard src/kernels/*.c src/kernels/scalar/*.c)
 ifneq ($(ISA),scalar)
-  KERNEL_SRC += $(wildcard src/kernels/$(ISA)/*.c)
+  KERNEL_SRC += $(wildcard src/kernels/$(ISA)/*.c src/kernels/vec/*.c)
 endif
 LIB_SRC   := $(wildcard src/core/*.c src/io/*.c src/nn/*.c src/nn/ops/*.c \
                src/models/*.c src/adv/*.c) $(KERNEL_SRC)
 CLI_SRC   := $(wildcard src/cli/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
+EXAMPLE_SRC := $(wildcard src/examples/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -92,6 +109,7 @@ LIB   := $(BUILD)/libadvc.a
 PROG  := $(BUILD)/advc
 BENCH := $(BUILD)/advc-bench
 TESTS := $(BUILD)/advc-tests
+EXAMPLES := $(patsubst src/examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 # Check (tests only).  A cross build links the target's static Check.
 ifeq ($(ISA),neon)
@@ -107,10 +125,12 @@ else ifeq ($(SIMD),scalar)
   TEST_DEFS := -DADVC_EXPECT_ISA=\"scalar\"
 else ifeq ($(SIMD),avx2)
   TEST_DEFS := -DADVC_EXPECT_ISA=\"avx2\"
+else ifeq ($(SIMD),avx512)
+  TEST_DEFS := -DADVC_EXPECT_ISA=\"avx512\"
 endif
 
-.PHONY: all test test-neon sanitize bench data run run-job clean check-deps print-isa
-all: $(LIB) $(PROG) $(BENCH)
+.PHONY: all test test-neon sanitize bench data run run-job clean check-deps print-isa reproduce
+all: $(LIB) $(PROG) $(BENCH) $(EXAMPLES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -127,6 +147,12 @@ $(PROG): $(CLI_OBJ) $(LIB)
 $(BENCH): $(BENCH_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(BENCH_OBJ) $(LIB) $(LDLIBS) -o $@
 
+# The examples see the public headers only, as a program using the
+# library would.
+$(BUILD)/examples/%: src/examples/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iinclude $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(TEST_OBJ): CPPFLAGS += $(CHECK_CFLAGS) $(TEST_DEFS) -Itests
 $(TEST_OBJ): | check-deps
 $(TESTS): $(TEST_OBJ) $(LIB)
@@ -136,9 +162,12 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 check-deps:
 	@sh tests/need.sh $(if $(filter neon,$(ISA)),neon,native)
 
-test: check-deps $(TESTS) $(PROG)
+# The scalar build also holds fixed runs to their recorded bits.
+test: check-deps $(TESTS) $(PROG) $(EXAMPLES)
 	$(RUN) $(TESTS)
 	sh tests/cli.sh $(PROG) $(RUN)
+	sh tests/example.sh $(PROG) $(BUILD)/examples/classify_attack $(RUN)
+	$(if $(filter scalar,$(SIMD)),$(if $(SAN),,sh tests/golden.sh $(PROG)))
 
 # Everything is linked statically for qemu: a dynamically linked aarch64
 # advc hung in its first pthread_create under Debian 12's qemu-user (tests
@@ -198,14 +227,23 @@ run-job:
 	@echo "   (clean | perturbation | adversarial) + attack/*.npy, probe.svg"
 	@echo "   (logits along the FGSM direction)."
 
+# The papers' experiments, one script each (bench/repro/): every paper at
+# the quick budget, or PAPER=<name> BUDGET=full.  Results and commands in
+# bench/repro/results/.
+PAPER ?=
+BUDGET ?= quick
+reproduce: all
+	BUDGET=$(BUDGET) ADVC=$(PROG) sh bench/repro/run.sh $(PAPER)
+
 # ---- install (lib helper's block) ----------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=...]: advc, advc-bench,
 # libadvc.a, the public headers under include/advc/, advc.pc for
-# pkg-config, and the man page advc(1) when $(BUILD)/advc.1 exists.  The
-# library is whatever this SIMD configuration built: SIMD=avx2 (or neon,
-# scalar) is portable; the default auto uses -march=native, so it runs on
-# CPUs like this one only.  advc.pc records both (variables isa and
-# archflags, and the Description).
+# pkg-config, and the man page advc(1) (`make man`: $(BUILD)/advc.1,
+# written by `advc help --man` from the same descriptors as --help).  The
+# library is whatever this SIMD configuration built: SIMD=avx512, avx2 (or
+# neon, scalar) are portable; the default auto uses -march=native, so it
+# runs on CPUs like this one only.  advc.pc records both (variables isa
+# and archflags, and the Description).
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
@@ -218,15 +256,17 @@ PUB_HEADERS := $(wildcard include/advc/*.h)
 VERSION := $(shell sed -n 's/^\#define ADVC_VERSION "\(.*\)"/\1/p' include/advc/core.h)
 ARCH_NOTE := $(strip \
   $(if $(filter auto,$(SIMD)),built with -march=native: runs on CPUs like the build machine, \
+  $(if $(filter avx512,$(SIMD)),built with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mavx2: runs on x86-64 with AVX-512F (and BW VL DQ), \
   $(if $(filter avx2,$(SIMD)),built with -mavx2 -mfma: runs on any x86-64 with AVX2 and FMA, \
   $(if $(filter neon,$(SIMD)),runs on any aarch64, \
   $(if $(filter scalar,$(SIMD)),plain C: runs anywhere, \
-  built with $(ARCHFLAGS))))))
+  built with $(ARCHFLAGS)))))))
 
 .PHONY: install uninstall man test-lib test-faults
-# man: the lead's generator of $(MAN1) from the option descriptors hooks
-# in here (man: $(MAN1) plus its rule); until then install skips the page.
-man:
+# The page is generated by the program itself ($(RUN) runs a cross build).
+man: $(MAN1)
+$(MAN1): $(PROG)
+	$(RUN) $(PROG) help --man >$@.tmp && mv $@.tmp $@
 # advc.pc is written at install time, so it always names this PREFIX.
 install: $(LIB) $(PROG) $(BENCH) man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
@@ -241,9 +281,8 @@ install: $(LIB) $(PROG) $(BENCH) man
 	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
 	    'Libs: -L$${libdir} -ladvc -lm -pthread' \
 	    >$(DESTDIR)$(PCDIR)/advc.pc
-	@if [ -f $(MAN1) ]; then install -d $(DESTDIR)$(MAN1DIR) && \
-	    install -m 644 $(MAN1) $(DESTDIR)$(MAN1DIR)/ && echo "installed advc.1"; \
-	else echo "install: $(MAN1) not built yet, man page skipped"; fi
+	install -d $(DESTDIR)$(MAN1DIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MAN1DIR)/
 	@echo "installed advc $(VERSION) (kernels: $(ISA); $(ARCH_NOTE)) under $(DESTDIR)$(PREFIX)"
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/advc $(DESTDIR)$(BINDIR)/advc-bench \

@@ -35,8 +35,13 @@ double bench_time(void (*fn)(void *ctx), void *ctx, int reps);
  * number of online CPUs.  Returns how many were written to out (<= 2). */
 int bench_thread_list(const bench_opts *o, int out[2]);
 
-/* The machine's measured single-core FMA peak in GFLOP/s (cached after the
- * first call; computed by bench_peak.c with a register-only loop). */
+/* Prints one line naming the CPU: model, vendor, family, model number and
+ * the SIMD flags that matter here (from /proc/cpuinfo where it exists). */
+void bench_print_cpu(void);
+
+/* The machine's measured single-core FMA peak in GFLOP/s for this build's
+ * ISA (512-bit for avx512, 256-bit for avx2; cached after the first call;
+ * computed by bench_peak.c with a register-only loop). */
 double bench_peak_gflops(void);
 
 /* Subcommands: each returns the number of failed cases. */

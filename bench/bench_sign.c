@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
+#include "dispatch.h"
 
 #define N_BATCH 100352  /* 784 * 128: an MNIST batch of images */
 #define N_BIG   1048576 /* 2^20: well past the L2 cache */
@@ -180,8 +181,8 @@ static double verify(op_id op, size_t n, const inputs *in, state *f,
         double mag = 0;
         for (size_t i = 0; i < n; i++)
             mag += fabs((double)in->g[i] * (op == OP_DOT ? in->x0[i] : 1));
-        /* partial sums the SIMD kernel keeps: 4 vectors of 8 or 4 */
-        double lanes = strcmp(advc_isa_name(), "neon") == 0 ? 16 : 32;
+        /* partial sums this build's kernel keeps (dispatch.h) */
+        double lanes = ISA_SUM_PARTIALS;
         double err = fabs((double)f->out - (double)r->out) / mag;
         *ok = err <= (n / lanes + 10) * 0x1p-24;
         return err;

@@ -70,9 +70,7 @@ int bench_train(const bench_opts *o)
     int n = B * STEPS_PER_REP;
     float *x = advc_alloc((size_t)n * per * sizeof *x);
     int *y = malloc((size_t)n * sizeof *y);
-    uint8_t *y8 = malloc((size_t)n);
     make_data(x, y, n, per);
-    for (int i = 0; i < n; i++) y8[i] = (uint8_t)y[i];
     for (int ti = 0; ti < nth; ti++) {
         advc_pool *pool = advc_pool_create(th[ti]);
         advc_graph *g = NULL;
@@ -108,7 +106,7 @@ int bench_train(const bench_opts *o)
         int replays = recipe == ADVC_RECIPE_FREE ? rc.replays : 1;
         /* Verify: 8 steps on batch 0 (free: 8 replays) must lower its
          * loss.  epochs counts loop epochs times the replays. */
-        t.d = (advc_dataset){ B, 1, 28, 28, 10, x, y8 };
+        t.d = (advc_dataset){ B, 1, 28, 28, 10, x, y };
         t.cfg.epochs = replays;
         run_epoch(&t);
         float first = t.res.loss;
@@ -146,6 +144,5 @@ int bench_train(const bench_opts *o)
     }
     advc_free(x);
     free(y);
-    free(y8);
     return failed;
 }

@@ -5,9 +5,11 @@
 set -e
 want="$1"
 
-# pkg-config also serves tests/install-test.sh (the installed advc.pc).
+# pkg-config, c++ and man also serve tests/install-test.sh (the installed
+# advc.pc, the C++ program, the man page).
 have_native() {
     command -v pkg-config >/dev/null 2>&1 &&
+    command -v c++ >/dev/null 2>&1 && command -v man >/dev/null 2>&1 &&
     { pkg-config --exists check 2>/dev/null || [ -f /usr/include/check.h ]; }
 }
 have_neon() {
@@ -26,11 +28,11 @@ case "$want" in
 native)
     have_native && exit 0
     if can_install; then
-        echo "need.sh: installing Check with apt-get" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq check pkg-config >&2
+        echo "need.sh: installing Check, pkg-config, g++ and man-db with apt-get" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq check pkg-config g++ man-db >&2
         exit 0
     fi
-    echo "Check (the C unit-test library) is missing: run  sudo apt-get install -y check pkg-config" >&2
+    echo "the test tools (Check, pkg-config, g++, man) are not all installed: run  sudo apt-get install -y check pkg-config g++ man-db" >&2
     exit 1 ;;
 neon)
     have_neon && exit 0

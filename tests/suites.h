@@ -6,6 +6,7 @@
 
 #define ADVC_SUITES(X) \
     X(core)            \
+    X(param)           \
     X(gemm)            \
     X(im2col)          \
     X(act)             \
@@ -13,15 +14,20 @@
     X(data)            \
     X(io)              \
     X(deflate)         \
+    X(augment)         \
     X(loss)            \
     X(optim)           \
     X(checkpoint)      \
     X(models)          \
     X(nn)              \
     X(attack)          \
+    X(eval)            \
     X(pictures)        \
-    X(npy)             \
-    X(recipes)
+    X(recipes)         \
+    X(npz)             \
+    X(interop)         \
+    X(resume)          \
+    X(npy)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

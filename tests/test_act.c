@@ -5,9 +5,10 @@
  * Per activation (psoftplus with alpha = 1, 2, 10, 100), forward and
  * backward: a dense sweep of [-100, 100], every binade from the smallest
  * subnormal to FLT_MAX, special values; results always finite; in place
- * equals out of place; every length 0..40 at four offsets equals the long
- * array element by element (tails) and writes nothing past the end; the
- * backward also against a central difference of the double forward.
+ * equals out of place; every length 0..TU_TILE_N at four offsets equals
+ * the long array element by element (every loop and tail of every ISA)
+ * and writes nothing past the end; the backward also against a central
+ * difference of the double forward.
  */
 #include <float.h>
 #include <stdio.h>
@@ -248,13 +249,13 @@ START_TEST(test_in_place)
 }
 END_TEST
 
-/* Every n in [0, 40] at offsets 0..3 gives, element by element, the bits
- * of one long call (so vector body and tail compute the same function),
- * and writes nothing past n. */
+/* Every n in [0, TU_TILE_N] at offsets 0..3 gives, element by element,
+ * the bits of one long call (so vector body and tail compute the same
+ * function), and writes nothing past n. */
 START_TEST(test_tails)
 {
     const act_case *c = &cases[_i];
-    enum { LONG = 64, GUARD = 8 };
+    enum { LONG = TU_TILE_N + 4, GUARD = TU_MAX_LANES };
     const float sentinel = 1234.5f;
     float x[LONG], dy[LONG], ylong[LONG], dxlong[LONG];
     float out[LONG + GUARD];
@@ -263,7 +264,7 @@ START_TEST(test_tails)
     advc_act_forward(c->f, c->alpha, LONG, x, ylong);
     advc_act_backward(c->f, c->alpha, LONG, x, dy, dxlong);
     for (int off = 0; off < 4; off++) {
-        for (int n = 0; n <= 40; n++) {
+        for (int n = 0; n <= TU_TILE_N; n++) {
             for (int bwd = 0; bwd < 2; bwd++) {
                 for (int i = 0; i < LONG + GUARD; i++) out[i] = sentinel;
                 if (bwd)

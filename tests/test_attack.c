@@ -248,9 +248,26 @@ START_TEST(test_names_defaults)
     static const char *const names[] = {"fgsm",    "pgd",      "pgd-l2",
                                         "cw",      "apgd-ce",  "apgd-dlr",
                                         "apgd-t",  "noise"};
+    static const advc_attack_kind kinds[] = {
+        ADVC_ATK_FGSM,     ADVC_ATK_PGD,      ADVC_ATK_PGD_L2,
+        ADVC_ATK_CW,       ADVC_ATK_APGD_CE,  ADVC_ATK_APGD_DLR,
+        ADVC_ATK_APGD_T,   ADVC_ATK_NOISE};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        ck_assert_int_eq(advc_attack_parse(names[i]), kinds[i]);
+    /* Every row of the table: a name that parses back, a summary, a
+     * paper, and settings rows that check their own defaults. */
     for (int k = 0; k < ADVC_ATK_COUNT; k++) {
-        ck_assert_str_eq(advc_attack_name((advc_attack_kind)k), names[k]);
-        ck_assert_int_eq(advc_attack_parse(names[k]), k);
+        const advc_attack_desc *d = advc_attack_describe(k);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_str_eq(advc_attack_name((advc_attack_kind)k), d->name);
+        ck_assert_int_eq(advc_attack_parse(d->name), k);
+        ck_assert(d->summary[0] && d->paper[0] && d->nparams > 0);
+        advc_attack_config c = advc_attack_defaults((advc_attack_kind)k);
+        c = advc_attack_resolve(&c);
+        for (int i = 0; i < d->nparams; i++)
+            ck_assert_msg(advc_param_check(&d->params[i], &c) == ADVC_OK,
+                          "%s: default --%s out of its range", d->name,
+                          d->params[i].flag);
     }
     ck_assert_int_eq(advc_attack_parse("APGD-CE"), ADVC_ATK_APGD_CE);
     ck_assert_int_eq(advc_attack_parse("pgd2"), ADVC_ATK_COUNT);
@@ -261,7 +278,9 @@ START_TEST(test_names_defaults)
     ck_assert(c.steps == 1 && !c.random_start && c.restarts == 1);
     ck_assert(c.eps == 0.3f && c.lo == 0.0f && c.hi == 1.0f);
     c = advc_attack_defaults(ADVC_ATK_PGD);
-    ck_assert(c.steps == 40 && c.step_size == 0.01f && c.random_start);
+    ck_assert(c.steps == 40 && c.step_size == 0.0f && c.random_start);
+    c = advc_attack_resolve(&c); /* Madry et al.'s rule: 2.5 eps / steps */
+    ck_assert(c.step_size == 2.5f * 0.3f / 40.0f);
     c = advc_attack_defaults(ADVC_ATK_CW);
     ck_assert(c.loss == ADVC_LOSS_CW);
     c = advc_attack_defaults(ADVC_ATK_APGD_T);
@@ -314,9 +333,9 @@ START_TEST(test_bad_args)
     expect_bad(g, &c, x, y, 4, xa, "exit");
     c = make_cfg(ADVC_ATK_APGD_T, 0.1f, 2);
     c.target_classes = 10;
-    expect_bad(g, &c, x, y, 4, xa, "target_classes");
+    expect_bad(g, &c, x, y, 4, xa, "target-classes");
     c.target_classes = 0;
-    expect_bad(g, &c, x, y, 4, xa, "target_classes");
+    expect_bad(g, &c, x, y, 4, xa, "target-classes");
     c.target_classes = 3;
     c.targets = t;
     expect_bad(g, &c, x, y, 4, xa, "targets");

@@ -12,8 +12,8 @@ START_TEST(test_isa_is_the_one_built)
     ck_assert_str_eq(advc_isa_name(), ADVC_EXPECT_ISA);
 #else
     const char *isa = advc_isa_name();
-    ck_assert(strcmp(isa, "avx2") == 0 || strcmp(isa, "neon") == 0 ||
-              strcmp(isa, "scalar") == 0);
+    ck_assert(strcmp(isa, "avx512") == 0 || strcmp(isa, "avx2") == 0 ||
+              strcmp(isa, "neon") == 0 || strcmp(isa, "scalar") == 0);
 #endif
 }
 END_TEST
@@ -177,9 +177,16 @@ START_TEST(test_default_threads_env)
 {
     setenv("ADVC_THREADS", "3", 1);
     ck_assert_int_eq(advc_default_threads(), 3);
-    setenv("ADVC_THREADS", "junk", 1);
-    ck_assert_int_ge(advc_default_threads(), 1);
+    const char *bad[] = { "junk", "0", "-2", "3x", "1025", " 2" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("ADVC_THREADS", bad[i], 1);
+        ck_assert_int_eq(advc_default_threads(), 0);
+        ck_assert_int_eq(advc_last_status(), ADVC_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(advc_last_error(), "ADVC_THREADS"));
+        ck_assert_ptr_null(advc_pool_create(0));
+    }
     unsetenv("ADVC_THREADS");
+    ck_assert_int_ge(advc_default_threads(), 1);
 }
 END_TEST
 

@@ -280,6 +280,10 @@ START_TEST(test_default_init)
         ck_assert_msg(advc_model_default_init(he[i]) == ADVC_INIT_HE, "%s",
                       he[i]);
     ck_assert(advc_model_default_init(NULL) == ADVC_INIT_HE);
+    advc_act_spec sp = { ADVC_ACT_SOFTPLUS, 0 }, si = { ADVC_ACT_SILU, 0 };
+    ck_assert(advc_model_default_init_for("cnn-small", sp) == ADVC_INIT_HE);
+    ck_assert(advc_model_default_init_for("cnn-small", si) ==
+              ADVC_INIT_UNIFORM);
 }
 END_TEST
 

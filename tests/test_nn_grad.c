@@ -12,7 +12,6 @@
 
 /* Relative-error bound: a correct gradient measures 1e-6 to 3e-4 here in
  * fp32, a wrong one ~1 (see gradcheck.h). */
-#define GC_TOL 2e-3
 
 static const advc_act_spec SILU = { ADVC_ACT_SILU, 0.0f };
 
@@ -224,6 +223,33 @@ START_TEST(test_grad_add_concat_flatten)
 }
 END_TEST
 
+/* The mean of three branches, one of them repeated (fan-out into the
+ * same mean), and an ensemble-style mean of two prefixed dense heads. */
+START_TEST(test_grad_mean)
+{
+    advc_graph *g = advc_graph_new((advc_shape){ 2, 4, 4 });
+    int a = advc_conv2d(g, "a", 0, 2, 3, 1, 1, true);
+    int b = advc_activation(g, advc_conv2d(g, "b", 0, 2, 1, 1, 0, true),
+                            SILU);
+    int xs[4] = { a, b, a, 0 };
+    int m = advc_mean(g, xs, 4);
+    int f = advc_flatten(g, m);
+    advc_graph_set_name_prefix(g, "m0.");
+    int h0 = advc_dense(g, "fc", f, 3, true);
+    advc_graph_add_exit(g, h0, 1.0f);
+    advc_graph_set_name_prefix(g, "m1.");
+    int h1 = advc_dense(g, "fc", f, 3, true);
+    advc_graph_add_exit(g, h1, 1.0f);
+    advc_graph_set_name_prefix(g, "");
+    ck_assert_int_ge(advc_graph_mean_of_exits(g), 0);
+    ck_assert_int_eq(advc_graph_num_exits(g), 1);
+    ck_assert_int_ge(advc_graph_find_tensor(g, "m1.fc.w"), 0);
+    finish(g, -1, 3, 91);
+    check(g, 3, -1, 1, gc_defaults(), "mean");
+    advc_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_grad_dropout)
 {
     for (int train = 0; train <= 1; train++) {
@@ -334,6 +360,7 @@ TCase *nn_grad_tcase(void)
     tcase_add_test(tc, test_grad_maxout);
     tcase_add_test(tc, test_grad_pool);
     tcase_add_test(tc, test_grad_add_concat_flatten);
+    tcase_add_test(tc, test_grad_mean);
     tcase_add_test(tc, test_grad_dropout);
     tcase_add_test(tc, test_grad_resnet_block);
     tcase_add_test(tc, test_grad_msdnet_block);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gradcheck.h"
 #include "testutil.h"
 #include "advc/attack.h"
 #include "advc/checkpoint.h"
@@ -108,6 +109,18 @@ START_TEST(test_names_and_paths)
     for (int r = 0; r < ADVC_RECIPE_COUNT; r++)
         ck_assert_int_eq(advc_recipe_parse(advc_recipe_name((advc_recipe)r)),
                          r);
+    /* Every row of the table describes itself, and its resolved defaults
+     * pass its own rows' ranges (on a five-exit model, for me-fgsm). */
+    advc_train_config tc = advc_train_defaults();
+    for (int r = 0; r < ADVC_RECIPE_COUNT; r++) {
+        const advc_recipe_desc *d = advc_recipe_describe((advc_recipe)r);
+        ck_assert(d && d->summary[0] && d->paper[0]);
+        advc_recipe_config rc = advc_recipe_resolve((advc_recipe)r, &tc.rc, 5);
+        for (int i = 0; i < d->nparams; i++)
+            ck_assert_msg(advc_param_check(&d->params[i], &rc) == ADVC_OK,
+                          "%s: default --%s out of range", d->name,
+                          d->params[i].flag);
+    }
     ck_assert_int_eq(advc_recipe_parse("junk"), ADVC_RECIPE_COUNT);
     ck_assert_int_eq(advc_recipe_parse("FGSM"), ADVC_RECIPE_COUNT);
     ck_assert_str_eq(advc_recipe_name(ADVC_RECIPE_FGSM_RS), "fgsm-rs");
@@ -123,22 +136,26 @@ START_TEST(test_names_and_paths)
 }
 END_TEST
 
+/* The recipes' own value rows: the exit-L2 list and the backward rules. */
 START_TEST(test_parsers)
 {
-    float v[ADVC_MAX_EXIT_L2];
-    int n = 0;
-    ck_assert(advc_exit_l2_parse("0.1,0.1,0.1,0.15,0.15", v, 16, &n) ==
-              ADVC_OK);
-    ck_assert_int_eq(n, 5);
-    ck_assert(v[3] == 0.15f && v[0] == 0.1f);
+    const advc_recipe_desc *me = advc_recipe_describe(ADVC_RECIPE_ME_FGSM);
+    int k = advc_param_find(me->params, me->nparams, "exit-l2");
+    ck_assert_int_ge(k, 0);
+    const advc_param *row = &me->params[k];
+    advc_recipe_config rc;
+    memset(&rc, 0, sizeof rc);
+    ck_assert(advc_param_set(row, &rc, "0.1,0.1,0.1,0.15,0.15") == ADVC_OK);
+    ck_assert_int_eq(rc.n_exit_l2, 5);
+    ck_assert(rc.exit_l2[3] == 0.15f && rc.exit_l2[0] == 0.1f);
     const char *bad[] = { "", "0.1,,0.2", "-1", "abc", "0.1,", "0.1;0.2",
-                          "nan" };
+                          "nan", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        ck_assert_msg(advc_exit_l2_parse(bad[i], v, 16, &n) == ADVC_ERR_ARG,
+        ck_assert_msg(advc_param_set(row, &rc, bad[i]) == ADVC_ERR_ARG,
                       "'%s' accepted", bad[i]);
         ck_assert(strchr(advc_last_error(), '\n') == NULL);
+        ck_assert(strstr(advc_last_error(), "--exit-l2") != NULL);
     }
-    ck_assert(advc_exit_l2_parse("1,2,3", v, 2, &n) == ADVC_ERR_ARG);
     advc_act_spec a;
     ck_assert(advc_grad_rule_parse("psoftplus:10", &a) == ADVC_OK);
     ck_assert(a.f == ADVC_ACT_PSOFTPLUS && a.alpha == 10.0f);
@@ -318,7 +335,7 @@ static void wb_setup(wb *w, advc_graph *g, advc_recipe r, float eps)
     s->n = WB_N;
     s->d = WB_D;
     s->pred = w->pred;
-    ck_assert(recipe_ws_alloc(s, WB_N) == ADVC_OK);
+    ck_assert(recipe_ws_alloc(s, r, WB_N) == ADVC_OK);
 }
 
 /* sum_e w_e CE_e(z) (+ beta KL(z || za) if za_all != NULL), in double. */
@@ -348,8 +365,36 @@ static void copy_logits(advc_graph *g, float *out)
                (size_t)WB_N * C * sizeof *out);
 }
 
+/* ELLE's loss at the stored points: CE(x') (logits za) + lambda mean_i
+ * (CE(x_c) - (1-a) CE(x_a) - a CE(x_b))^2, in double. */
+static double elle_loss_at(wb *w, const float *za)
+{
+    advc_graph *g = w->g;
+    int E = advc_graph_num_exits(g), C = advc_graph_classes(g);
+    size_t len = (size_t)WB_N * WB_D;
+    double ce[3][WB_N] = { { 0 } };
+    float tmp[WB_N];
+    for (int k = 0; k < 3; k++) {
+        advc_graph_forward(g, w->s.pts + k * len, WB_N, ADVC_MODE_TRAIN);
+        for (int e = 0; e < E; e++) {
+            advc_loss_xent(WB_N, C, advc_graph_logits(g, e), w->y, tmp, NULL,
+                           1);
+            for (int i = 0; i < WB_N; i++)
+                ce[k][i] += advc_graph_exit_weight(g, e) * (double)tmp[i];
+        }
+    }
+    double pen = 0;
+    for (int i = 0; i < WB_N; i++) {
+        double a = w->s.per[3 * WB_N + i];
+        double r = ce[2][i] - (1 - a) * ce[0][i] - a * ce[1][i];
+        pen += r * r;
+    }
+    return exits_loss(g, w->y, za, NULL, 0) + w->rc.lambda * pen / WB_N;
+}
+
 /* The recipe's loss as a function of the parameters, x' fixed:
- * trades: CE(x) + beta KL(f(x) || f(x')); fgsm: a CE(x) + (1-a) CE(x'). */
+ * trades: CE(x) + beta KL(f(x) || f(x')); fgsm: a CE(x) + (1-a) CE(x');
+ * the others: CE(x'). */
 static double recipe_loss_at(wb *w, advc_recipe r)
 {
     float zc[2 * WB_N * 10], za[2 * WB_N * 10];
@@ -359,6 +404,8 @@ static double recipe_loss_at(wb *w, advc_recipe r)
     copy_logits(w->g, za);
     if (r == ADVC_RECIPE_TRADES)
         return exits_loss(w->g, w->y, zc, za, w->rc.beta);
+    if (r == ADVC_RECIPE_ELLE) return elle_loss_at(w, za);
+    if (r != ADVC_RECIPE_FGSM) return exits_loss(w->g, w->y, za, NULL, 0);
     double a = w->rc.alpha;
     return a * exits_loss(w->g, w->y, zc, NULL, 0) +
            (1 - a) * exits_loss(w->g, w->y, za, NULL, 0);
@@ -415,7 +462,7 @@ START_TEST(test_trades_gradient)
     ck_assert_msg(fabs(loss - want) < 1e-4 * fmax(1, want), "%g vs %g",
                   (double)loss, want);
     double err = fd_param_error(&w, ADVC_RECIPE_TRADES);
-    ck_assert_msg(err < 2e-2, "TRADES gradient off by %g", err);
+    ck_assert_msg(err < GC_TOL, "TRADES gradient off by %g", err);
     free(s0), free(s2);
     recipe_ws_free(&w.s);
     advc_graph_free(g);
@@ -436,7 +483,7 @@ START_TEST(test_fgsm_gradient)
     ck_assert_msg(fabs(loss - want) < 1e-4 * fmax(1, want), "%g vs %g",
                   (double)loss, want);
     double err = fd_param_error(&w, ADVC_RECIPE_FGSM);
-    ck_assert_msg(err < 2e-2, "FGSM gradient off by %g", err);
+    ck_assert_msg(err < GC_TOL, "FGSM gradient off by %g", err);
     /* x' = Pi(x + eps sign(grad CE(x))): every pixel moved by eps unless
      * clipped by [0, 1] or the gradient is exactly 0. */
     int moved = 0;
@@ -445,6 +492,100 @@ START_TEST(test_fgsm_gradient)
     ck_assert_int_gt(moved, WB_N * WB_D / 2);
     recipe_ws_free(&w.s);
     advc_graph_free(g);
+}
+END_TEST
+
+/* N-FGSM: x' = clip01(x_0 + eps sign(g)) from x_0 = clip01(x + U(-2 eps,
+ * 2 eps)) with no projection (some pixels end farther than eps from x),
+ * and the loss's parameter gradient is CE(x')'s. */
+START_TEST(test_nfgsm)
+{
+    advc_graph *g = smooth_two_exit();
+    wb w;
+    const float eps = 0.1f;
+    wb_setup(&w, g, ADVC_RECIPE_N_FGSM, eps);
+    ck_assert(w.rc.noise == 2.0f && w.rc.step_size == eps);
+    const recipe_def *def = recipe_get(ADVC_RECIPE_N_FGSM);
+    def->make_input(&w.s);
+    int beyond = 0, step = 0;
+    for (int k = 0; k < WB_N * WB_D; k++) {
+        float x0 = w.s.start[k], v = w.s.xadv[k], x = w.x[k];
+        ck_assert(fabsf(x0 - x) <= 2 * eps + 1e-6f && x0 >= 0 && x0 <= 1);
+        ck_assert(v >= 0 && v <= 1 && fabsf(v - x) <= 3 * eps + 1e-6f);
+        beyond += fabsf(v - x) > eps + 1e-6f;
+        /* one step of exactly eps from x_0, unless the box clips it */
+        step += fabsf(fabsf(v - x0) - eps) < 1e-6f || v == 0 || v == 1;
+    }
+    ck_assert_int_gt(beyond, WB_N * WB_D / 4);
+    ck_assert_int_eq(step, WB_N * WB_D);
+    float loss = def->loss(&w.s);
+    double want = recipe_loss_at(&w, ADVC_RECIPE_N_FGSM);
+    ck_assert_msg(fabs(loss - want) < 1e-4 * fmax(1, want), "%g vs %g",
+                  (double)loss, want);
+    double err = fd_param_error(&w, ADVC_RECIPE_N_FGSM);
+    ck_assert_msg(err < GC_TOL, "N-FGSM gradient off by %g", err);
+    recipe_ws_free(&w.s);
+    advc_graph_free(g);
+}
+END_TEST
+
+/* ELLE: the triplet is two points of the ball and one between them, the
+ * loss is CE(x') plus lambda times the mean squared linearity error, its
+ * parameter gradient is that loss's, and batch-norm statistics see only
+ * the training input. */
+START_TEST(test_elle)
+{
+    advc_graph *g = smooth_two_exit();
+    wb w;
+    const float eps = 0.1f;
+    wb_setup(&w, g, ADVC_RECIPE_ELLE, eps);
+    w.rc.lambda = 5.0f; /* large enough that the penalty's gradient shows */
+    const recipe_def *def = recipe_get(ADVC_RECIPE_ELLE);
+    def->make_input(&w.s);
+    size_t len = (size_t)WB_N * WB_D;
+    const float *xa = w.s.pts, *xb = w.s.pts + len, *xc = w.s.pts + 2 * len;
+    for (int i = 0; i < WB_N; i++) {
+        float a = w.s.per[3 * WB_N + i];
+        ck_assert(a >= 0 && a < 1);
+        for (int k = i * WB_D; k < (i + 1) * WB_D; k++) {
+            ck_assert(fabsf(xa[k] - w.x[k]) <= eps + 1e-6f);
+            ck_assert(fabsf(xb[k] - w.x[k]) <= eps + 1e-6f);
+            ck_assert(fabsf(xc[k] - ((1 - a) * xa[k] + a * xb[k])) < 1e-6f);
+            ck_assert(fabsf(w.s.xadv[k] - w.x[k]) <= eps + 1e-6f);
+        }
+    }
+    size_t ns;
+    float *st = advc_graph_state(g, &ns);
+    float *s0 = malloc(ns * sizeof *s0), *s1 = malloc(ns * sizeof *s1);
+    memcpy(s0, st, ns * sizeof *s0);
+    advc_graph_forward(g, w.s.xadv, WB_N, ADVC_MODE_TRAIN);
+    memcpy(s1, st, ns * sizeof *s1);
+    memcpy(st, s0, ns * sizeof *s0);
+    float loss = def->loss(&w.s);
+    ck_assert(memcmp(st, s1, ns * sizeof *s1) == 0);
+    double want = recipe_loss_at(&w, ADVC_RECIPE_ELLE);
+    ck_assert_msg(fabs(loss - want) < 1e-4 * fmax(1, want), "%g vs %g",
+                  (double)loss, want);
+    double err = fd_param_error(&w, ADVC_RECIPE_ELLE);
+    ck_assert_msg(err < GC_TOL, "ELLE gradient off by %g", err);
+    free(s0), free(s1);
+    recipe_ws_free(&w.s);
+    advc_graph_free(g);
+}
+END_TEST
+
+/* --eps-ramp: linear from one step's worth to 1 at the ramp's end, then
+ * flat; no ramp is 1. */
+START_TEST(test_eps_ramp)
+{
+    ck_assert(train_ramp_factor(0.0, 100, 0.0f) == 1.0f);
+    ck_assert(fabsf(train_ramp_factor(0.0, 100, 2.0f) - 0.005f) < 1e-7f);
+    ck_assert(fabsf(train_ramp_factor(0.99, 100, 2.0f) - 0.5f) < 1e-6f);
+    ck_assert(train_ramp_factor(1.99, 100, 2.0f) == 1.0f);
+    ck_assert(train_ramp_factor(7.5, 100, 2.0f) == 1.0f);
+    for (double t = 0; t < 3; t += 0.01)
+        ck_assert(train_ramp_factor(t, 100, 2.0f) <=
+                  train_ramp_factor(t + 0.01, 100, 2.0f));
 }
 END_TEST
 
@@ -457,6 +598,8 @@ START_TEST(test_budgets)
         wb w;
         wb_setup(&w, g, (advc_recipe)r, eps);
         const recipe_def *def = recipe_get((advc_recipe)r);
+        /* N-FGSM does not project: noise of 2 eps plus a step of eps. */
+        float bound = r == ADVC_RECIPE_N_FGSM ? (w.rc.noise + 1) * eps : eps;
         for (int rep = 0; rep < 3; rep++) {
             w.s.replay = rep;
             def->make_input(&w.s);
@@ -464,7 +607,7 @@ START_TEST(test_budgets)
                 float v = w.s.xadv[k];
                 ck_assert_msg(v >= 0 && v <= 1, "%s: pixel %g",
                               advc_recipe_name((advc_recipe)r), (double)v);
-                ck_assert_msg(fabsf(v - w.x[k]) <= eps + 1e-6f,
+                ck_assert_msg(fabsf(v - w.x[k]) <= bound + 1e-6f,
                               "%s: |delta| %g", advc_recipe_name(
                                   (advc_recipe)r), (double)fabsf(v - w.x[k]));
             }
@@ -484,7 +627,22 @@ START_TEST(test_budgets)
 }
 END_TEST
 
-/* PGD's kept point has at least the loss of the uniform start. */
+/* sum_e w_e CE_e at the rows x, per sample, eval mode. */
+static void per_sample_loss(advc_graph *g, const float *x, const int *y,
+                            float *per)
+{
+    advc_graph_forward(g, x, WB_N, ADVC_MODE_EVAL);
+    float tmp[WB_N];
+    memset(per, 0, WB_N * sizeof *per);
+    for (int e = 0; e < advc_graph_num_exits(g); e++) {
+        advc_loss_xent(WB_N, 10, advc_graph_logits(g, e), y, tmp, NULL, 1);
+        for (int i = 0; i < WB_N; i++)
+            per[i] += advc_graph_exit_weight(g, e) * tmp[i];
+    }
+}
+
+/* PGD's kept point has at least the loss of its start (x_0 is one of the
+ * candidates), stays in the ball, and more steps never lower the loss. */
 START_TEST(test_pgd_max_loss)
 {
     advc_graph *g = smooth_two_exit();
@@ -492,26 +650,23 @@ START_TEST(test_pgd_max_loss)
     wb_setup(&w, g, ADVC_RECIPE_PGD, 0.2f);
     w.s.adv_mode = ADVC_MODE_EVAL; /* losses comparable across calls */
     const recipe_def *def = recipe_get(ADVC_RECIPE_PGD);
+    float kept[WB_N], start[WB_N], one[WB_N];
+    w.rc.steps = 1;
     def->make_input(&w.s);
-    float kept[WB_N];
-    memcpy(kept, w.s.lbest, sizeof kept);
-    /* The kept point's loss, recomputed. */
-    advc_graph_forward(g, w.s.xadv, WB_N, ADVC_MODE_EVAL);
-    int E = advc_graph_num_exits(g);
-    float per[WB_N] = { 0 }, tmp[WB_N];
-    for (int e = 0; e < E; e++) {
-        advc_loss_xent(WB_N, 10, advc_graph_logits(g, e), w.y, tmp, NULL, 1);
-        for (int i = 0; i < WB_N; i++)
-            per[i] += advc_graph_exit_weight(g, e) * tmp[i];
+    per_sample_loss(g, w.s.xadv, w.y, one);
+    w.rc.steps = 7;
+    def->make_input(&w.s); /* the same start: one stream per batch */
+    per_sample_loss(g, w.s.xadv, w.y, kept);
+    per_sample_loss(g, w.s.start, w.y, start);
+    for (int i = 0; i < WB_N; i++) {
+        ck_assert_msg(kept[i] >= start[i] - 1e-6f, "%g < start %g",
+                      (double)kept[i], (double)start[i]);
+        ck_assert_msg(kept[i] >= one[i] - 1e-6f, "PGD-7 %g < PGD-1 %g",
+                      (double)kept[i], (double)one[i]);
     }
-    for (int i = 0; i < WB_N; i++)
-        ck_assert_msg(fabsf(per[i] - kept[i]) < 1e-4f, "%g vs %g",
-                      (double)per[i], (double)kept[i]);
-    /* Zero steps: the start itself; more steps never lower the loss. */
-    w.rc.steps = 0;
-    def->make_input(&w.s);
-    for (int i = 0; i < WB_N; i++)
-        ck_assert(kept[i] >= w.s.lbest[i] - 1e-6f);
+    for (int k = 0; k < WB_N * WB_D; k++)
+        ck_assert(fabsf(w.s.xadv[k] - w.x[k]) <= 0.2f + 1e-6f &&
+                  w.s.xadv[k] >= 0.0f && w.s.xadv[k] <= 1.0f);
     recipe_ws_free(&w.s);
     advc_graph_free(g);
 }
@@ -868,6 +1023,9 @@ Suite *advc_suite_recipes(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_trades_gradient);
     tcase_add_test(t, test_fgsm_gradient);
+    tcase_add_test(t, test_nfgsm);
+    tcase_add_test(t, test_elle);
+    tcase_add_test(t, test_eps_ramp);
     tcase_add_test(t, test_budgets);
     tcase_add_test(t, test_pgd_max_loss);
     suite_add_tcase(s, t);

@@ -1,6 +1,7 @@
 /* test_vec.c: the attack steps, softmax cross-entropy and BLAS-1 /
- * optimizer kernels against their scalar references, at every size 0..40
- * (all tail lengths of every ISA) and one long odd size.  Sign steps and
+ * optimizer kernels against their scalar references, at every size 0..
+ * TU_TILE_N (every loop and tail length of every ISA) and one long odd
+ * size.  Sign steps and
  * element-wise kernels must match bit for bit; sums, dots, the L2 step and
  * softmax cross-entropy within stated bounds (u = 2^-24).  Arrays are
  * allocated at their exact size, so ASan sees any read past the end, and a
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "dispatch.h"
 
 /* Check records every passing ck_assert (a write to a pipe), which costs
  * seconds over 10^6 elements; per-element checks call Check only when they
@@ -20,10 +22,10 @@
     } while (0)
 
 #define U 0x1p-24          /* float unit roundoff: half an ulp of 1.0 */
-#define N_SMALL 41         /* sizes 0..40 cover every tail of 8 and 4 lanes */
+#define N_SMALL (TU_TILE_N + 1) /* sizes 0..TU_TILE_N: see testutil.h */
 #define N_LONG ((size_t)100003) /* long and odd: the main loops, then tails */
 
-/* Size number k of the sweep: 0..40, then N_LONG. */
+/* Size number k of the sweep: 0..TU_TILE_N, then N_LONG. */
 static size_t sweep_n(int k)
 {
     return k < N_SMALL ? (size_t)k : N_LONG;
@@ -46,13 +48,9 @@ static float *fdup(const float *x, size_t n)
     return p;
 }
 
-/* Partial sums each SIMD sum/dot keeps (the ref adds one at a time). */
-static double sum_lanes(void)
-{
-    const char *isa = advc_isa_name();
-    return strcmp(isa, "avx2") == 0 ? 32.0 : strcmp(isa, "neon") == 0 ? 16.0
-                                                                        : 1.0;
-}
+/* Partial sums this build's sum/dot keep (the ref adds one at a time):
+ * dispatch.h says how many. */
+static double sum_lanes(void) { return ISA_SUM_PARTIALS; }
 
 /* ---- sign steps ---------------------------------------------------------
  * Gradients mix ordinary values with the awkward ones: +-0, +-1e30 and
@@ -548,7 +546,8 @@ END_TEST
 
 /* ---- no writes outside [0, n) ------------------------------------------- */
 
-#define GUARD 12 /* guard floats after the array: more than one vector */
+#define GUARD (TU_MAX_LANES + 4) /* guard floats after the array:
+                                  more than one vector of any ISA */
 #define SENTINEL 1234.5f
 
 /* Buffers of 1 + n + GUARD floats filled with SENTINEL; the kernels get
@@ -556,8 +555,8 @@ END_TEST
 START_TEST(test_no_writes_outside)
 {
     enum { NB = 7 };
-    float buf[NB][1 + 40 + GUARD];
-    for (size_t n = 0; n <= 40; n++) {
+    float buf[NB][1 + TU_TILE_N + GUARD];
+    for (size_t n = 0; n <= TU_TILE_N; n++) {
         for (int b = 0; b < NB; b++) {
             for (size_t i = 0; i < 1 + n + GUARD; i++) buf[b][i] = SENTINEL;
             tu_fill(buf[b] + 1, n, 0.1f, 0.9f, 210 + (uint64_t)(b + 8 * n));

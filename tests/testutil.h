@@ -15,6 +15,15 @@
 #include <unistd.h>
 #include "advc/advc.h"
 
+/* Lengths that reach every loop of every ISA's element-wise kernels: the
+ * vec/ kernels step 4 vectors (sum, dot, max), 2 vectors (activations) or
+ * 1 vector at a time, then a partial vector, and the widest vector is
+ * AVX-512's 16 floats.  Every n in [0, TU_TILE_N] therefore covers, on
+ * any ISA, two full 4-vector blocks followed by every count of whole and
+ * partial vectors. */
+#define TU_MAX_LANES 16
+#define TU_TILE_N (8 * TU_MAX_LANES + 2)
+
 /* Uniform fill in [lo, hi) from a seeded PCG stream. */
 static inline void tu_fill(float *x, size_t n, float lo, float hi,
                            uint64_t seed)

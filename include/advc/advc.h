@@ -3,6 +3,7 @@
 #ifndef ADVC_ADVC_H
 #define ADVC_ADVC_H
 #include "advc/core.h"
+#include "advc/param.h"
 #include "advc/kernels.h"
 #include "advc/data.h"
 #include "advc/io.h"
@@ -11,6 +12,7 @@
 #include "advc/optim.h"
 #include "advc/checkpoint.h"
 #include "advc/models.h"
+#include "advc/npy.h"
 #include "advc/image.h"
 #include "advc/attack.h"
 #include "advc/train.h"

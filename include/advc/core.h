@@ -80,7 +80,9 @@ double advc_now(void);
 typedef struct advc_pool advc_pool;
 typedef void (*advc_task_fn)(void *ctx, int t, int nthreads);
 
-/* nthreads <= 0 means: ADVC_THREADS from the environment, else online CPUs. */
+/* nthreads <= 0 means: ADVC_THREADS from the environment, else online CPUs.
+ * NULL (with the error set) when out of memory or ADVC_THREADS is not a
+ * thread count. */
 advc_pool *advc_pool_create(int nthreads);
 void advc_pool_destroy(advc_pool *p);
 int advc_pool_threads(const advc_pool *p); /* 1 for NULL */
@@ -92,7 +94,9 @@ void advc_pool_run(advc_pool *p, advc_task_fn fn, void *ctx);
  * preserved when it grows.  Returns NULL if allocation fails. */
 #define ADVC_SCRATCH_SLOTS 4
 void *advc_pool_scratch(advc_pool *p, int t, int slot, size_t bytes);
-/* Default thread count: ADVC_THREADS if set and valid, else online CPUs. */
+/* Default thread count: ADVC_THREADS if set, else online CPUs.  A set but
+ * invalid ADVC_THREADS (not an integer from 1 to 1024: "0", "abc") is an
+ * error, not ignored: 0 is returned with ADVC_ERR_ARG set. */
 int advc_default_threads(void);
 
 /* Split [0, n) into T nearly equal contiguous parts aligned to `align`;

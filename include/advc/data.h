@@ -2,7 +2,8 @@
  * (IDX files) and CIFAR-10 (binary batches), plus copies of row ranges.
  * Readers check every header field against the file's length before they
  * allocate or read, and report a bad file by name (advc_last_error()).
- * Not here: augmentation, batching, shuffling (those take a dataset).
+ * Training-time augmentation of single images is here too (augment.c);
+ * batching and shuffling are the training loop's.
  */
 #ifndef ADVC_DATA_H
 #define ADVC_DATA_H
@@ -18,7 +19,9 @@ typedef struct {
     int n, c, h, w;     /* count, channels, height, width */
     int classes;        /* 10 for MNIST / Fashion-MNIST / CIFAR-10 */
     float *x;           /* (n, c, h, w), advc_alloc'd */
-    uint8_t *y;         /* (n) labels in [0, classes) */
+    int *y;             /* (n) labels in [0, classes): the type the attacks,
+                           advc_predict and the losses take, so d.y goes
+                           straight to advc_attack_run                    */
 } advc_dataset;
 
 /* Every loader zeroes *out first, so advc_dataset_free(out) is safe after
@@ -62,6 +65,59 @@ advc_status advc_dataset_slice(const advc_dataset *d, int lo, int hi,
  * [0, d->n).  out must not be d. */
 advc_status advc_dataset_subset(const advc_dataset *d, const int *idx, int k,
                                 advc_dataset *out);
+
+/* A short fingerprint of a data set's contents: "n:xxxxxxxx", the count
+ * and the CRC-32 of every label and every pixel as a byte (round(255 x)),
+ * in order.  Checkpoints record the training and test sets' fingerprints
+ * so that evaluating on other data is noticed. */
+void advc_dataset_fingerprint(const advc_dataset *d, char *buf,
+                              size_t bufsz);
+
+/* ---- augmentation (augment.c) ---------------------------------------------
+ * What the training loop does to each training image as it gathers a
+ * batch (--augment); held-out, validation and test images are never
+ * augmented.
+ *   none       the image as is
+ *   crop-flip  a random crop from the image zero-padded by 4 pixels on
+ *              every side, then a horizontal flip with probability 1/2
+ *              (the CIFAR-10 recipe of He et al. 2016 and of every
+ *              adversarial-training reference on CIFAR-10)
+ * DEFAULT asks for the default rule, advc_augment_default. */
+typedef enum {
+    ADVC_AUGMENT_DEFAULT = 0,
+    ADVC_AUGMENT_NONE,
+    ADVC_AUGMENT_CROP_FLIP,
+    ADVC_AUGMENT_COUNT
+} advc_augment;
+
+#define ADVC_AUGMENT_PAD 4 /* crop-flip's zero padding, pixels per side */
+
+const char *advc_augment_name(advc_augment a); /* "none", "crop-flip" */
+advc_augment advc_augment_parse(const char *s); /* COUNT if unknown */
+/* The default rule, the only one: crop-flip for colour images (CIFAR-10,
+ * the colour format advc reads), none for greyscale ones (MNIST and
+ * Fashion-MNIST, where a shifted or mirrored digit is another picture). */
+advc_augment advc_augment_default(const advc_dataset *d);
+
+/* The generator of one batch's draws: stream (epoch, batch) of the
+ * run's seed, so the same seed gives the same crops whatever the thread
+ * count, and a run resumed mid-epoch draws what it would have drawn. */
+void advc_augment_rng(advc_rng *r, uint64_t seed, int epoch, long batch);
+
+/* One image (c, h, w) of in into out (not overlapping):
+ *   out[ch][y][x] = in[ch][y + dy][x' + dx], x' = flip ? w - 1 - x : x,
+ * and 0 where (y + dy, x' + dx) falls outside the image.  That is the
+ * crop at offset (dy + 4, dx + 4) of the image padded by 4 zeros, then
+ * mirrored left to right when flip. */
+void advc_crop_flip(const float *in, float *out, int c, int h, int w, int dy,
+                    int dx, bool flip);
+
+/* out = augmentation a of in, drawing from r.  crop-flip draws, in this
+ * order, dy = U{0..8} - 4, dx = U{0..8} - 4 (advc_rng_below(r, 9) - 4)
+ * and flip = advc_rng_below(r, 2) == 1, then calls advc_crop_flip;
+ * none copies and draws nothing. */
+void advc_augment_image(advc_augment a, advc_rng *r, const float *in,
+                        float *out, int c, int h, int w);
 
 #ifdef __cplusplus
 }

@@ -4,13 +4,16 @@
  * every exit: clean accuracy, accuracy under each attack, and the
  * per-sample worst case (a sample counts as robust only if it is right
  * clean and under every attack).  Alongside, the gradient-masking checks of
- * background.md section 7, each flagged when it fails:
+ * src/adv/METHODS.md section 7, each flagged when it fails:
  *   - large-eps: PGD at a huge budget must bring accuracy near 0;
  *   - pgd>=fgsm: PGD must not be weaker than FGSM;
  *   - fgsm<=clean: FGSM must not raise accuracy (label leaking, a sign
  *     of FGSM training that overfit catastrophically);
  *   - noise: random noise in the ball must not beat PGD;
- *   - zero-grad: the share of samples whose input gradient is all zeros.
+ *   - zero-grad: the share of samples whose input gradient is all zeros;
+ *   - fgsm-only: FGSM accuracy of 50% or more, more than 50 points above
+ *     PGD's (a single-step-trained model that learned to defeat its one
+ *     step: FGSM-trained maxout at 71.6% FGSM, 0.8% PGD).
  * Attacks are run against the final exit's "fooled" criterion and the
  * multi-exit mode in each config; every setting is echoed in the report.
  */
@@ -26,6 +29,10 @@ extern "C" {
 
 #define ADVC_EVAL_MAX_ATTACKS 16
 #define ADVC_EVAL_MAX_EXITS 16
+/* FGSM accuracy this far above PGD's (with FGSM >= 50%) means the model
+ * resists the single step and nothing stronger: flagged by the masking
+ * checks, and the guard's default --co-gap. */
+#define ADVC_FGSM_ONLY_GAP 0.5f
 
 typedef struct {
     int n;                                   /* samples evaluated          */
@@ -35,13 +42,38 @@ typedef struct {
     float clean_acc[ADVC_EVAL_MAX_EXITS];
     float robust_acc[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
     float worst_acc[ADVC_EVAL_MAX_EXITS];    /* right clean and under all   */
+    /* [exit][attack]: the mean softmax confidence of the wrong prediction
+     * over the samples the attack fooled (Goodfellow et al.'s "mean
+     * confidence on the adversarial examples"); -1 if none was fooled. */
+    float fooled_conf[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
     double seconds[ADVC_EVAL_MAX_ATTACKS];   /* attack time                 */
 } advc_robust_report;
+
+/* The final exit's prediction for rows [0, n) of x, batch by batch in
+ * eval mode: pred[i] = argmax_j z_ij and, if conf is not NULL, conf[i] =
+ * its softmax probability. */
+advc_status advc_predict(advc_graph *g, const float *x, int n, int *pred,
+                         float *conf);
+
+/* Attacks rows [0, n) of x (labels y) batch by batch (the graph's batch)
+ * into x_adv (n rows).  Sample i's random start is keyed by its index
+ * (cfg->first_index + i) as in advc_eval_robust, so the same settings give
+ * the same points here and there, whatever the batch size. */
+advc_status advc_attack_rows(advc_graph *g, const advc_attack_config *cfg,
+                             const float *x, const int *y, int n,
+                             float *x_adv);
 
 /* Evaluates the first `limit` samples (all if <= 0) of d. */
 advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
                              const advc_attack_config *attacks, int nattacks,
                              advc_robust_report *rep);
+/* The same with the adversarial examples made against another model, src
+ * (transfer: Goodfellow et al.'s examples made on one network and shown to
+ * another); src = g is advc_eval_robust.  src's batch must be >= g's. */
+advc_status advc_eval_transfer(advc_graph *g, advc_graph *src,
+                               const advc_dataset *d, int limit,
+                               const advc_attack_config *attacks,
+                               int nattacks, advc_robust_report *rep);
 
 typedef struct {
     int n;                 /* samples the checks ran on                     */
@@ -52,9 +84,16 @@ typedef struct {
     float zero_grad_share; /* samples with an all-zero input gradient       */
     bool large_eps_ok, pgd_vs_fgsm_ok, fgsm_vs_clean_ok, noise_ok;
     bool zero_grad_ok;
+    bool fgsm_only_ok;     /* not: FGSM accuracy >= 50% and more than
+                              ADVC_FGSM_ONLY_GAP above PGD's (a single-step
+                              model robust only to that step)            */
 } advc_masking_report;
 
-/* Runs the four checks on the first `limit` samples of d (all if <= 0)
+/* The verdicts (every *_ok) from the accuracies and the zero-gradient
+ * share already in rep; advc_masking_checks measures, then calls this. */
+void advc_masking_judge(advc_masking_report *rep);
+
+/* Runs the checks on the first `limit` samples of d (all if <= 0)
  * at budget eps with PGD of `steps` steps; large_eps is typically 1.0 for
  * L-inf on [0, 1] images (anything is reachable). */
 advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,

@@ -1,6 +1,7 @@
 /* advc/image.h: pictures and array files for people and for other tools:
  * an RGB/gray canvas with a 5x7 bitmap font, a PNG writer with its own
- * deflate (no zlib), NumPy .npy export and import, and SVG line plots.
+ * deflate (no zlib), and SVG line plots (.npy arrays: advc/npy.h,
+ * included).
  *
  * Every writer goes through the safe-file writer (advc/io.h: temporary
  * file, fsync, rename), so PATH is either the old file or the whole new
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "advc/core.h"
+#include "advc/npy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,40 +76,23 @@ advc_status advc_png_write(const char *path, const uint8_t *px, int w, int h,
                            int channels);
 advc_status advc_image_write_png(const char *path, const advc_image *im);
 
-/* ---- NumPy .npy ---------------------------------------------------------- */
-
-typedef enum {
-    ADVC_NPY_F32 = 0, /* '<f4' float32, little-endian */
-    ADVC_NPY_I32,     /* '<i4' int32, little-endian   */
-    ADVC_NPY_U8       /* '|u1' uint8                  */
-} advc_npy_dtype;
-
-#define ADVC_NPY_MAX_DIMS 8
-
-/* Writes a C-order array of shape[0..ndim) (0 <= ndim <= 8; ndim 0 is a
- * scalar; each dim >= 0) in .npy format version 1.0, readable by
- * numpy.load.  data holds the elements as float, int32_t or uint8_t. */
-advc_status advc_npy_write(const char *path, advc_npy_dtype dtype,
-                           const void *data, int ndim, const size_t *shape);
-
-/* An array read from a .npy file. */
+/* The picture of an attack (src/io/grid.c): one row per image, clean |
+ * perturbation | adversarial, captioned "y=<label> p=<prediction>
+ * <confidence>%", a footer line under it, written as PNG. */
 typedef struct {
-    advc_npy_dtype dtype;
-    int ndim;                         /* 0 (a scalar) .. ADVC_NPY_MAX_DIMS */
-    size_t shape[ADVC_NPY_MAX_DIMS];
-    size_t count;                     /* product of shape (1 for ndim 0)   */
-    void *data;                       /* (count) float, int32_t or uint8_t,
-                                         malloc'd; NULL when count is 0    */
-} advc_npy_array;
+    int n;                      /* rows drawn                              */
+    int c, h, w, scale;         /* image shape, blow-up factor             */
+    const float *clean, *adv;   /* (n, c, h, w)                            */
+    const int *y, *pc, *pa;     /* labels, predictions clean / adversarial */
+    const float *cc, *ca;       /* their softmax confidences               */
+    float eps;                  /* the L-inf budget (the perturbation's
+                                   scale), unless l2                       */
+    bool l2;                    /* captions give each image's L2 distance  */
+    const char *footer;
+} advc_grid;
+advc_status advc_grid_png(const char *path, const advc_grid *g);
 
-/* Reads a .npy file (format 1.0, 2.0 or 3.0) of float32 '<f4', int32
- * '<i4' or uint8 '|u1' elements in C order, as advc_npy_write and
- * numpy.save write them.  *out is zeroed first; on success free it with
- * advc_npy_free.  Anything else (other dtypes, Fortran order, a shape
- * that does not match the data, trailing bytes) is ADVC_ERR_FORMAT with
- * one line naming the file. */
-advc_status advc_npy_read(const char *path, advc_npy_array *out);
-void advc_npy_free(advc_npy_array *a);
+/* NumPy .npy export: advc/npy.h (included here for the older callers). */
 
 /* ---- SVG line plots ------------------------------------------------------ */
 

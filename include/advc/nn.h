@@ -53,7 +53,7 @@ typedef enum {
  * parameter gradients; attacks use it); UPDATE computes parameter
  * gradients (accumulated into the gradient slab) and the input gradient.
  * Each pass kind can use its own activation-derivative rule (the SAT
- * ablation, background.md section 4). */
+ * ablation, src/adv/METHODS.md section 4). */
 typedef enum { ADVC_PASS_ATTACK = 0, ADVC_PASS_UPDATE = 1 } advc_pass;
 
 /* An activation with its parameter (psoftplus's a; ignored by others). */
@@ -102,6 +102,9 @@ int advc_global_avgpool(advc_graph *g, int x);
 int advc_dropout(advc_graph *g, int x, float p);
 /* y = a + b (same shapes). */
 int advc_add(advc_graph *g, int a, int b);
+/* y = (1/n) sum_i x_i over n nodes of the same shape (an ensemble's
+ * averaged logits). */
+int advc_mean(advc_graph *g, const int *xs, int n);
 /* Channel concatenation of n inputs with equal h, w. */
 int advc_concat(advc_graph *g, const int *xs, int n);
 /* (c, h, w) -> (c*h*w, 1, 1); no copy. */
@@ -111,6 +114,13 @@ int advc_flatten(advc_graph *g, int x);
  * Exits are numbered in the order they are marked; the last one is the
  * "final" exit.  weight is its default weight in a summed loss. */
 int advc_graph_add_exit(advc_graph *g, int x, float weight);
+/* Nodes added from now on have their names (and so their tensors' names)
+ * prefixed: "m0." makes "conv1.w" "m0.conv1.w" (ensembles build several
+ * models into one graph).  "" turns it off. */
+void advc_graph_set_name_prefix(advc_graph *g, const char *prefix);
+/* Replaces the exits so far by one exit, their mean (advc_mean): the
+ * averaged logits of the models built into g.  Returns the exit or -1. */
+int advc_graph_mean_of_exits(advc_graph *g);
 
 /* ---- compile, parameters ----------------------------------------------- */
 advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool);
@@ -173,6 +183,11 @@ double advc_graph_forward_macs(const advc_graph *g);
 void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode);
 /* Exit e's logits from the last forward: (n, classes). */
 const float *advc_graph_logits(const advc_graph *g, int e);
+/* What exit e's last layer reads (its input node: for a dense classifier,
+ * the feature vector): the per-sample shape, and in *values (may be NULL)
+ * the last forward's values, (n, c*h*w), valid until the next forward. */
+advc_shape advc_graph_exit_features(const advc_graph *g, int e,
+                                    const float **values);
 /* Where the caller writes dL/dlogits of exit e before backward: (n, classes).
  * backward() reads every exit's buffer; the caller must write all of them
  * (zeros for an exit that is not in the loss). */
@@ -195,6 +210,12 @@ void advc_graph_set_backward_act(advc_graph *g, advc_pass pass,
 /* Dropout and any other randomness in forward passes draw from this seed
  * and an internal step counter, so a run is reproducible. */
 void advc_graph_set_seed(advc_graph *g, uint64_t seed);
+/* That randomness as it stands (the seed and the count of TRAIN forwards
+ * since it was set), and setting both back: a resumed run continues the
+ * dropout masks where the interrupted one stopped. */
+void advc_graph_rng_state(const advc_graph *g, uint64_t *seed,
+                          uint64_t *step);
+void advc_graph_set_rng_state(advc_graph *g, uint64_t seed, uint64_t step);
 
 /* A one-line description per node (for `advc info` and debugging). */
 void advc_graph_describe(const advc_graph *g, void (*line)(const char *s,

@@ -44,6 +44,13 @@ advc_status advc_optimizer_set_wd(advc_optimizer *o, const char *prefix,
 /* One update from the graph's gradient slab at learning rate lr. */
 void advc_optimizer_step(advc_optimizer *o, float lr);
 long advc_optimizer_steps(const advc_optimizer *o);
+/* The optimizer's state, for saving and resuming a run: slab 0 is SGD's
+ * velocity or Adam's first moment, slab 1 Adam's second moment (NULL for
+ * SGD); each has *count floats (the graph's parameter count).  The slabs
+ * are the optimizer's own, writable; set_steps sets the number of updates
+ * made so far (Adam's bias correction depends on it). */
+float *advc_optimizer_state(advc_optimizer *o, int slab, size_t *count);
+void advc_optimizer_set_steps(advc_optimizer *o, long steps);
 
 /* ---- learning-rate schedules -------------------------------------------
  * Spec strings (--schedule):
@@ -75,6 +82,9 @@ typedef struct {
 advc_status advc_schedule_parse(const char *spec, float lr,
                                 advc_schedule *out);
 float advc_schedule_lr(const advc_schedule *s, double t, double total);
+/* The spec string of s, without its lr ("cyclic:0.4", "step:50,75@0.1");
+ * advc_schedule_parse reads it back. */
+void advc_schedule_format(const advc_schedule *s, char *buf, size_t bufsz);
 
 #ifdef __cplusplus
 }

@@ -1,56 +1,68 @@
-/* attack.c: the attack driver behind advc/attack.h: defaults and names,
- * argument checks, the working memory, and the pieces every attack shares:
- * the objective/gradient evaluation (forward in EVAL mode, loss.h losses
- * on the logits, an ATTACK backward to dJ/dx), per-sample random streams
- * and result keeping.  The attacks themselves are in attack_pgd.c (FGSM,
- * PGD L-inf/L2, CW, noise), attack_apgd.c and attack_multi.c.
+/* attack.c: the attack driver behind advc/attack.h: the descriptor table,
+ * defaults, names and settings lines, argument checks, the working memory,
+ * and the pieces every attack shares: the objective/gradient evaluation
+ * (forward in the config's mode, loss.h losses on the logits, an ATTACK
+ * backward to dJ/dx), per-sample random streams and result keeping.  The
+ * attacks themselves are in attack_pgd.c (FGSM, PGD L-inf/L2, CW, noise),
+ * attack_apgd.c and attack_multi.c; each file defines its descriptors.
  */
 #include "attack_internal.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "advc/loss.h"
 
-/* ---- defaults and names ------------------------------------------------- */
+/* ---- the table ----------------------------------------------------------- */
 
-static const char *const attack_names[ADVC_ATK_COUNT] = {
-    [ADVC_ATK_FGSM] = "fgsm",       [ADVC_ATK_PGD] = "pgd",
-    [ADVC_ATK_PGD_L2] = "pgd-l2",   [ADVC_ATK_CW] = "cw",
-    [ADVC_ATK_APGD_CE] = "apgd-ce", [ADVC_ATK_APGD_DLR] = "apgd-dlr",
-    [ADVC_ATK_APGD_T] = "apgd-t",   [ADVC_ATK_NOISE] = "noise",
+static const atk_def *const attack_defs[ADVC_ATK_COUNT] = {
+#define ATK_ROW(id, file_name) [ADVC_ATK_##id] = &atk_##file_name##_def,
+    ADVC_ATTACK_TABLE(ATK_ROW)
+#undef ATK_ROW
 };
 
-/* Defaults.  Common: eps 0.3 (MNIST, Madry et al.), pixels in [0, 1], one
- * restart, cross-entropy, seed 0, the sum over exits, early_stop on (it
- * never changes a result, only skips work), max_loss off (the result is
- * the first point that fools, else the highest-loss point).  step_size 0
- * always means "the attack's own rule":
- *   fgsm      1 step of eps; with random_start (FGSM-RS, Wong et al. 2020)
- *             a step of 1.25 eps from x + U(-eps, eps).
- *   pgd, cw   40 steps of 0.01 with a random start (Madry et al.'s MNIST
- *             attack); step_size 0: 2.5 eps / steps.  cw is PGD on the CW
- *             margin max_{j!=y} z_j - z_y.
- *   pgd-l2    eps 2.0 (an L2 budget; 0.3 would be tiny on 784 pixels),
- *             40 steps of 2.5 eps / steps along g / ||g||_2, random start
- *             uniform in the L2 ball.
- *   apgd-*    100 steps, step size from the schedule (step_size unused),
- *             random start always; apgd-t targets the 9 classes with the
- *             highest clean logits after the true one.
- *   noise     one uniform draw in the L-inf ball per restart.
- */
+static const advc_attack_suite suites[] = {
+    { "aa-lite", "AutoAttack's gradient attacks without FAB-T and Square",
+      3, { ADVC_ATK_APGD_CE, ADVC_ATK_APGD_DLR, ADVC_ATK_APGD_T } },
+    { "all", "fgsm, pgd, cw and aa-lite", 6,
+      { ADVC_ATK_FGSM, ADVC_ATK_PGD, ADVC_ATK_CW, ADVC_ATK_APGD_CE,
+        ADVC_ATK_APGD_DLR, ADVC_ATK_APGD_T } },
+    { NULL, NULL, 0, { ADVC_ATK_FGSM } },
+};
+
+static const atk_def *def_of(advc_attack_kind k)
+{
+    return (int)k >= 0 && k < ADVC_ATK_COUNT ? attack_defs[k] : NULL;
+}
+
+const advc_attack_desc *advc_attack_describe(advc_attack_kind k)
+{
+    const atk_def *d = def_of(k);
+    return d ? &d->pub : NULL;
+}
+
+const advc_attack_suite *advc_attack_suites(void) { return suites; }
+
+/* Common defaults: eps 0.3 (MNIST, Madry et al.; an L2 attack takes its
+ * own), pixels in [0, 1], one restart, a random start, cross-entropy,
+ * seed 0, the sum over exits, early_stop on (it never changes a result,
+ * only skips work), max_loss off (the result is the first point that
+ * fools, else the highest-loss point), EVAL mode.  step_size 0 always
+ * means "the attack's own rule" (advc_attack_resolve).  Each attack's
+ * defaults and rules are in its descriptor. */
 advc_attack_config advc_attack_defaults(advc_attack_kind kind)
 {
     advc_attack_config c;
     memset(&c, 0, sizeof c);
     c.kind = kind;
     c.eps = 0.3f;
-    c.steps = 40;
-    c.step_size = 0.01f;
+    c.steps = 1;
+    c.step_size = 0.0f;
     c.restarts = 1;
-    c.random_start = true;
+    c.random_start = 1;
     c.loss = ADVC_LOSS_XENT;
     c.targets = NULL;
     c.target_classes = 9;
@@ -61,40 +73,24 @@ advc_attack_config advc_attack_defaults(advc_attack_kind kind)
     c.hi = 1.0f;
     c.early_stop = true;
     c.max_loss = false;
-    switch (kind) {
-    case ADVC_ATK_FGSM:
-        c.steps = 1;
-        c.step_size = 0.0f;
-        c.random_start = false;
-        break;
-    case ADVC_ATK_PGD_L2:
-        c.eps = 2.0f;
-        c.step_size = 0.0f;
-        break;
-    case ADVC_ATK_CW:
-        c.loss = ADVC_LOSS_CW;
-        break;
-    case ADVC_ATK_APGD_CE:
-    case ADVC_ATK_APGD_DLR:
-    case ADVC_ATK_APGD_T:
-        c.steps = 100;
-        c.step_size = 0.0f;
-        c.loss = kind == ADVC_ATK_APGD_CE ? ADVC_LOSS_XENT : ADVC_LOSS_DLR;
-        break;
-    case ADVC_ATK_NOISE:
-        c.steps = 1;
-        c.step_size = 0.0f;
-        break;
-    default:
-        break;
-    }
+    c.mode = ADVC_MODE_EVAL;
+    const atk_def *d = def_of(kind);
+    if (d && d->defaults) d->defaults(&c);
+    return c;
+}
+
+advc_attack_config advc_attack_resolve(const advc_attack_config *cfg)
+{
+    advc_attack_config c = *cfg;
+    const atk_def *d = def_of(c.kind);
+    if (d && d->resolve) d->resolve(&c);
     return c;
 }
 
 const char *advc_attack_name(advc_attack_kind k)
 {
-    if ((int)k < 0 || k >= ADVC_ATK_COUNT) return "unknown";
-    return attack_names[k];
+    const atk_def *d = def_of(k);
+    return d ? d->pub.name : "unknown";
 }
 
 /* ASCII case-insensitive equality, so "PGD" and "APGD-CE" also parse. */
@@ -111,15 +107,35 @@ advc_attack_kind advc_attack_parse(const char *s)
 {
     if (!s) return ADVC_ATK_COUNT;
     for (int k = 0; k < ADVC_ATK_COUNT; k++)
-        if (same_name(s, attack_names[k])) return (advc_attack_kind)k;
+        if (same_name(s, attack_defs[k]->pub.name))
+            return (advc_attack_kind)k;
     return ADVC_ATK_COUNT;
+}
+
+void advc_attack_settings(const advc_attack_config *cfg, char *buf,
+                          size_t bufsz)
+{
+    advc_attack_config r = advc_attack_resolve(cfg);
+    const atk_def *d = def_of(r.kind);
+    size_t k = 0;
+    int w = snprintf(buf, bufsz, "%s", d ? d->pub.name : "unknown");
+    for (int i = 0; d && w >= 0 && i < d->pub.nparams; i++) {
+        k += (size_t)w;
+        if (k >= bufsz) return;
+        const advc_param *p = &d->pub.params[i];
+        char key[48], val[96];
+        advc_param_key(p, key, sizeof key);
+        advc_param_format(p, &r, val, sizeof val);
+        w = snprintf(buf + k, bufsz - k, " %s=%s", key, val);
+    }
 }
 
 /* ---- shared pieces ------------------------------------------------------ */
 
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r)
 {
-    advc_rng_seed(r, advc_mix64(c->seed, salt), (uint64_t)i);
+    uint64_t id = c->idmap ? (uint64_t)c->idmap[i] : (uint64_t)i;
+    advc_rng_seed(r, advc_mix64(c->seed, salt), c->cfg->first_index + id);
 }
 
 void atk_linf_start(const atk_ctx *c, advc_rng *r, int i, float *p)
@@ -174,10 +190,11 @@ void atk_take_best(const atk_ctx *c, atk_out *o, int i, const float *p,
 }
 
 /* One exit's loss on the m gathered samples: eloss (if obj is wanted) and,
- * with dz, dJ/dz added to it at scale +-1.  Returns the sign s with
+ * with dz, dJ/dz added to it at scale +-sc (zr: the KL reference rows of
+ * the m samples).  Returns the sign s with
  * J = s * eloss (only targeted cross-entropy is descended: J = -CE). */
-static float exit_loss(const atk_ctx *c, int m, const float *z, float *dz,
-                       bool want_obj)
+static float exit_loss(const atk_ctx *c, const float *zr, int m,
+                       const float *z, float *dz, bool want_obj, float sc)
 {
     atk_ws *w = c->ws;
     const int *t = c->loss_tgt ? w->et : NULL;
@@ -185,20 +202,32 @@ static float exit_loss(const atk_ctx *c, int m, const float *z, float *dz,
     int C = c->classes;
     switch (c->loss) {
     case ADVC_LOSS_CW:
-        advc_loss_cw(m, C, z, w->ey, t, l, dz, 1.0f);
+        advc_loss_cw(m, C, z, w->ey, t, l, dz, sc);
         return 1.0f;
     case ADVC_LOSS_DLR:
-        advc_loss_dlr(m, C, z, w->ey, t, l, dz, 1.0f);
+        advc_loss_dlr(m, C, z, w->ey, t, l, dz, sc);
+        return 1.0f;
+    case ADVC_LOSS_KL:
+        advc_loss_kl(m, C, zr, z, l, NULL, dz, sc);
         return 1.0f;
     case ADVC_LOSS_XENT:
     default:
         if (t) {
-            advc_loss_xent(m, C, z, t, l, dz, -1.0f);
+            advc_loss_xent(m, C, z, t, l, dz, -sc);
             return -1.0f;
         }
-        advc_loss_xent(m, C, z, w->ey, l, dz, 1.0f);
+        advc_loss_xent(m, C, z, w->ey, l, dz, sc);
         return 1.0f;
     }
+}
+
+/* The weight of exit e in J and the scale of its dJ/dz: 1 and 1 for an
+ * evaluation; the training loss's w_e and w_e / n when the config asks
+ * for them (the same expressions as the training loss, so the gradients
+ * are bit for bit the training recipes'). */
+static float exit_weight(const atk_ctx *c, int e)
+{
+    return c->cfg->exit_weights ? advc_graph_exit_weight(c->g, e) : 1.0f;
 }
 
 const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
@@ -223,7 +252,7 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
         w->ey[j] = c->y[idx[j]];
         if (c->loss_tgt) w->et[j] = c->loss_tgt[idx[j]];
     }
-    advc_graph_forward(c->g, in, m, ADVC_MODE_EVAL);
+    advc_graph_forward(c->g, in, m, c->cfg->mode);
 
     if (obj)
         for (int j = 0; j < m; j++) obj[idx[j]] = 0.0f;
@@ -232,9 +261,22 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
         float *dz = want_grad ? advc_graph_dlogits(c->g, e) : NULL;
         if (dz) memset(dz, 0, (size_t)m * (size_t)C * sizeof *dz);
         if (!attacked || (!dz && !obj)) continue;
-        float s = exit_loss(c, m, advc_graph_logits(c->g, e), dz, obj != NULL);
+        float we = exit_weight(c, e);
+        float sc = c->cfg->batch_mean ? 1.0f * we / (float)c->n : we;
+        const float *zr = NULL;
+        if (c->loss == ADVC_LOSS_KL) {
+            zr = w->zref + (size_t)e * c->n * C;
+            if (!ident) {
+                for (int j = 0; j < m; j++)
+                    memcpy(w->zstage + (size_t)j * C, zr + (size_t)idx[j] * C,
+                           (size_t)C * sizeof *zr);
+                zr = w->zstage;
+            }
+        }
+        float f = exit_loss(c, zr, m, advc_graph_logits(c->g, e), dz,
+                            obj != NULL, sc) * we;
         if (obj)
-            for (int j = 0; j < m; j++) obj[idx[j]] += s * w->eloss[j];
+            for (int j = 0; j < m; j++) obj[idx[j]] += f * w->eloss[j];
     }
 
     if (fooled) {
@@ -255,20 +297,18 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
     return advc_graph_input_grad(c->g);
 }
 
+void atk_kl_reference(const atk_ctx *c)
+{
+    size_t per_exit = (size_t)c->n * (size_t)c->classes;
+    advc_graph_forward(c->g, c->x, c->n, c->cfg->mode);
+    for (int e = 0; e < c->exits; e++)
+        memcpy(c->ws->zref + (size_t)e * per_exit, advc_graph_logits(c->g, e),
+               per_exit * sizeof *c->ws->zref);
+}
+
 /* ---- argument checks ---------------------------------------------------- */
 
 #define BAD(...) advc_set_error(ADVC_ERR_ARG, __VA_ARGS__)
-
-static advc_attack_loss effective_loss(const advc_attack_config *cfg)
-{
-    switch (cfg->kind) {
-    case ADVC_ATK_CW: return ADVC_LOSS_CW;
-    case ADVC_ATK_APGD_CE: return ADVC_LOSS_XENT;
-    case ADVC_ATK_APGD_DLR:
-    case ADVC_ATK_APGD_T: return ADVC_LOSS_DLR;
-    default: return cfg->loss;
-    }
-}
 
 static bool overlaps(const float *a, const float *b, size_t count)
 {
@@ -277,13 +317,86 @@ static bool overlaps(const float *a, const float *b, size_t count)
     return pa < pb + len && pb < pa + len;
 }
 
-static advc_status check_args(advc_graph *g, const advc_attack_config *cfg,
-                              const float *x, const int *y, int n,
-                              const float *x_adv)
+/* The settings themselves, against the descriptor's rows and the model. */
+static advc_status check_config(const advc_graph *g,
+                                const advc_attack_config *cfg)
 {
-    if (!g || !cfg) return BAD("advc_attack_run: graph or config is NULL");
-    if ((int)cfg->kind < 0 || cfg->kind >= ADVC_ATK_COUNT)
-        return BAD("advc_attack_run: unknown attack kind %d", (int)cfg->kind);
+    const atk_def *def = def_of(cfg->kind);
+    if (!def) return BAD("unknown attack kind %d", (int)cfg->kind);
+    const char *nm = def->pub.name;
+    /* 0 asks for the default rule; a negative size is a mistake. */
+    if (!(cfg->step_size >= 0.0f) || !isfinite(cfg->step_size))
+        return BAD("attack %s: step_size = %g (must be finite and >= 0; "
+                   "0 = the attack's default)", nm, (double)cfg->step_size);
+    advc_attack_config r = advc_attack_resolve(cfg);
+    for (int i = 0; i < def->pub.nparams; i++)
+        if (advc_param_check(&def->pub.params[i], &r) != ADVC_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", advc_last_error());
+            return BAD("attack %s: %s", nm, why);
+        }
+    size_t d = advc_shape_size(advc_graph_input_shape(g));
+    if (def->pub.norm == ADVC_NORM_L2 && r.eps > sqrtf((float)d))
+        return BAD("attack %s: --eps %g is more than the largest L2 "
+                   "distance between two images, sqrt(%zu) = %g", nm,
+                   (double)r.eps, d, sqrt((double)d));
+    if (!(r.eps >= 0.0f) || !isfinite(r.eps))
+        return BAD("attack %s: eps = %g (must be finite and >= 0)", nm,
+                   (double)r.eps);
+    if (r.steps < 1 || r.restarts < 1)
+        return BAD("attack %s: steps = %d, restarts = %d (must be >= 1)", nm,
+                   r.steps, r.restarts);
+    if (!(r.step_size >= 0.0f) || !isfinite(r.step_size))
+        return BAD("attack %s: step_size = %g (must be finite and >= 0; "
+                   "0 = the attack's default)", nm, (double)r.step_size);
+    if (!isfinite(r.lo) || !isfinite(r.hi) || !(r.lo < r.hi))
+        return BAD("attack %s: pixel range [%g, %g] is empty or not finite",
+                   nm, (double)r.lo, (double)r.hi);
+    if ((int)r.loss < ADVC_LOSS_XENT || r.loss > ADVC_LOSS_KL)
+        return BAD("attack %s: unknown loss %d", nm, (int)r.loss);
+    if (r.mode != ADVC_MODE_EVAL && r.mode != ADVC_MODE_TRAIN)
+        return BAD("attack %s: unknown mode %d", nm, (int)r.mode);
+
+    int C = advc_graph_classes(g), E = advc_graph_num_exits(g);
+    bool targeted = r.targets != NULL || r.kind == ADVC_ATK_APGD_T;
+    if (C < 2) return BAD("attack %s: the model has %d class(es)", nm, C);
+    if (r.loss == ADVC_LOSS_DLR && C < (targeted ? 4 : 3))
+        return BAD("attack %s: the %sDLR loss needs >= %d classes (model "
+                   "has %d)", nm, targeted ? "targeted " : "",
+                   targeted ? 4 : 3, C);
+    if (r.loss == ADVC_LOSS_KL && (r.targets || r.exits == ADVC_EXITS_MAXAVG))
+        return BAD("attack %s: the KL loss takes no targets and no "
+                   "max-average", nm);
+    if (r.kind == ADVC_ATK_APGD_T) {
+        if (r.targets)
+            return BAD("attack apgd-t picks its own targets (the top "
+                       "target_classes other classes): targets must be "
+                       "NULL; use apgd-dlr with targets for chosen ones");
+        if (r.target_classes < 1 || r.target_classes >= C)
+            return BAD("attack apgd-t: --target-classes %d (must be in "
+                       "[1, %d]: the classes other than the true one)",
+                       r.target_classes, C - 1);
+    }
+    if ((int)r.exits < ADVC_EXITS_SUM || r.exits > ADVC_EXITS_MAXAVG)
+        return BAD("attack %s: unknown exit mode %d", nm, (int)r.exits);
+    if (r.exits == ADVC_EXITS_ONE && (r.exit < 0 || r.exit >= E))
+        return BAD("attack %s: exit = %d, but the model has %d exit(s)", nm,
+                   r.exit, E);
+    return ADVC_OK;
+}
+
+advc_status advc_attack_check(const advc_graph *g,
+                              const advc_attack_config *cfg)
+{
+    if (!g || !cfg) return BAD("advc_attack_check: graph or config is NULL");
+    return check_config(g, cfg);
+}
+
+/* The data of one call: sizes, buffers, pixel range, labels, targets. */
+static advc_status check_call(const advc_graph *g,
+                              const advc_attack_config *cfg, const float *x,
+                              const int *y, int n, const float *x_adv)
+{
     const char *nm = advc_attack_name(cfg->kind);
     int batch = advc_graph_batch(g);
     if (batch <= 0)
@@ -294,52 +407,14 @@ static advc_status check_args(advc_graph *g, const advc_attack_config *cfg,
                    "for batches of %d", nm, n, batch);
     if (n > 0 && (!x || !y || !x_adv))
         return BAD("attack %s: x, y or x_adv is NULL", nm);
-    if (!(cfg->eps >= 0.0f) || !isfinite(cfg->eps))
-        return BAD("attack %s: eps = %g (must be finite and >= 0)", nm,
-                   (double)cfg->eps);
-    if (cfg->steps < 1)
-        return BAD("attack %s: steps = %d (must be >= 1)", nm, cfg->steps);
-    if (cfg->restarts < 1)
-        return BAD("attack %s: restarts = %d (must be >= 1)", nm,
-                   cfg->restarts);
-    if (!(cfg->step_size >= 0.0f) || !isfinite(cfg->step_size))
-        return BAD("attack %s: step_size = %g (must be finite and >= 0; "
-                   "0 = the attack's default)", nm, (double)cfg->step_size);
-    if (!isfinite(cfg->lo) || !isfinite(cfg->hi) || !(cfg->lo < cfg->hi))
-        return BAD("attack %s: pixel range [%g, %g] is empty or not finite",
-                   nm, (double)cfg->lo, (double)cfg->hi);
-    if ((int)cfg->loss < ADVC_LOSS_XENT || cfg->loss > ADVC_LOSS_DLR)
-        return BAD("attack %s: unknown loss %d", nm, (int)cfg->loss);
-
-    int C = advc_graph_classes(g), E = advc_graph_num_exits(g);
-    advc_attack_loss loss = effective_loss(cfg);
-    bool targeted = cfg->targets != NULL || cfg->kind == ADVC_ATK_APGD_T;
-    if (C < 2) return BAD("attack %s: the model has %d class(es)", nm, C);
-    if (loss == ADVC_LOSS_DLR && C < (targeted ? 4 : 3))
-        return BAD("attack %s: the %sDLR loss needs >= %d classes (model "
-                   "has %d)", nm, targeted ? "targeted " : "",
-                   targeted ? 4 : 3, C);
-    if (cfg->kind == ADVC_ATK_APGD_T) {
-        if (cfg->targets)
-            return BAD("attack apgd-t picks its own targets (the top "
-                       "target_classes other classes): targets must be "
-                       "NULL; use apgd-dlr with targets for chosen ones");
-        if (cfg->target_classes < 1 || cfg->target_classes >= C)
-            return BAD("attack apgd-t: target_classes = %d (must be in "
-                       "[1, %d]: the classes other than the true one)",
-                       cfg->target_classes, C - 1);
-    }
-    if ((int)cfg->exits < ADVC_EXITS_SUM || cfg->exits > ADVC_EXITS_MAXAVG)
-        return BAD("attack %s: unknown exit mode %d", nm, (int)cfg->exits);
-    if (cfg->exits == ADVC_EXITS_ONE && (cfg->exit < 0 || cfg->exit >= E))
-        return BAD("attack %s: exit = %d, but the model has %d exit(s)", nm,
-                   cfg->exit, E);
-
+    int C = advc_graph_classes(g);
     size_t d = advc_shape_size(advc_graph_input_shape(g));
     size_t total = (size_t)n * d;
     if (n > 0 && overlaps(x, x_adv, total))
         return BAD("attack %s: x_adv overlaps x (they must be distinct "
                    "buffers)", nm);
+    if (n > 0 && cfg->start && overlaps(cfg->start, x_adv, total))
+        return BAD("attack %s: x_adv overlaps the start points", nm);
     for (size_t k = 0; k < total; k++) {
         if (!(x[k] >= cfg->lo && x[k] <= cfg->hi))
             return BAD("attack %s: x[%zu] (sample %zu) = %g is outside the "
@@ -364,136 +439,160 @@ static advc_status check_args(advc_graph *g, const advc_attack_config *cfg,
 
 /* ---- working memory ----------------------------------------------------- */
 
-/* Carves 64-byte aligned pieces out of one slab: a first pass with
- * base == NULL only measures. */
-typedef struct {
-    char *base;
-    size_t used;
-} carver;
-
-static void *carve(carver *cv, size_t bytes)
+void *atk_carve(atk_carver *cv, size_t bytes)
 {
     size_t off = cv->used;
     cv->used += (bytes + 63) / 64 * 64;
     return cv->base ? cv->base + off : NULL;
 }
 
-/* How many of the ATK_ROWS row buffers an attack uses (attack_pgd.c:
- * cur and best; attack_apgd.c: five); the others stay NULL. */
-static int rows_used(advc_attack_kind k)
+struct advc_attack_ws {
+    const atk_def *def;
+    advc_exit_mode exits;  /* MAXAVG needs a candidate buffer            */
+    atk_dims dm;
+    atk_ws w;
+    void *slab;
+};
+
+static void ws_layout(atk_carver *cv, advc_attack_ws *s, bool maxavg)
 {
-    switch (k) {
-    case ADVC_ATK_FGSM:
-    case ADVC_ATK_NOISE: return 1;
-    case ADVC_ATK_APGD_CE:
-    case ADVC_ATK_APGD_DLR:
-    case ADVC_ATK_APGD_T: return 5;
-    default: return 2;
+    const atk_dims *dm = &s->dm;
+    atk_ws *w = &s->w;
+    size_t n = (size_t)dm->n, rows = n * dm->d * sizeof(float);
+    size_t fv = n * sizeof(float), iv = n * sizeof(int);
+    w->oobj = atk_carve(cv, fv);
+    w->ofool = atk_carve(cv, n);
+    w->stage = atk_carve(cv, rows);
+    w->eloss = atk_carve(cv, fv);
+    w->ey = atk_carve(cv, iv);
+    w->et = atk_carve(cv, iv);
+    w->epred = atk_carve(cv, iv);
+    w->zref = atk_carve(cv, (size_t)dm->exits * n * (size_t)dm->classes *
+                                sizeof(float));
+    w->zstage = atk_carve(cv, n * (size_t)dm->classes * sizeof(float));
+    w->mcand = maxavg ? atk_carve(cv, rows) : NULL;
+    w->mx = maxavg ? atk_carve(cv, rows) : NULL;
+    w->mmean = atk_carve(cv, fv);
+    w->mbest = atk_carve(cv, fv);
+    w->mobj = atk_carve(cv, fv);
+    w->mfool = atk_carve(cv, n);
+    w->midx = atk_carve(cv, iv);
+    w->mjdx = atk_carve(cv, iv);
+    w->my = atk_carve(cv, iv);
+    w->mt = atk_carve(cv, iv);
+    w->mid = atk_carve(cv, iv);
+    if (s->def->layout) s->def->layout(cv, dm, w->priv);
+}
+
+advc_attack_ws *advc_attack_ws_new(const advc_graph *g,
+                                   const advc_attack_config *cfg, int n)
+{
+    const atk_def *def = def_of(cfg->kind);
+    if (!def) {
+        BAD("unknown attack kind %d", (int)cfg->kind);
+        return NULL;
     }
-}
-
-static void ws_layout(carver *cv, atk_ws *w, int n, size_t d, int C,
-                      advc_attack_kind kind, bool maxavg)
-{
-    size_t rows = (size_t)n * d * sizeof(float);
-    size_t fv = (size_t)n * sizeof(float), iv = (size_t)n * sizeof(int);
-    for (int k = 0; k < ATK_ROWS; k++)
-        w->row[k] = k < rows_used(kind) ? carve(cv, rows) : NULL;
-    for (int k = 0; k < ATK_VECS; k++) w->vec[k] = carve(cv, fv);
-    for (int k = 0; k < ATK_IVECS; k++) w->ivec[k] = carve(cv, iv);
-    w->flag = carve(cv, (size_t)n);
-    w->tmp = carve(cv, d * sizeof(float));
-    w->ranks = carve(cv, (size_t)n * (size_t)C * sizeof(int));
-    w->oobj = carve(cv, fv);
-    w->ofool = carve(cv, (size_t)n);
-    w->stage = carve(cv, rows);
-    w->eloss = carve(cv, fv);
-    w->ey = carve(cv, iv);
-    w->et = carve(cv, iv);
-    w->epred = carve(cv, iv);
-    w->mcand = maxavg ? carve(cv, rows) : NULL;
-    w->mmean = carve(cv, fv);
-    w->mbest = carve(cv, fv);
-    w->midx = carve(cv, iv);
-}
-
-static void *ws_alloc(atk_ws *w, int n, size_t d, int C,
-                      advc_attack_kind kind, bool maxavg)
-{
-    carver cv = {NULL, 0};
-    ws_layout(&cv, w, n, d, C, kind, maxavg);
-    void *slab = advc_alloc(cv.used);
-    if (!slab) return NULL;
-    cv.base = slab;
+    advc_attack_ws *s = calloc(1, sizeof *s);
+    if (!s) {
+        advc_set_error(ADVC_ERR_NOMEM, "out of memory for an attack");
+        return NULL;
+    }
+    s->def = def;
+    s->exits = cfg->exits;
+    s->dm.n = n > 0 ? n : 1;
+    s->dm.d = advc_shape_size(advc_graph_input_shape(g));
+    s->dm.classes = advc_graph_classes(g);
+    s->dm.exits = advc_graph_num_exits(g);
+    bool maxavg = cfg->exits == ADVC_EXITS_MAXAVG && s->dm.exits > 1;
+    s->w.priv = def->priv_size ? calloc(1, def->priv_size) : NULL;
+    atk_carver cv = { NULL, 0 };
+    if (!def->priv_size || s->w.priv) {
+        ws_layout(&cv, s, maxavg);
+        s->slab = advc_alloc(cv.used);
+    }
+    if (!s->slab) {
+        advc_attack_ws_free(s);
+        advc_set_error(ADVC_ERR_NOMEM, "out of memory for attack %s",
+                       def->pub.name);
+        return NULL;
+    }
+    cv.base = s->slab;
     cv.used = 0;
-    ws_layout(&cv, w, n, d, C, kind, maxavg);
-    for (int i = 0; i < n; i++) w->midx[i] = i;
-    return slab;
+    ws_layout(&cv, s, maxavg);
+    return s;
 }
 
-/* ---- the entry point ---------------------------------------------------- */
-
-static atk_run_fn run_fn(advc_attack_kind k)
+void advc_attack_ws_free(advc_attack_ws *s)
 {
-    switch (k) {
-    case ADVC_ATK_FGSM: return atk_fgsm;
-    case ADVC_ATK_PGD:
-    case ADVC_ATK_PGD_L2:
-    case ADVC_ATK_CW: return atk_pgd;
-    case ADVC_ATK_APGD_CE:
-    case ADVC_ATK_APGD_DLR: return atk_apgd;
-    case ADVC_ATK_APGD_T: return atk_apgd_t;
-    case ADVC_ATK_NOISE:
-    default: return atk_noise;
+    if (!s) return;
+    free(s->w.priv);
+    advc_free(s->slab);
+    free(s);
+}
+
+/* ---- the entry points ---------------------------------------------------- */
+
+advc_status advc_attack_run_ws(advc_graph *g, const advc_attack_config *cfg,
+                               advc_attack_ws *ws, const float *x,
+                               const int *y, int n, float *x_adv)
+{
+    if (!g || !cfg || !ws)
+        return BAD("advc_attack_run: graph, config or workspace is NULL");
+    advc_status st = check_config(g, cfg);
+    if (st == ADVC_OK) st = check_call(g, cfg, x, y, n, x_adv);
+    if (st != ADVC_OK || n == 0) return st;
+    if (def_of(cfg->kind) != ws->def || n > ws->dm.n ||
+        (cfg->exits == ADVC_EXITS_MAXAVG) != (ws->exits == ADVC_EXITS_MAXAVG))
+        return BAD("attack %s: the workspace was made for another attack, "
+                   "exit mode or a smaller batch", ws->def->pub.name);
+
+    advc_attack_config r = advc_attack_resolve(cfg);
+    int E = ws->dm.exits;
+    atk_ctx c;
+    memset(&c, 0, sizeof c);
+    c.g = g;
+    c.cfg = &r;
+    c.n = n;
+    c.d = ws->dm.d;
+    c.classes = ws->dm.classes;
+    c.exits = E;
+    c.x = x;
+    c.y = y;
+    c.loss = r.loss;
+    c.loss_tgt = r.targets;
+    c.succ_tgt = r.targets;
+    if (r.exits == ADVC_EXITS_ONE) {
+        c.exit_lo = r.exit;
+        c.exit_hi = r.exit + 1;
+        c.judge = r.exit;
+    } else {
+        c.exit_lo = 0;
+        c.exit_hi = E;
+        c.judge = E - 1; /* the final exit decides "fooled" */
     }
+    if (r.max_loss || r.last_iterate) c.judge = -1; /* nothing is fooled */
+    c.early_stop = r.early_stop;
+    c.seed = r.seed;
+    c.ws = &ws->w;
+    if (r.loss == ADVC_LOSS_KL) atk_kl_reference(&c);
+
+    if (r.exits == ADVC_EXITS_MAXAVG && E > 1)
+        return atk_maxavg(&c, ws->def->run, x_adv);
+    atk_out o = { x_adv, ws->w.oobj, ws->w.ofool };
+    return ws->def->run(&c, &o);
 }
 
 advc_status advc_attack_run(advc_graph *g, const advc_attack_config *cfg,
                             const float *x, const int *y, int n,
                             float *x_adv)
 {
-    advc_status st = check_args(g, cfg, x, y, n, x_adv);
+    if (!g || !cfg) return BAD("advc_attack_run: graph or config is NULL");
+    advc_status st = check_config(g, cfg);
+    if (st == ADVC_OK) st = check_call(g, cfg, x, y, n, x_adv);
     if (st != ADVC_OK || n == 0) return st;
-
-    int E = advc_graph_num_exits(g);
-    bool maxavg = cfg->exits == ADVC_EXITS_MAXAVG && E > 1;
-    atk_ws ws;
-    atk_ctx c;
-    memset(&c, 0, sizeof c);
-    c.g = g;
-    c.cfg = cfg;
-    c.n = n;
-    c.d = advc_shape_size(advc_graph_input_shape(g));
-    c.classes = advc_graph_classes(g);
-    c.exits = E;
-    c.x = x;
-    c.y = y;
-    c.loss = effective_loss(cfg);
-    c.loss_tgt = cfg->targets;
-    c.succ_tgt = cfg->targets;
-    if (cfg->exits == ADVC_EXITS_ONE) {
-        c.exit_lo = cfg->exit;
-        c.exit_hi = cfg->exit + 1;
-        c.judge = cfg->exit;
-    } else {
-        c.exit_lo = 0;
-        c.exit_hi = E;
-        c.judge = E - 1; /* the final exit decides "fooled" */
-    }
-    if (cfg->max_loss) c.judge = -1; /* nothing counts as fooled */
-    c.early_stop = cfg->early_stop;
-    c.seed = cfg->seed;
-    c.ws = &ws;
-
-    void *slab = ws_alloc(&ws, n, c.d, c.classes, cfg->kind, maxavg);
-    if (!slab) return ADVC_ERR_NOMEM;
-    atk_run_fn run = run_fn(cfg->kind);
-    if (maxavg) {
-        st = atk_maxavg(&c, run, x_adv);
-    } else {
-        atk_out o = {x_adv, ws.oobj, ws.ofool};
-        st = run(&c, &o);
-    }
-    advc_free(slab);
+    advc_attack_ws *ws = advc_attack_ws_new(g, cfg, n);
+    if (!ws) return advc_last_status();
+    st = advc_attack_run_ws(g, cfg, ws, x, y, n, x_adv);
+    advc_attack_ws_free(ws);
     return st;
 }

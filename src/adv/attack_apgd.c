@@ -9,6 +9,7 @@
 #include "attack_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #define APGD_RHO 0.75       /* condition 1: success fraction threshold */
@@ -53,7 +54,7 @@ static void apgd_start(const atk_ctx *c, advc_rng *r, int i, float *p)
         p[k] = atk_clamp(x[k] + s * p[k], x[k], cfg->eps, cfg->lo, cfg->hi);
 }
 
-/* Per-sample state lives in the workspace; these name its slots. */
+/* Per-sample state: the attack's working memory. */
 typedef struct {
     float *cur, *old, *best; /* (n, d) x_k, x_k-1, x_max                  */
     float *g, *gbest;        /* (n, d) grad J at x_k and at x_max         */
@@ -62,18 +63,34 @@ typedef struct {
     float *best_at_check;    /* (n) J(x_max) at the last checkpoint       */
     int *ninc;               /* (n) increases of J since the checkpoint   */
     int *reduced;            /* (n) eta was halved at the last checkpoint */
+    int *idx, *tgt;          /* (n) active samples; APGD-T's targets      */
+    unsigned char *fooled;   /* (n) fooled at x_k                         */
+    float *tmp;              /* (d) one row of scratch                    */
+    int *ranks;              /* (n, classes) APGD-T: classes by clean logit */
 } apgd_state;
 
-static apgd_state apgd_slots(atk_ws *w)
+static void apgd_layout(atk_carver *cv, const atk_dims *dm, void *priv)
 {
-    apgd_state s = {
-        .cur = w->row[0], .old = w->row[1], .best = w->row[2],
-        .g = w->row[3], .gbest = w->row[4],
-        .obj = w->vec[0], .bobj = w->vec[1], .eta = w->vec[2],
-        .prev = w->vec[3], .best_at_check = w->vec[4],
-        .ninc = w->ivec[1], .reduced = w->ivec[2],
-    };
-    return s;
+    apgd_state *s = priv;
+    size_t n = (size_t)dm->n, rows = n * dm->d * sizeof(float);
+    size_t fv = n * sizeof(float), iv = n * sizeof(int);
+    s->cur = atk_carve(cv, rows);
+    s->old = atk_carve(cv, rows);
+    s->best = atk_carve(cv, rows);
+    s->g = atk_carve(cv, rows);
+    s->gbest = atk_carve(cv, rows);
+    s->obj = atk_carve(cv, fv);
+    s->bobj = atk_carve(cv, fv);
+    s->eta = atk_carve(cv, fv);
+    s->prev = atk_carve(cv, fv);
+    s->best_at_check = atk_carve(cv, fv);
+    s->ninc = atk_carve(cv, iv);
+    s->reduced = atk_carve(cv, iv);
+    s->idx = atk_carve(cv, iv);
+    s->tgt = atk_carve(cv, iv);
+    s->fooled = atk_carve(cv, n);
+    s->tmp = atk_carve(cv, dm->d * sizeof(float));
+    s->ranks = atk_carve(cv, n * (size_t)dm->classes * sizeof(int));
 }
 
 /* The momentum step for sample i from x_k (cur) to x_k+1. */
@@ -181,9 +198,9 @@ static void apgd_checkpoint(const atk_ctx *c, const apgd_state *s,
 static void apgd_run(const atk_ctx *c, atk_out *o, int *idx, int m,
                      uint64_t salt, bool first)
 {
-    atk_ws *w = c->ws;
-    apgd_state s = apgd_slots(w);
-    unsigned char *fooled = w->flag;
+    const apgd_state *sp = c->ws->priv;
+    apgd_state s = *sp;
+    unsigned char *fooled = s.fooled;
     int N = c->cfg->steps;
 
     for (int j = 0; j < m; j++) {
@@ -198,7 +215,7 @@ static void apgd_run(const atk_ctx *c, atk_out *o, int *idx, int m,
     apgd_sched sch = apgd_schedule(N);
     int since = 0;
     for (int it = 1; it <= N && m > 0; it++) {
-        for (int j = 0; j < m; j++) apgd_step(c, &s, idx[j], it == 1, w->tmp);
+        for (int j = 0; j < m; j++) apgd_step(c, &s, idx[j], it == 1, s.tmp);
         bool last = it == N; /* x_N needs no gradient */
         gr = atk_eval(c, s.cur, idx, m, s.obj, fooled, !last);
         apgd_observe(c, o, &s, idx, m, gr, fooled, it);
@@ -220,7 +237,8 @@ static void apgd_run(const atk_ctx *c, atk_out *o, int *idx, int m,
  * on the samples no earlier restart fooled. */
 advc_status atk_apgd(const atk_ctx *c, atk_out *o)
 {
-    int *idx = c->ws->ivec[0];
+    const apgd_state *s = c->ws->priv;
+    int *idx = s->idx;
     atk_out_reset(c, o);
     for (int r = 0; r < c->cfg->restarts; r++) {
         int m = atk_unfooled(c, o, idx);
@@ -235,9 +253,9 @@ advc_status atk_apgd(const atk_ctx *c, atk_out *o)
  * only the first K of each row are filled. */
 static void apgd_t_ranks(const atk_ctx *c, int K)
 {
-    atk_ws *w = c->ws;
+    const apgd_state *w = c->ws->priv;
     int C = c->classes, n = c->n;
-    advc_graph_forward(c->g, c->x, n, ADVC_MODE_EVAL);
+    advc_graph_forward(c->g, c->x, n, c->cfg->mode);
     const float *z = advc_graph_logits(c->g, c->exit_hi - 1);
     for (int i = 0; i < n; i++) {
         const float *zi = z + (size_t)i * C;
@@ -264,9 +282,9 @@ static void apgd_t_ranks(const atk_ctx *c, int K)
  * compare: > 0 means the target overtook y). */
 advc_status atk_apgd_t(const atk_ctx *c, atk_out *o)
 {
-    atk_ws *w = c->ws;
+    const apgd_state *w = c->ws->priv;
     int K = c->cfg->target_classes, C = c->classes;
-    int *idx = w->ivec[0], *tgt = w->ivec[3];
+    int *idx = w->idx, *tgt = w->tgt;
     apgd_t_ranks(c, K);
 
     atk_ctx sub = *c;
@@ -285,3 +303,70 @@ advc_status atk_apgd_t(const atk_ctx *c, atk_out *o)
     }
     return ADVC_OK;
 }
+
+/* ---- the descriptors ----------------------------------------------------- */
+
+/* 100 iterations (AutoAttack's standard version), one restart, a random
+ * start always, the step size from the schedule (2 eps, halved at
+ * checkpoints); APGD-T targets the 9 classes with the highest clean
+ * logits after the true one. */
+static void apgd_defaults(advc_attack_config *c) { c->steps = 100; }
+
+static void apgd_dlr_defaults(advc_attack_config *c)
+{
+    c->steps = 100;
+    c->loss = ADVC_LOSS_DLR;
+}
+
+static void apgd_ce_resolve(advc_attack_config *c)
+{
+    c->loss = ADVC_LOSS_XENT;
+    c->random_start = 1;
+}
+
+static void apgd_dlr_resolve(advc_attack_config *c)
+{
+    c->loss = ADVC_LOSS_DLR;
+    c->random_start = 1;
+}
+
+static const advc_param apgd_params[] = {
+    ATK_ROW_EPS_LINF("0.3"),
+    ATK_ROW_STEPS("100", "iterations"),
+    ATK_ROW_RESTARTS,
+};
+
+static const advc_param apgd_t_params[] = {
+    ATK_ROW_EPS_LINF("0.3"),
+    ATK_ROW_STEPS("100", "iterations per target class"),
+    ATK_ROW_RESTARTS,
+    { "target-classes", "K", ADVC_PARAM_INT,
+      offsetof(advc_attack_config, target_classes), 1, 999, 0, "9",
+      "how many of the most likely other classes to target, in turn", NULL,
+      0, 0, NULL, NULL },
+};
+
+#define NPARAMS(a) ((int)(sizeof(a) / sizeof *(a)))
+#define APGD_PAPER "Croce, Hein, ICML 2020"
+
+const atk_def atk_apgd_ce_def = {
+    { "apgd-ce", "Auto-PGD on cross-entropy: adaptive step, momentum 0.75",
+      APGD_PAPER, ADVC_NORM_LINF, apgd_params, NPARAMS(apgd_params) },
+    apgd_defaults, apgd_ce_resolve, atk_apgd, sizeof(apgd_state),
+    apgd_layout
+};
+
+const atk_def atk_apgd_dlr_def = {
+    { "apgd-dlr", "Auto-PGD on the difference-of-logits-ratio loss",
+      APGD_PAPER, ADVC_NORM_LINF, apgd_params, NPARAMS(apgd_params) },
+    apgd_dlr_defaults, apgd_dlr_resolve, atk_apgd, sizeof(apgd_state),
+    apgd_layout
+};
+
+const atk_def atk_apgd_t_def = {
+    { "apgd-t", "targeted Auto-PGD-DLR against each of the top-k other "
+      "classes", APGD_PAPER, ADVC_NORM_LINF, apgd_t_params,
+      NPARAMS(apgd_t_params) },
+    apgd_dlr_defaults, apgd_dlr_resolve, atk_apgd_t, sizeof(apgd_state),
+    apgd_layout
+};

@@ -1,6 +1,6 @@
-/* attack_internal.h: what the attack files (attack.c, attack_pgd.c,
- * attack_apgd.c, attack_multi.c) share: the run context, the workspace,
- * the one function that evaluates the attack objective (and its input
+/* attack_internal.h: what the attack files share: the descriptor row each
+ * attack file defines (atk_def), the run context, the working memory, the
+ * one function that evaluates the attack objective (and its input
  * gradient) on a set of samples, and the per-sample bookkeeping that every
  * attack uses to keep its result.  Nothing outside src/adv sees this.
  *
@@ -27,22 +27,27 @@
 #include <stdint.h>
 #include "advc/attack.h"
 
-/* Row buffers (n, d) an attack may use for its own iterates. */
-#define ATK_ROWS 5
-/* Per-sample float and int arrays (n) an attack may use. */
-#define ATK_VECS 8
-#define ATK_IVECS 4
+/* ---- working memory ------------------------------------------------------ */
 
-/* Working memory, allocated once per advc_attack_run call. */
+/* Carves 64-byte aligned pieces out of one slab: a first pass with
+ * base == NULL only measures, the second hands out the pieces. */
 typedef struct {
-    float *row[ATK_ROWS];   /* (n, d) each: the attack's own iterates;
-                               as many as attack.c's rows_used() says,
-                               the rest NULL                              */
-    float *vec[ATK_VECS];   /* (n) each                                   */
-    int *ivec[ATK_IVECS];   /* (n) each                                   */
-    unsigned char *flag;    /* (n) run-local flags                        */
-    float *tmp;             /* (d) one row of scratch                     */
-    int *ranks;             /* (n, classes) APGD-T: classes by clean logit */
+    char *base;
+    size_t used;
+} atk_carver;
+
+void *atk_carve(atk_carver *cv, size_t bytes);
+
+/* The sizes an attack's working memory depends on. */
+typedef struct {
+    int n;          /* samples (the batch the memory is for)              */
+    size_t d;       /* floats per sample (c*h*w)                          */
+    int classes, exits;
+} atk_dims;
+
+/* Memory every run has; an attack's own state is `priv` (its atk_def
+ * says how big and how to lay it out). */
+typedef struct {
     /* The driver's output: objective and fooled flag of x_adv. */
     float *oobj;            /* (n)                                        */
     unsigned char *ofool;   /* (n)                                        */
@@ -50,17 +55,24 @@ typedef struct {
     float *stage;           /* (n, d) gathered inputs of the active set   */
     float *eloss;           /* (n) one exit's per-sample loss             */
     int *ey, *et, *epred;   /* (n) gathered labels, targets, predictions  */
-    /* Used only by the max-average driver (attack_multi.c): */
-    float *mcand;           /* (n, d) one candidate (NULL unless MAXAVG)  */
+    float *zref;            /* (exits, n, classes) KL: f(x) at the start  */
+    float *zstage;          /* (n, classes) KL: zref rows of the active set */
+    /* Used only by the max-average driver (attack_multi.c), NULL unless
+     * MAXAVG: */
+    float *mcand, *mx;      /* (n, d) one candidate; gathered clean rows  */
     float *mmean, *mbest;   /* (n) candidate's mean loss, best so far     */
-    int *midx;              /* (n) 0, 1, ..., n-1                         */
+    float *mobj;            /* (n) a per-exit run's objectives            */
+    unsigned char *mfool;   /* (n) its fooled flags                       */
+    int *midx, *mjdx;       /* (n) the robust samples; 0 .. m-1           */
+    int *my, *mt, *mid;     /* (n) gathered labels, targets, indices      */
+    void *priv;             /* the attack's own state                     */
 } atk_ws;
 
 /* One (sub-)run of an attack.  The driver fills it from the config; the
  * max-average driver and APGD-T make modified copies. */
 typedef struct {
     advc_graph *g;
-    const advc_attack_config *cfg;
+    const advc_attack_config *cfg; /* resolved: no default rule left      */
     int n;                  /* samples                                    */
     size_t d;               /* floats per sample (c*h*w)                  */
     int classes, exits;
@@ -73,6 +85,9 @@ typedef struct {
     int judge;              /* exit that decides "fooled"; -1: never       */
     bool early_stop;        /* drop fooled samples from the active set     */
     uint64_t seed;          /* this run's seed (sub-runs derive their own) */
+    const int *idmap;       /* (n) sample i's index in the caller's batch,
+                               when this run works on a gathered subset
+                               (random streams follow it); NULL: i        */
     atk_ws *ws;
 } atk_ctx;
 
@@ -87,21 +102,41 @@ typedef struct {
 
 typedef advc_status (*atk_run_fn)(const atk_ctx *c, atk_out *o);
 
-/* ---- attack.c ----------------------------------------------------------- */
+/* One attack: the descriptor row in the file that implements it. */
+typedef struct {
+    advc_attack_desc pub;   /* name, summary, paper, settings             */
+    /* The attack's own defaults, over the common ones (advc_attack_
+     * defaults), and its default rules (advc_attack_resolve). */
+    void (*defaults)(advc_attack_config *c);
+    void (*resolve)(advc_attack_config *c);
+    atk_run_fn run;
+    /* Its own working memory: priv_size bytes of pointers laid out over
+     * the slab by layout (called twice: to measure, then to place). */
+    size_t priv_size;
+    void (*layout)(atk_carver *cv, const atk_dims *dm, void *priv);
+} atk_def;
+
+/* ---- attack.c: the pieces every attack shares ---------------------------- */
 
 /* Evaluates J at the points pts (rows indexed by sample: pts + i*d) for the
- * m samples idx[0..m): forward in EVAL mode, then obj[i] and fooled[i] for
- * each i = idx[j] (either may be NULL).  With want_grad, writes every
- * exit's dJ/dlogits (zeros for exits not attacked), runs an ATTACK
- * backward and returns dJ/dx as (m, d) rows in ACTIVE order (row j is
- * sample idx[j]), valid until the next atk_eval; otherwise returns NULL. */
+ * m samples idx[0..m): forward in the config's mode, then obj[i] and
+ * fooled[i] for each i = idx[j] (either may be NULL).  With want_grad,
+ * writes every exit's dJ/dlogits (zeros for exits not attacked), runs an
+ * ATTACK backward and returns dJ/dx as (m, d) rows in ACTIVE order (row j
+ * is sample idx[j]), valid until the next atk_eval; otherwise returns
+ * NULL. */
 const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
                       int m, float *obj, unsigned char *fooled,
                       bool want_grad);
 
-/* A generator for sample i of a run: one PCG stream per sample, keyed by
- * the run's seed and `salt` (restart, purpose), so a sample's random start
- * does not depend on which other samples are in the batch. */
+/* KL runs: f(x) of every exit into ws->zref (one forward in the config's
+ * mode); call once at the start of a run whose loss is ADVC_LOSS_KL. */
+void atk_kl_reference(const atk_ctx *c);
+
+/* A generator for sample i of a run: one PCG stream per sample (its data
+ * set index, first_index + i), keyed by the run's seed and `salt`
+ * (restart, purpose), so a sample's random start depends neither on which
+ * other samples are in the batch nor on the batch size. */
 void atk_rng(const atk_ctx *c, uint64_t salt, int i, advc_rng *r);
 
 /* Samples not yet fooled in o, in increasing order: idx[0..return). */
@@ -136,15 +171,38 @@ static inline float atk_clamp(float v, float x0, float eps, float lo,
  * per pixel. */
 void atk_linf_start(const atk_ctx *c, advc_rng *r, int i, float *p);
 
-/* ---- the attacks (one run each, restarts included) ---------------------- */
-advc_status atk_fgsm(const atk_ctx *c, atk_out *o);   /* attack_pgd.c  */
-advc_status atk_pgd(const atk_ctx *c, atk_out *o);    /* L-inf and L2  */
-advc_status atk_noise(const atk_ctx *c, atk_out *o);  /* attack_pgd.c  */
-advc_status atk_apgd(const atk_ctx *c, atk_out *o);   /* attack_apgd.c */
-advc_status atk_apgd_t(const atk_ctx *c, atk_out *o); /* attack_apgd.c */
+/* The common rows of the descriptors' parameter tables (attack.c), so a
+ * flag shared by several attacks reads the same everywhere; each attack
+ * lists the ones it uses, with its own defaults shown. */
+#define ATK_ROW_EPS_LINF(def)                                                \
+    { "eps", "X", ADVC_PARAM_REAL, offsetof(advc_attack_config, eps), 0, 1, \
+      1, def, "L-inf budget on [0, 1] pixels", "0.3 or 8/255", 0, 0, NULL,  \
+      NULL }
+#define ATK_ROW_STEPS(def, what)                                             \
+    { "steps", "K", ADVC_PARAM_INT, offsetof(advc_attack_config, steps), 1, \
+      100000, 0, def, what, NULL, 0, 0, NULL, NULL }
+#define ATK_ROW_STEP_SIZE(def)                                               \
+    { "step-size", "X", ADVC_PARAM_REAL,                                     \
+      offsetof(advc_attack_config, step_size), 0, 100, 1, def,               \
+      "size of each step", "0.01 or 2/255", 0, 0, NULL, NULL }
+#define ATK_ROW_RESTARTS                                                     \
+    { "restarts", "R", ADVC_PARAM_INT,                                       \
+      offsetof(advc_attack_config, restarts), 1, 10000, 0, "1",              \
+      "random restarts; per sample the first that fools is kept, else the " \
+      "highest loss", NULL, 0, 0, NULL, NULL }
+#define ATK_ROW_START(def)                                                   \
+    { "start", "S", ADVC_PARAM_CHOICE,                                       \
+      offsetof(advc_attack_config, random_start), 0, 0, 0, def,              \
+      "where iterating starts: at x (clean) or uniformly in the ball "       \
+      "(random)", "clean|random", 0, 0, NULL, NULL }
+
+/* The descriptors (one per attack file), named by ADVC_ATTACK_TABLE. */
+#define ATK_DECLARE(id, file_name) extern const atk_def atk_##file_name##_def;
+ADVC_ATTACK_TABLE(ATK_DECLARE)
+#undef ATK_DECLARE
 
 /* attack_multi.c: the max-average attack (Hu et al., ICLR 2020) over any
- * of the above: writes the chosen candidates to x_adv. */
+ * attack: writes the chosen candidates to x_adv. */
 advc_status atk_maxavg(const atk_ctx *c, atk_run_fn run, float *x_adv);
 
 #endif /* ADVC_ATTACK_INTERNAL_H */

@@ -15,7 +15,8 @@
 typedef struct {
     int B, classes, exits;
     size_t per;
-    int *y, *pred;       /* (B) */
+    const int *y;        /* (B) this batch's labels, in the data set   */
+    int *pred;           /* (B) */
     unsigned char *ok;   /* (exits, B): right so far (worst case) */
     float *xadv;         /* (B, per) */
 } eval_bufs;
@@ -27,33 +28,47 @@ static advc_status bufs_init(eval_bufs *b, advc_graph *g)
     b->classes = advc_graph_classes(g);
     b->exits = advc_graph_num_exits(g);
     b->per = advc_shape_size(advc_graph_input_shape(g));
-    b->y = malloc((size_t)b->B * sizeof *b->y);
     b->pred = malloc((size_t)b->B * sizeof *b->pred);
     b->ok = malloc((size_t)b->B * b->exits);
     b->xadv = advc_alloc((size_t)b->B * b->per * sizeof *b->xadv);
-    if (!b->y || !b->pred || !b->ok || !b->xadv)
+    if (!b->pred || !b->ok || !b->xadv)
         return advc_set_error(ADVC_ERR_NOMEM, "out of memory in evaluation");
     return ADVC_OK;
 }
 
 static void bufs_free(eval_bufs *b)
 {
-    free(b->y), free(b->pred), free(b->ok);
+    free(b->pred), free(b->ok);
     advc_free(b->xadv);
 }
 
+/* The softmax probability of row z's largest logit (its prediction). */
+static float top_prob(const float *z, int c)
+{
+    int best = 0;
+    for (int j = 1; j < c; j++)
+        if (z[j] > z[best]) best = j;
+    double sum = 0;
+    for (int j = 0; j < c; j++) sum += exp((double)z[j] - (double)z[best]);
+    return (float)(1.0 / sum);
+}
+
 /* Forward x (m rows) in eval mode; per exit, count right answers into
- * correct[e] and AND them into ok (if ok is not NULL). */
+ * correct[e], AND them into ok (if not NULL), and add the confidence of
+ * each wrong prediction to conf[e] (if not NULL). */
 static void score(advc_graph *g, eval_bufs *b, const float *x, int m,
-                  long *correct, unsigned char *ok)
+                  long *correct, unsigned char *ok, double *conf)
 {
     advc_graph_forward(g, x, m, ADVC_MODE_EVAL);
     for (int e = 0; e < b->exits; e++) {
-        advc_argmax_rows(m, b->classes, advc_graph_logits(g, e), b->pred);
+        const float *z = advc_graph_logits(g, e);
+        advc_argmax_rows(m, b->classes, z, b->pred);
         for (int i = 0; i < m; i++) {
             int right = b->pred[i] == b->y[i];
             correct[e] += right;
             if (ok) ok[(size_t)e * b->B + i] &= (unsigned char)right;
+            if (conf && !right)
+                conf[e] += top_prob(z + (size_t)i * b->classes, b->classes);
         }
     }
 }
@@ -69,9 +84,121 @@ static advc_status check_data(advc_graph *g, const advc_dataset *d)
     return ADVC_OK;
 }
 
-advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
-                             const advc_attack_config *attacks, int nattacks,
-                             advc_robust_report *rep)
+/* Argmax and its softmax probability for one row of logits. */
+static void predict_row(const float *z, int c, int *pred, float *conf)
+{
+    int best = 0;
+    for (int j = 1; j < c; j++)
+        if (z[j] > z[best]) best = j;
+    double sum = 0;
+    for (int j = 0; j < c; j++) sum += exp((double)z[j] - (double)z[best]);
+    *pred = best;
+    if (conf) *conf = (float)(1.0 / sum);
+}
+
+advc_status advc_predict(advc_graph *g, const float *x, int n, int *pred,
+                         float *conf)
+{
+    int B = advc_graph_batch(g), c = advc_graph_classes(g);
+    int last = advc_graph_num_exits(g) - 1;
+    size_t per = advc_shape_size(advc_graph_input_shape(g));
+    if (B <= 0)
+        return advc_set_error(ADVC_ERR_STATE, "predict: the graph is not "
+                              "compiled");
+    for (int lo = 0; lo < n; lo += B) {
+        int k = n - lo < B ? n - lo : B;
+        advc_graph_forward(g, x + (size_t)lo * per, k, ADVC_MODE_EVAL);
+        const float *z = advc_graph_logits(g, last);
+        for (int i = 0; i < k; i++)
+            predict_row(z + (size_t)i * c, c, &pred[lo + i],
+                        conf ? &conf[lo + i] : NULL);
+    }
+    return ADVC_OK;
+}
+
+advc_status advc_attack_rows(advc_graph *g, const advc_attack_config *cfg,
+                             const float *x, const int *y, int n,
+                             float *x_adv)
+{
+    int B = advc_graph_batch(g);
+    size_t per = advc_shape_size(advc_graph_input_shape(g));
+    advc_attack_config c = *cfg;
+    advc_attack_ws *ws = advc_attack_ws_new(g, cfg, B);
+    if (!ws) return advc_last_status();
+    advc_status st = ADVC_OK;
+    for (int lo = 0; lo < n && st == ADVC_OK; lo += B) {
+        int m = n - lo < B ? n - lo : B;
+        c.first_index = cfg->first_index + (uint64_t)lo;
+        if (c.eps == 0.0f)
+            memcpy(x_adv + (size_t)lo * per, x + (size_t)lo * per,
+                   (size_t)m * per * sizeof *x);
+        else
+            st = advc_attack_run_ws(g, &c, ws, x + (size_t)lo * per, y + lo,
+                                    m, x_adv + (size_t)lo * per);
+    }
+    advc_attack_ws_free(ws);
+    return st;
+}
+
+/* The counts of one evaluation, turned into the report's shares. */
+typedef struct {
+    long clean[ADVC_EVAL_MAX_EXITS], worst[ADVC_EVAL_MAX_EXITS];
+    long robust[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
+    double conf[ADVC_EVAL_MAX_EXITS][ADVC_EVAL_MAX_ATTACKS];
+} eval_counts;
+
+static void fill_report(const eval_counts *k, int n, int exits,
+                        const advc_attack_config *attacks, int nattacks,
+                        advc_robust_report *rep)
+{
+    rep->n = n;
+    rep->exits = exits;
+    rep->nattacks = nattacks;
+    memcpy(rep->attacks, attacks, (size_t)nattacks * sizeof *attacks);
+    for (int e = 0; e < exits; e++) {
+        rep->clean_acc[e] = n ? (float)k->clean[e] / n : 0;
+        rep->worst_acc[e] = n ? (float)k->worst[e] / n : 0;
+        for (int a = 0; a < nattacks; a++) {
+            long fooled = n - k->robust[e][a];
+            rep->robust_acc[e][a] = n ? (float)k->robust[e][a] / n : 0;
+            rep->fooled_conf[e][a] =
+                fooled ? (float)(k->conf[e][a] / fooled) : -1.0f;
+        }
+    }
+}
+
+/* Attack a of one batch: x_adv made on src, then scored on g. */
+static advc_status eval_attack(advc_graph *g, advc_graph *src, eval_bufs *b,
+                               const float *x, int m, int lo,
+                               const advc_attack_config *atk, int a,
+                               eval_counts *k, advc_robust_report *rep)
+{
+    /* Random starts are keyed by each sample's index in d. */
+    advc_attack_config cfg = *atk;
+    cfg.first_index = atk->first_index + (uint64_t)lo;
+    double t0 = advc_now();
+    advc_status st = ADVC_OK;
+    /* A zero budget (the first point of a sweep) leaves x as is. */
+    if (cfg.eps == 0.0f)
+        memcpy(b->xadv, x, (size_t)m * b->per * sizeof *x);
+    else
+        st = advc_attack_run(src, &cfg, x, b->y, m, b->xadv);
+    rep->seconds[a] += advc_now() - t0;
+    if (st != ADVC_OK) return st;
+    long cnt[ADVC_EVAL_MAX_EXITS] = { 0 };
+    double conf[ADVC_EVAL_MAX_EXITS] = { 0 };
+    score(g, b, b->xadv, m, cnt, b->ok, conf);
+    for (int e = 0; e < b->exits; e++) {
+        k->robust[e][a] += cnt[e];
+        k->conf[e][a] += conf[e];
+    }
+    return ADVC_OK;
+}
+
+advc_status advc_eval_transfer(advc_graph *g, advc_graph *src,
+                               const advc_dataset *d, int limit,
+                               const advc_attack_config *attacks,
+                               int nattacks, advc_robust_report *rep)
 {
     memset(rep, 0, sizeof *rep);
     if (nattacks < 0 || nattacks > ADVC_EVAL_MAX_ATTACKS)
@@ -81,58 +208,43 @@ advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
         return advc_set_error(ADVC_ERR_ARG, "at most %d exits",
                               ADVC_EVAL_MAX_EXITS);
     advc_status st = check_data(g, d);
+    if (st == ADVC_OK) st = check_data(src, d);
+    if (st == ADVC_OK && advc_graph_batch(src) < advc_graph_batch(g))
+        st = advc_set_error(ADVC_ERR_ARG, "the source model is compiled for "
+                            "a smaller batch than the evaluated one");
     if (st != ADVC_OK) return st;
     eval_bufs b;
-    if ((st = bufs_init(&b, g)) != ADVC_OK) {
+    eval_counts *k = calloc(1, sizeof *k);
+    if ((st = bufs_init(&b, g)) != ADVC_OK || !k) {
         bufs_free(&b);
-        return st;
+        free(k);
+        return st != ADVC_OK ? st : advc_set_error(ADVC_ERR_NOMEM,
+                                                   "out of memory");
     }
     int n = limit > 0 && limit < d->n ? limit : d->n;
-    long clean[ADVC_EVAL_MAX_EXITS] = { 0 }, worst[ADVC_EVAL_MAX_EXITS] = { 0 };
-    long (*robust)[ADVC_EVAL_MAX_ATTACKS] =
-        calloc(ADVC_EVAL_MAX_EXITS, sizeof *robust);
-    if (!robust) {
-        bufs_free(&b);
-        return advc_set_error(ADVC_ERR_NOMEM, "out of memory in evaluation");
-    }
     for (int lo = 0; lo < n && st == ADVC_OK; lo += b.B) {
         int m = n - lo < b.B ? n - lo : b.B;
         const float *x = d->x + (size_t)lo * b.per;
-        for (int i = 0; i < m; i++) b.y[i] = d->y[lo + i];
+        b.y = d->y + lo;
         memset(b.ok, 1, (size_t)b.B * b.exits);
-        score(g, &b, x, m, clean, b.ok);
-        for (int a = 0; a < nattacks; a++) {
-            /* Each batch gets its own random starts, still fixed by the
-             * seed: mix the batch's first row into it (golden-ratio
-             * constant, an odd multiplier that spreads the bits). */
-            advc_attack_config cfg = attacks[a];
-            cfg.seed = attacks[a].seed ^ ((uint64_t)lo * 0x9E3779B97F4A7C15ULL);
-            double t0 = advc_now();
-            st = advc_attack_run(g, &cfg, x, b.y, m, b.xadv);
-            rep->seconds[a] += advc_now() - t0;
-            if (st != ADVC_OK) break;
-            long cnt[ADVC_EVAL_MAX_EXITS] = { 0 };
-            score(g, &b, b.xadv, m, cnt, b.ok);
-            for (int e = 0; e < b.exits; e++) robust[e][a] += cnt[e];
-        }
+        score(g, &b, x, m, k->clean, b.ok, NULL);
+        for (int a = 0; a < nattacks && st == ADVC_OK; a++)
+            st = eval_attack(g, src, &b, x, m, lo, &attacks[a], a, k, rep);
         for (int e = 0; e < b.exits; e++)
-            for (int i = 0; i < m; i++) worst[e] += b.ok[(size_t)e * b.B + i];
+            for (int i = 0; i < m; i++)
+                k->worst[e] += b.ok[(size_t)e * b.B + i];
     }
-    if (st == ADVC_OK) {
-        rep->n = n;
-        rep->exits = b.exits;
-        rep->nattacks = nattacks;
-        memcpy(rep->attacks, attacks, (size_t)nattacks * sizeof *attacks);
-        for (int e = 0; e < b.exits; e++) {
-            rep->clean_acc[e] = n ? (float)clean[e] / n : 0;
-            rep->worst_acc[e] = n ? (float)worst[e] / n : 0;
-            for (int a = 0; a < nattacks; a++)
-                rep->robust_acc[e][a] = n ? (float)robust[e][a] / n : 0;
-        }
-    }
-    free(robust);
+    if (st == ADVC_OK) fill_report(k, n, b.exits, attacks, nattacks, rep);
+    free(k);
     bufs_free(&b);
     return st;
+}
+
+advc_status advc_eval_robust(advc_graph *g, const advc_dataset *d, int limit,
+                             const advc_attack_config *attacks, int nattacks,
+                             advc_robust_report *rep)
+{
+    return advc_eval_transfer(g, g, d, limit, attacks, nattacks, rep);
 }
 
 /* Share of samples in x (m rows) whose cross-entropy input gradient (sum
@@ -164,6 +276,17 @@ static int count_zero_grads(advc_graph *g, eval_bufs *b, const float *x,
 #define LARGE_EPS_MAX_ACC 0.05f  /* accuracy at a huge budget           */
 #define ORDER_SLACK 0.01f        /* PGD vs FGSM, noise vs PGD            */
 #define ZERO_GRAD_MAX 0.05f      /* share of all-zero input gradients   */
+
+void advc_masking_judge(advc_masking_report *rep)
+{
+    rep->large_eps_ok = rep->acc_large_eps <= LARGE_EPS_MAX_ACC;
+    rep->pgd_vs_fgsm_ok = rep->acc_pgd <= rep->acc_fgsm + ORDER_SLACK;
+    rep->fgsm_vs_clean_ok = rep->acc_fgsm <= rep->acc_clean + ORDER_SLACK;
+    rep->noise_ok = rep->acc_noise + ORDER_SLACK >= rep->acc_pgd;
+    rep->zero_grad_ok = rep->zero_grad_share <= ZERO_GRAD_MAX;
+    rep->fgsm_only_ok = !(rep->acc_fgsm >= 0.5f &&
+                          rep->acc_fgsm - rep->acc_pgd > ADVC_FGSM_ONLY_GAP);
+}
 
 advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
                                 int limit, float eps, int steps,
@@ -207,15 +330,11 @@ advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
     int zeros = 0;
     for (int lo = 0; lo < rr.n; lo += b.B) {
         int m = rr.n - lo < b.B ? rr.n - lo : b.B;
-        for (int i = 0; i < m; i++) b.y[i] = d->y[lo + i];
+        b.y = d->y + lo;
         zeros += count_zero_grads(g, &b, d->x + (size_t)lo * b.per, m);
     }
     bufs_free(&b);
     rep->zero_grad_share = rr.n ? (float)zeros / rr.n : 0;
-    rep->large_eps_ok = rep->acc_large_eps <= LARGE_EPS_MAX_ACC;
-    rep->pgd_vs_fgsm_ok = rep->acc_pgd <= rep->acc_fgsm + ORDER_SLACK;
-    rep->fgsm_vs_clean_ok = rep->acc_fgsm <= rep->acc_clean + ORDER_SLACK;
-    rep->noise_ok = rep->acc_noise + ORDER_SLACK >= rep->acc_pgd;
-    rep->zero_grad_ok = rep->zero_grad_share <= ZERO_GRAD_MAX;
+    advc_masking_judge(rep);
     return ADVC_OK;
 }

@@ -2,66 +2,99 @@
  * data directory's test split, per exit, per attack and in the per-sample
  * worst case, with the gradient-masking checks printed beside every robust
  * evaluation.  Output: a table, or JSON lines (--json) for scripts; an
- * accuracy-against-eps sweep (--eps-sweep) optionally as CSV. */
-#include <getopt.h>
+ * accuracy-against-eps sweep (--eps-sweep) optionally as CSV.  Attacks,
+ * their flags and defaults come from their descriptors (cli_attacks.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "advc/advc.h"
-#include "advc/data.h"
-#include "advc/evaluate.h"
-#include "advc/train.h"
+#include "cli.h"
+#include "cli_attacks.h"
 #include "cli_util.h"
-
-static const char usage[] =
-    "usage: advc eval --model FILE --data DIR [options]\n"
-    "\n"
-    "Clean accuracy of a trained model on the test split of DIR, and with\n"
-    "--attack its accuracy under attack, per exit for multi-exit models.\n"
-    "\n"
-    "  --model FILE        a checkpoint written by advc train\n"
-    "  --data DIR          MNIST / Fashion-MNIST IDX files or CIFAR-10 batches\n"
-    "  --attack LIST       comma-separated: fgsm, pgd, cw, apgd-ce, apgd-dlr,\n"
-    "                      apgd-t, noise, pgd-l2, aa-lite (= apgd-ce,apgd-dlr,\n"
-    "                      apgd-t), all (= fgsm,pgd,cw,aa-lite)\n"
-    "  --eps X             L-inf budget (default 0.3; pgd-l2: L2 budget)\n"
-    "  --steps K           iterations of pgd/cw/apgd (default 40; apgd 100)\n"
-    "  --step-size X       pgd/cw/fgsm step (default 2.5*eps/steps; fgsm eps)\n"
-    "  --restarts R        random restarts, best kept per sample (default 1)\n"
-    "  --exit-mode M       multi-exit models: sum (attack the summed loss,\n"
-    "                      default), maxavg (max-average attack), or an exit\n"
-    "                      number to attack that exit alone\n"
-    "  --eps-sweep LIST    accuracy against eps for each attack, e.g.\n"
-    "                      0,0.05,0.1,0.2,0.3\n"
-    "  --sweep-csv FILE    write the sweep as CSV: eps,<attack>,... (final exit)\n"
-    "  --no-checks         skip the gradient-masking checks\n"
-    "  --limit N           evaluate the first N test images only\n"
-    "  --batch B           evaluation batch (default 256)\n"
-    "  --seed S            seed for random starts and noise (default 1)\n"
-    "  --threads T         worker threads (default: ADVC_THREADS or all CPUs)\n"
-    "  --json              one JSON object per line for scripts: per exit\n"
-    "                      {\"model\",\"exit\",\"n\",\"clean_acc\",\"seed\"}; with\n"
-    "                      --attack also per (exit, attack) {\"attack\",\"eps\",\n"
-    "                      \"steps\",\"restarts\",\"robust_acc\",...} and\n"
-    "                      \"attack\":\"worst\" for the per-sample worst case\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "Attacks run the model in eval mode on logits, inside [0,1] and the\n"
-    "eps-ball. The masking checks (on up to 500 images) flag: accuracy at\n"
-    "eps 1.0 not near 0, PGD weaker than FGSM, FGSM accuracy above clean\n"
-    "accuracy, random noise stronger than PGD, and many all-zero input\n"
-    "gradients.\n";
 
 #define MAX_SWEEP 32
 
 typedef struct {
-    const char *model, *data_dir, *attacks, *sweep, *sweep_csv, *exit_mode;
-    int limit, batch, threads, json, steps, restarts, checks;
-    float eps, step_size;
-    int steps_set, step_size_set;
+    const char *model, *data, *attacks, *sweep_csv, *transfer;
+    cli_exit_mode em;
+    float sweep[MAX_SWEEP];
+    int nsweep, limit, batch, threads;
+    bool no_checks, json;
     uint64_t seed;
 } eval_opts;
+
+#define E_ROW(flag, meta, type, field, lo, hi, def, help)                    \
+    CLI_ROW(flag, meta, type, eval_opts, field, lo, hi, def, help)
+
+static const advc_param *eval_rows(int *n)
+{
+    static advc_param rows[] = {
+        CLI_ROW_MODEL(eval_opts, model),
+        CLI_ROW_DATA(eval_opts, data),
+        E_ROW("attack", "LIST", ADVC_PARAM_TEXT, attacks, 0, 0, NULL,
+              "comma-separated attacks and suites, see below"),
+        { "exit-mode", NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL,
+          NULL }, /* cli_exit_mode_row, filled below */
+        { "eps-sweep", "LIST", ADVC_PARAM_REALS, offsetof(eval_opts, sweep),
+          0, 1e6, 0, NULL, "accuracy against eps for each attack (the "
+          "attacks' --eps is replaced by each value in turn)",
+          "0,0.1,0.2,0.3", MAX_SWEEP, offsetof(eval_opts, nsweep), NULL,
+          NULL },
+        E_ROW("transfer-from", "SRC", ADVC_PARAM_TEXT, transfer, 0, 0, NULL,
+              "make the adversarial examples against the model SRC and "
+              "evaluate them on --model (transfer)"),
+        E_ROW("sweep-csv", "FILE", ADVC_PARAM_TEXT, sweep_csv, 0, 0, NULL,
+              "write the sweep as CSV: eps,<attack>,... (final exit)"),
+        E_ROW("no-checks", NULL, ADVC_PARAM_FLAG, no_checks, 0, 0, NULL,
+              "skip the gradient-masking checks"),
+        CLI_ROW_LIMIT(eval_opts, limit, "evaluate the first N test images "
+                      "only"),
+        CLI_ROW_BATCH(eval_opts, batch, "256", "evaluation batch (results "
+                      "do not depend on it)"),
+        CLI_ROW_SEED(eval_opts, seed, "seed for random starts and noise"),
+        CLI_ROW_THREADS(eval_opts, threads),
+        E_ROW("json", NULL, ADVC_PARAM_FLAG, json, 0, 0, NULL,
+              "one JSON object per line for scripts: per exit {model, exit, "
+              "n, clean_acc, seed}; per (exit, attack) also the attack's "
+              "settings and robust_acc; attack \"worst\" for the per-sample "
+              "worst case"),
+    };
+    rows[3] = cli_exit_mode_row(offsetof(eval_opts, em));
+    *n = CLI_NROWS(rows);
+    return rows;
+}
+
+static void describe(cli_parsed *p, void *vo)
+{
+    int n;
+    const advc_param *rows = eval_rows(&n);
+    cli_add_group(p, "Options", rows, n, vo);
+    rows = cli_attack_union(&n);
+    cli_add_group(p, NULL, rows, n, NULL);
+}
+
+static void eval_help(FILE *f)
+{
+    cli_attacks_help(f);
+    fprintf(f, "\nThe gradient-masking checks (on up to 500 images) flag: "
+            "accuracy at eps 1.0\nnot near 0, PGD weaker than FGSM, FGSM "
+            "accuracy above clean accuracy, random\nnoise stronger than "
+            "PGD, many all-zero input gradients, and FGSM accuracy of\n50%% "
+            "or more that is over 50 points above PGD's (robust to one step "
+            "only).\n\n");
+}
+
+const cli_spec cmd_eval_spec = {
+    "eval", "--model FILE --data DIR [--attack LIST] [options]",
+    "Clean accuracy of a trained model on the test split of DIR, and with "
+    "--attack its accuracy under each attack and in the per-sample worst "
+    "case, per exit for multi-exit models, with the gradient-masking "
+    "checks.",
+    0, NULL, eval_help, NULL
+};
+
+/* ---- reports -------------------------------------------------------------- */
 
 /* Exits are named exit0, exit1, ... and the last one "final". */
 static void exit_name(int e, int exits, char *out, size_t outsz)
@@ -70,125 +103,17 @@ static void exit_name(int e, int exits, char *out, size_t outsz)
     else snprintf(out, outsz, "exit%d", e);
 }
 
-/* Writes s as a JSON string literal (quotes, backslashes, control chars). */
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-/* Adds one attack of `kind` with the options applied. */
-static int push_attack(advc_attack_config *list, int *n, advc_attack_kind kind,
-                       const eval_opts *o, int nexits)
-{
-    if (*n >= ADVC_EVAL_MAX_ATTACKS) {
-        fprintf(stderr, "advc eval: at most %d attacks at once\n",
-                ADVC_EVAL_MAX_ATTACKS);
-        return 0;
-    }
-    advc_attack_config c = advc_attack_defaults(kind);
-    if (kind != ADVC_ATK_PGD_L2 || o->eps != 0.3f) c.eps = o->eps;
-    if (o->steps_set && kind != ADVC_ATK_FGSM && kind != ADVC_ATK_NOISE)
-        c.steps = o->steps;
-    /* The step follows eps and steps unless given (0 = the attack's rule);
-     * --step-size is for the iterative sign attacks: FGSM steps eps. */
-    bool iterative = kind == ADVC_ATK_PGD || kind == ADVC_ATK_CW ||
-                     kind == ADVC_ATK_PGD_L2;
-    c.step_size = o->step_size_set && iterative ? o->step_size : 0.0f;
-    c.restarts = o->restarts;
-    c.seed = o->seed;
-    if (!strcmp(o->exit_mode, "sum")) {
-        c.exits = ADVC_EXITS_SUM;
-    } else if (!strcmp(o->exit_mode, "maxavg")) {
-        c.exits = ADVC_EXITS_MAXAVG;
-    } else {
-        int e;
-        if (!cli_int("eval", "exit-mode", o->exit_mode, 0, nexits - 1, &e))
-            return 0;
-        c.exits = ADVC_EXITS_ONE;
-        c.exit = e;
-    }
-    list[(*n)++] = c;
-    return 1;
-}
-
-/* Parses --attack into configs; returns the count, or -1 after an error. */
-static int parse_attacks(const eval_opts *o, int nexits,
-                         advc_attack_config *list)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", o->attacks);
-    int n = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        static const advc_attack_kind aa[] = { ADVC_ATK_APGD_CE,
-                                               ADVC_ATK_APGD_DLR,
-                                               ADVC_ATK_APGD_T };
-        static const advc_attack_kind all[] = {
-            ADVC_ATK_FGSM, ADVC_ATK_PGD, ADVC_ATK_CW, ADVC_ATK_APGD_CE,
-            ADVC_ATK_APGD_DLR, ADVC_ATK_APGD_T };
-        const advc_attack_kind *set = NULL;
-        int nset = 0;
-        advc_attack_kind one;
-        if (!strcmp(tok, "aa-lite")) set = aa, nset = 3;
-        else if (!strcmp(tok, "all")) set = all, nset = 6;
-        else if ((one = advc_attack_parse(tok)) != ADVC_ATK_COUNT)
-            set = &one, nset = 1;
-        else {
-            fprintf(stderr,
-                    "advc eval: bad value '%s' for --attack (fgsm, pgd, cw, "
-                    "apgd-ce, apgd-dlr, apgd-t, noise, pgd-l2, aa-lite, all)"
-                    "\n", tok);
-            return -1;
-        }
-        for (int i = 0; i < nset; i++)
-            if (!push_attack(list, &n, set[i], o, nexits)) return -1;
-    }
-    return n;
-}
-
-/* "pgd" or "pgd@exit2" / "pgd@maxavg" for multi-exit modes. */
-static void attack_label(const advc_attack_config *c, char *out, size_t sz)
-{
-    const char *name = advc_attack_name(c->kind);
-    if (c->exits == ADVC_EXITS_ONE) snprintf(out, sz, "%s@exit%d", name, c->exit);
-    else if (c->exits == ADVC_EXITS_MAXAVG) snprintf(out, sz, "%s@maxavg", name);
-    else snprintf(out, sz, "%s", name);
-}
-
-static float effective_step(const advc_attack_config *c)
-{
-    if (c->step_size > 0) return c->step_size;
-    if (c->kind == ADVC_ATK_FGSM)
-        return c->random_start ? 1.25f * c->eps : c->eps;
-    if (c->kind == ADVC_ATK_PGD || c->kind == ADVC_ATK_CW)
-        return 2.5f * c->eps / (float)c->steps;
-    return 0; /* APGD adapts its own; noise has none */
-}
-
 static void print_settings(const advc_robust_report *r, uint64_t seed)
 {
     printf("attacks (seed %llu; eval mode, logits, inputs in [0,1]):\n",
            (unsigned long long)seed);
     for (int a = 0; a < r->nattacks; a++) {
-        const advc_attack_config *c = &r->attacks[a];
-        char label[48];
-        attack_label(c, label, sizeof label);
-        printf("  %-14s eps=%g steps=%d", label, (double)c->eps, c->steps);
-        float st = effective_step(c);
-        if (st > 0) printf(" step=%g", (double)st);
-        else if (c->kind >= ADVC_ATK_APGD_CE && c->kind <= ADVC_ATK_APGD_T)
-            printf(" step=adaptive(2eps,rho=0.75)");
-        printf(" restarts=%d random_start=%d", c->restarts,
-               c->random_start || c->kind >= ADVC_ATK_APGD_CE);
-        if (c->kind == ADVC_ATK_APGD_T)
-            printf(" targets=top%d", c->target_classes);
-        printf("  (%.1fs)\n", r->seconds[a]);
+        char label[48], set[256];
+        cli_attack_label(&r->attacks[a], label, sizeof label);
+        advc_attack_settings(&r->attacks[a], set, sizeof set);
+        const char *rest = strchr(set, ' ');
+        printf("  %-14s %s  (%.1fs)\n", label, rest ? rest + 1 : "",
+               r->seconds[a]);
     }
 }
 
@@ -197,7 +122,7 @@ static void print_table(const advc_robust_report *r)
     char label[48];
     printf("%-8s %8s", "exit", "clean");
     for (int a = 0; a < r->nattacks; a++) {
-        attack_label(&r->attacks[a], label, sizeof label);
+        cli_attack_label(&r->attacks[a], label, sizeof label);
         printf(" %14s", label);
     }
     if (r->nattacks) printf(" %8s", "worst");
@@ -211,6 +136,43 @@ static void print_table(const advc_robust_report *r)
         if (r->nattacks) printf(" %7.2f%%", 100.0 * r->worst_acc[e]);
         printf("\n");
     }
+    if (!r->nattacks) return;
+    printf("mean confidence of the wrong prediction on the fooled samples:\n");
+    for (int e = 0; e < r->exits; e++) {
+        char name[32];
+        exit_name(e, r->exits, name, sizeof name);
+        printf("%-8s %8s", name, "");
+        for (int a = 0; a < r->nattacks; a++) {
+            if (r->fooled_conf[e][a] < 0) printf(" %14s", "-");
+            else printf(" %13.2f%%", 100.0 * r->fooled_conf[e][a]);
+        }
+        printf("\n");
+    }
+}
+
+/* ,"key":value for every row of the attack's descriptor (resolved). */
+static void json_settings(const advc_attack_config *cfg)
+{
+    const advc_attack_desc *d = advc_attack_describe(cfg->kind);
+    advc_attack_config r = advc_attack_resolve(cfg);
+    for (int i = 0; i < d->nparams; i++) {
+        char key[48], val[96];
+        double num;
+        advc_param_key(&d->params[i], key, sizeof key);
+        advc_param_format(&d->params[i], &r, val, sizeof val);
+        printf(",\"%s\":", key);
+        if (advc_parse_real(val, &num) == ADVC_OK && !strchr(val, '/'))
+            printf("%s", val);
+        else
+            cli_json_string(stdout, val);
+    }
+}
+
+static void json_head(const eval_opts *o, const char *exit)
+{
+    printf("{\"model\":");
+    cli_json_string(stdout, o->model);
+    printf(",\"exit\":\"%s\"", exit);
 }
 
 static void print_json(const advc_robust_report *r, const eval_opts *o)
@@ -218,26 +180,24 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
     for (int e = 0; e < r->exits; e++) {
         char name[32];
         exit_name(e, r->exits, name, sizeof name);
-        printf("{\"model\":");
-        json_string(stdout, o->model);
-        printf(",\"exit\":\"%s\",\"n\":%d,\"clean_acc\":%.4f,\"seed\":%llu}\n",
-               name, r->n, (double)r->clean_acc[e],
-               (unsigned long long)o->seed);
+        json_head(o, name);
+        printf(",\"n\":%d,\"clean_acc\":%.4f,\"seed\":%llu}\n", r->n,
+               (double)r->clean_acc[e], (unsigned long long)o->seed);
         for (int a = 0; a <= r->nattacks && r->nattacks; a++) {
-            int worst = a == r->nattacks;
+            bool worst = a == r->nattacks;
             char label[48];
             if (worst) snprintf(label, sizeof label, "worst");
-            else attack_label(&r->attacks[a], label, sizeof label);
-            printf("{\"model\":");
-            json_string(stdout, o->model);
-            printf(",\"exit\":\"%s\",\"attack\":\"%s\"", name, label);
+            else cli_attack_label(&r->attacks[a], label, sizeof label);
+            json_head(o, name);
+            printf(",\"attack\":\"%s\"", label);
             if (!worst) {
-                const advc_attack_config *c = &r->attacks[a];
-                printf(",\"eps\":%g,\"steps\":%d,\"restarts\":%d",
-                       (double)c->eps, c->steps, c->restarts);
-                /* APGD adapts its step per sample: no single value. */
-                if (effective_step(c) > 0)
-                    printf(",\"step_size\":%g", (double)effective_step(c));
+                json_settings(&r->attacks[a]);
+                printf(",\"fooled_conf\":%.4f",
+                       (double)r->fooled_conf[e][a]);
+                if (o->transfer) {
+                    printf(",\"transfer_from\":");
+                    cli_json_string(stdout, o->transfer);
+                }
             } else {
                 printf(",\"eps\":%g", (double)r->attacks[0].eps);
             }
@@ -249,283 +209,259 @@ static void print_json(const advc_robust_report *r, const eval_opts *o)
     }
 }
 
-static int run_checks(advc_graph *g, const advc_dataset *test, int n,
-                      const eval_opts *o)
+/* ---- the masking checks --------------------------------------------------- */
+
+static void print_checks(const advc_masking_report *m, int steps, int fails)
 {
-    advc_masking_report m;
-    int steps = o->steps_set ? o->steps : 20;
-    int lim = n < 500 ? n : 500;
-    if (advc_masking_checks(g, test, lim, o->eps, steps, 1.0f, o->seed, &m) !=
-        ADVC_OK)
-        return cli_fail("eval");
-    int fails = !m.large_eps_ok + !m.pgd_vs_fgsm_ok + !m.noise_ok +
-                !m.zero_grad_ok + !m.fgsm_vs_clean_ok;
-    if (o->json) {
-        printf("{\"model\":");
-        json_string(stdout, o->model);
-        printf(",\"check\":\"gradient-masking\",\"n\":%d,\"eps\":%g,"
-               "\"large_eps\":%g,\"large_eps_acc\":%.4f,\"fgsm_acc\":%.4f,"
-               "\"pgd_acc\":%.4f,\"noise_acc\":%.4f,\"zero_grad_share\":%.4f,"
-               "\"clean_acc\":%.4f,\"passed\":%s,\"seed\":%llu}\n",
-               m.n, (double)m.eps, (double)m.large_eps,
-               (double)m.acc_large_eps, (double)m.acc_fgsm,
-               (double)m.acc_pgd, (double)m.acc_noise,
-               (double)m.zero_grad_share, (double)m.acc_clean,
-               fails ? "false" : "true",
-               (unsigned long long)o->seed);
-        return 0;
-    }
     const char *ok = "  ok  ", *bad = "FAILED";
     printf("gradient-masking checks (n=%d, eps=%g, PGD-%d, final exit):\n",
-           m.n, (double)m.eps, steps);
+           m->n, (double)m->eps, steps);
     printf("  [%s] PGD at eps %g leaves %.2f%% accuracy (want ~0)\n",
-           m.large_eps_ok ? ok : bad, (double)m.large_eps,
-           100.0 * m.acc_large_eps);
-    printf("  [%s] PGD %.2f%% <= FGSM %.2f%%\n", m.pgd_vs_fgsm_ok ? ok : bad,
-           100.0 * m.acc_pgd, 100.0 * m.acc_fgsm);
+           m->large_eps_ok ? ok : bad, (double)m->large_eps,
+           100.0 * m->acc_large_eps);
+    printf("  [%s] PGD %.2f%% <= FGSM %.2f%%\n", m->pgd_vs_fgsm_ok ? ok : bad,
+           100.0 * m->acc_pgd, 100.0 * m->acc_fgsm);
     printf("  [%s] FGSM %.2f%% <= clean %.2f%% (above: label leaking)\n",
-           m.fgsm_vs_clean_ok ? ok : bad, 100.0 * m.acc_fgsm,
-           100.0 * m.acc_clean);
+           m->fgsm_vs_clean_ok ? ok : bad, 100.0 * m->acc_fgsm,
+           100.0 * m->acc_clean);
     printf("  [%s] random noise %.2f%% >= PGD %.2f%%\n",
-           m.noise_ok ? ok : bad, 100.0 * m.acc_noise, 100.0 * m.acc_pgd);
+           m->noise_ok ? ok : bad, 100.0 * m->acc_noise, 100.0 * m->acc_pgd);
     printf("  [%s] all-zero input gradients: %.2f%% of samples\n",
-           m.zero_grad_ok ? ok : bad, 100.0 * m.zero_grad_share);
+           m->zero_grad_ok ? ok : bad, 100.0 * m->zero_grad_share);
+    printf("  [%s] FGSM %.2f%% not far above PGD %.2f%% (robust to one "
+           "step only)\n", m->fgsm_only_ok ? ok : bad, 100.0 * m->acc_fgsm,
+           100.0 * m->acc_pgd);
     if (fails)
         printf("  WARNING: %d check(s) failed: the robust accuracy above may "
                "be false robustness (gradient masking)\n", fails);
+}
+
+/* The checks run at the budget of the first L-inf attack of the list. */
+static int run_checks(advc_graph *g, const advc_dataset *test, int n,
+                      const eval_opts *o, const cli_parsed *p,
+                      const advc_attack_config *atk, int natk)
+{
+    const advc_attack_config *first = NULL;
+    for (int a = 0; a < natk && !first; a++)
+        if (advc_attack_describe(atk[a].kind)->norm == ADVC_NORM_LINF)
+            first = &atk[a];
+    if (!first) {
+        if (!o->json)
+            printf("gradient-masking checks: skipped (they use L-inf attacks "
+                   "and no L-inf attack was asked for)\n");
+        return 0;
+    }
+    /* PGD-20, or the --steps given for the attacks. */
+    long steps = 20;
+    const char *given = cli_given(p, "steps");
+    if (given) advc_parse_int(given, &steps);
+    advc_masking_report m;
+    if (advc_masking_checks(g, test, n < 500 ? n : 500, first->eps, (int)steps,
+                            1.0f, o->seed, &m) != ADVC_OK)
+        return cli_fail("eval");
+    int fails = !m.large_eps_ok + !m.pgd_vs_fgsm_ok + !m.noise_ok +
+                !m.zero_grad_ok + !m.fgsm_vs_clean_ok + !m.fgsm_only_ok;
+    if (!o->json) {
+        print_checks(&m, (int)steps, fails);
+        return 0;
+    }
+    printf("{\"model\":");
+    cli_json_string(stdout, o->model);
+    printf(",\"check\":\"gradient-masking\",\"n\":%d,\"eps\":%g,"
+           "\"large_eps\":%g,\"large_eps_acc\":%.4f,\"fgsm_acc\":%.4f,"
+           "\"pgd_acc\":%.4f,\"noise_acc\":%.4f,\"zero_grad_share\":%.4f,"
+           "\"clean_acc\":%.4f,\"fgsm_only\":%s,\"passed\":%s,"
+           "\"seed\":%llu}\n",
+           m.n, (double)m.eps, (double)m.large_eps, (double)m.acc_large_eps,
+           (double)m.acc_fgsm, (double)m.acc_pgd, (double)m.acc_noise,
+           (double)m.zero_grad_share, (double)m.acc_clean,
+           m.fgsm_only_ok ? "false" : "true", fails ? "false" : "true",
+           (unsigned long long)o->seed);
     return 0;
 }
 
-static int parse_sweep(const char *s, float *eps, int max)
+/* ---- the sweep ------------------------------------------------------------ */
+
+static void sweep_header(FILE *csv, const eval_opts *o, int n,
+                         const advc_attack_config *atk, int natk)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", s);
-    int n = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        if (n == max) {
-            fprintf(stderr, "advc eval: at most %d values in --eps-sweep\n",
-                    max);
-            return -1;
+    char label[48];
+    if (csv) {
+        fprintf(csv, "eps");
+        for (int a = 0; a < natk; a++) {
+            cli_attack_label(&atk[a], label, sizeof label);
+            fprintf(csv, ",%s", label);
         }
-        if (!cli_float("eval", "eps-sweep", tok, 0, 1e6, &eps[n])) return -1;
-        n++;
+        fprintf(csv, "\n");
     }
-    if (n == 0) {
-        fprintf(stderr, "advc eval: --eps-sweep needs at least one value\n");
-        return -1;
+    if (o->json) return;
+    printf("accuracy against eps (final exit, n=%d, seed %llu):\n%8s", n,
+           (unsigned long long)o->seed, "eps");
+    for (int a = 0; a < natk; a++) {
+        cli_attack_label(&atk[a], label, sizeof label);
+        printf(" %14s", label);
     }
-    return n;
+    printf("\n");
+}
+
+static void sweep_line(FILE *csv, const eval_opts *o, float eps,
+                       const advc_robust_report *r,
+                       const advc_attack_config *cf, int natk)
+{
+    int fin = r->exits - 1;
+    for (int a = 0; a < natk && o->json; a++) {
+        char label[48];
+        cli_attack_label(&cf[a], label, sizeof label);
+        json_head(o, "final");
+        printf(",\"attack\":\"%s\"", label);
+        json_settings(&cf[a]);
+        printf(",\"n\":%d,\"clean_acc\":%.4f,\"robust_acc\":%.4f,"
+               "\"seed\":%llu,\"sweep\":true}\n", r->n,
+               (double)r->clean_acc[fin], (double)r->robust_acc[fin][a],
+               (unsigned long long)o->seed);
+    }
+    if (!o->json) {
+        printf("%8g", (double)eps);
+        for (int a = 0; a < natk; a++)
+            printf(" %13.2f%%", 100.0 * r->robust_acc[fin][a]);
+        printf("\n");
+    }
+    if (csv) {
+        fprintf(csv, "%g", (double)eps);
+        for (int a = 0; a < natk; a++)
+            fprintf(csv, ",%.4f", (double)r->robust_acc[fin][a]);
+        fprintf(csv, "\n");
+    }
+    fflush(stdout);
+}
+
+/* Every sweep value is checked against every attack before any work. */
+static int check_sweep(advc_graph *g, const eval_opts *o,
+                       const advc_attack_config *atk, int natk)
+{
+    for (int i = 0; i < o->nsweep; i++)
+        for (int a = 0; a < natk && o->sweep[i] > 0; a++) {
+            advc_attack_config c = atk[a];
+            c.eps = o->sweep[i];
+            if (advc_attack_check(g, &c) != ADVC_OK) {
+                fprintf(stderr, "advc eval: bad value '%g' in --eps-sweep: "
+                        "%s\n", (double)o->sweep[i], advc_last_error());
+                return 2;
+            }
+        }
+    return 0;
 }
 
 static int run_sweep(advc_graph *g, const advc_dataset *test, int n,
                      const advc_attack_config *atk, int natk,
                      const eval_opts *o)
 {
-    float eps[MAX_SWEEP];
-    int ne = parse_sweep(o->sweep, eps, MAX_SWEEP);
-    if (ne < 0) return 2;
+    int rc = check_sweep(g, o, atk, natk);
+    if (rc) return rc;
     FILE *csv = NULL;
     if (o->sweep_csv && !(csv = fopen(o->sweep_csv, "w"))) {
         fprintf(stderr, "advc eval: %s: cannot write the sweep CSV\n",
                 o->sweep_csv);
         return 1;
     }
-    char label[48];
-    if (csv) {
-        fprintf(csv, "eps");
-        for (int a = 0; a < natk; a++) {
-            attack_label(&atk[a], label, sizeof label);
-            fprintf(csv, ",%s", label);
-        }
-        fprintf(csv, "\n");
-    }
-    if (!o->json) {
-        printf("accuracy against eps (final exit, n=%d, seed %llu):\n%8s", n,
-               (unsigned long long)o->seed, "eps");
-        for (int a = 0; a < natk; a++) {
-            attack_label(&atk[a], label, sizeof label);
-            printf(" %14s", label);
-        }
-        printf("\n");
-    }
-    int rc = 0;
-    for (int i = 0; i < ne && !rc; i++) {
+    sweep_header(csv, o, n, atk, natk);
+    for (int i = 0; i < o->nsweep && !rc; i++) {
         advc_attack_config cf[ADVC_EVAL_MAX_ATTACKS];
         for (int a = 0; a < natk; a++) {
             cf[a] = atk[a];
-            cf[a].eps = eps[i];
+            cf[a].eps = o->sweep[i];
         }
         advc_robust_report r;
         if (advc_eval_robust(g, test, n, cf, natk, &r) != ADVC_OK) {
             rc = cli_fail("eval");
             break;
         }
-        int fin = r.exits - 1;
-        if (o->json) {
-            for (int a = 0; a < natk; a++) {
-                attack_label(&cf[a], label, sizeof label);
-                printf("{\"model\":");
-                json_string(stdout, o->model);
-                printf(",\"exit\":\"final\",\"attack\":\"%s\",\"eps\":%g,"
-                       "\"steps\":%d,\"restarts\":%d,\"n\":%d,"
-                       "\"clean_acc\":%.4f,\"robust_acc\":%.4f,"
-                       "\"seed\":%llu,\"sweep\":true}\n", label,
-                       (double)eps[i], cf[a].steps, cf[a].restarts, r.n,
-                       (double)r.clean_acc[fin],
-                       (double)r.robust_acc[fin][a],
-                       (unsigned long long)o->seed);
-            }
-        } else {
-            printf("%8g", (double)eps[i]);
-            for (int a = 0; a < natk; a++)
-                printf(" %13.2f%%", 100.0 * r.robust_acc[fin][a]);
-            printf("\n");
-        }
-        if (csv) {
-            fprintf(csv, "%g", (double)eps[i]);
-            for (int a = 0; a < natk; a++)
-                fprintf(csv, ",%.4f", (double)r.robust_acc[fin][a]);
-            fprintf(csv, "\n");
-        }
-        fflush(stdout);
+        sweep_line(csv, o, o->sweep[i], &r, cf, natk);
     }
-    if (csv) {
-        if (fclose(csv) != 0 && !rc) {
-            fprintf(stderr, "advc eval: %s: write failed\n", o->sweep_csv);
-            rc = 1;
-        } else if (!rc && !o->json) {
-            printf("sweep written to %s (plot: advc plot --sweep %s --out "
-                   "sweep.svg)\n", o->sweep_csv, o->sweep_csv);
-        }
+    if (csv && fclose(csv) != 0 && !rc) {
+        fprintf(stderr, "advc eval: %s: write failed\n", o->sweep_csv);
+        rc = 1;
+    } else if (csv && !rc && !o->json) {
+        printf("sweep written to %s (plot: advc plot --sweep %s --out "
+               "sweep.svg)\n", o->sweep_csv, o->sweep_csv);
     }
     return rc;
 }
 
-static int parse_args(int argc, char **argv, eval_opts *o)
+/* ---- the command ---------------------------------------------------------- */
+
+static int evaluate(advc_graph *g, const advc_checkpoint *head,
+                    const advc_dataset *test, const eval_opts *o,
+                    const cli_parsed *p, const advc_attack_config *atk,
+                    int natk)
 {
-    static const struct option longopts[] = {
-        { "model", required_argument, NULL, 'm' },
-        { "data", required_argument, NULL, 'd' },
-        { "attack", required_argument, NULL, 'a' },
-        { "eps", required_argument, NULL, 'e' },
-        { "steps", required_argument, NULL, 'k' },
-        { "step-size", required_argument, NULL, 'z' },
-        { "restarts", required_argument, NULL, 'r' },
-        { "exit-mode", required_argument, NULL, 'x' },
-        { "eps-sweep", required_argument, NULL, 'w' },
-        { "sweep-csv", required_argument, NULL, 'c' },
-        { "no-checks", no_argument, NULL, 'n' },
-        { "limit", required_argument, NULL, 'L' },
-        { "batch", required_argument, NULL, 'b' },
-        { "seed", required_argument, NULL, 'S' },
-        { "threads", required_argument, NULL, 't' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *cmd = "eval";
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        bool ok = true;
-        switch (c) {
-        case 'm': o->model = optarg; break;
-        case 'd': o->data_dir = optarg; break;
-        case 'a': o->attacks = optarg; break;
-        case 'e': ok = cli_float(cmd, "eps", optarg, 0, 1e6, &o->eps); break;
-        case 'k':
-            ok = cli_int(cmd, "steps", optarg, 1, 100000, &o->steps);
-            o->steps_set = 1;
-            break;
-        case 'z':
-            ok = cli_float(cmd, "step-size", optarg, 1e-9, 1e6, &o->step_size);
-            o->step_size_set = 1;
-            break;
-        case 'r': ok = cli_int(cmd, "restarts", optarg, 1, 10000, &o->restarts); break;
-        case 'x': o->exit_mode = optarg; break;
-        case 'w': o->sweep = optarg; break;
-        case 'c': o->sweep_csv = optarg; break;
-        case 'n': o->checks = 0; break;
-        case 'L': ok = cli_int(cmd, "limit", optarg, 1, 100000000, &o->limit); break;
-        case 'b': ok = cli_int(cmd, "batch", optarg, 1, 65536, &o->batch); break;
-        case 'S': ok = cli_u64(cmd, "seed", optarg, &o->seed); break;
-        case 't': ok = cli_int(cmd, "threads", optarg, 1, 1024, &o->threads); break;
-        case 'j': o->json = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option(cmd, c, argv);
-        }
-        if (!ok) return 2;
+    int n = o->limit > 0 && o->limit < test->n ? o->limit : test->n;
+    for (int a = 0; a < natk; a++)
+        if (advc_attack_check(g, &atk[a]) != ADVC_OK) return cli_fail("eval");
+    if (!o->json)
+        printf("model %s (%s, act %s) on %s, test split, n=%d, seed %llu\n",
+               o->model, head->spec, head->act, o->data, n,
+               (unsigned long long)o->seed);
+    if (o->nsweep) return run_sweep(g, test, n, atk, natk, o);
+    advc_graph *src = g;
+    advc_checkpoint sh;
+    if (o->transfer) {
+        if (!natk) return cli_usage_error("eval", "--transfer-from needs "
+                                          "--attack");
+        if (advc_model_load(o->transfer, advc_graph_batch(g),
+                            advc_graph_pool(g), &src, &sh) != ADVC_OK)
+            return cli_fail("eval");
+        if (!o->json)
+            printf("adversarial examples made against %s (%s), evaluated on "
+                   "%s\n", o->transfer, sh.spec, o->model);
     }
-    if (optind < argc) return cli_extra_arg(cmd, argv);
-    if (!o->model) return cli_usage_error(cmd, "--model FILE is required");
-    if (!o->data_dir) return cli_usage_error(cmd, "--data DIR is required");
-    if (o->sweep && !o->attacks)
-        return cli_usage_error(cmd, "--eps-sweep needs --attack");
-    if (o->sweep_csv && !o->sweep)
-        return cli_usage_error(cmd, "--sweep-csv needs --eps-sweep");
-    return -1; /* go on */
+    advc_robust_report r;
+    advc_status st = advc_eval_transfer(g, src, test, n, atk, natk, &r);
+    if (src != g) advc_graph_free(src);
+    if (st != ADVC_OK) return cli_fail("eval");
+    if (o->json) {
+        print_json(&r, o);
+    } else {
+        if (natk) print_settings(&r, o->seed);
+        print_table(&r);
+    }
+    return natk && !o->no_checks ? run_checks(g, test, n, o, p, atk, natk)
+                                 : 0;
 }
 
 int cmd_eval(int argc, char **argv)
 {
-    eval_opts o = { NULL, NULL, NULL, NULL, NULL, "sum", 0, 256, 0, 0, 40,
-                    1, 1, 0.3f, 0.0f, 0, 0, 1 };
-    int rc = parse_args(argc, argv, &o);
+    eval_opts o;
+    memset(&o, 0, sizeof o);
+    o.batch = 256;
+    o.seed = 1;
+    o.em.mode = ADVC_EXITS_SUM;
+    cli_parsed p;
+    int rc = cli_begin(&cmd_eval_spec, describe, &o, &p, argc, argv);
     if (rc >= 0) return rc;
-    rc = 0;
-
-    advc_dataset test;
-    if (advc_dataset_load_dir(o.data_dir, false, &test) != ADVC_OK)
-        return cli_fail("eval");
-    advc_pool *pool = cli_pool("eval", o.threads);
-    advc_graph *g = NULL;
-    advc_checkpoint head;
-    if (advc_model_load(o.model, o.batch, pool, &g, &head) != ADVC_OK) {
-        rc = cli_fail("eval");
-        goto done;
-    }
-    advc_shape in = advc_graph_input_shape(g);
-    if (in.c != test.c || in.h != test.h || in.w != test.w) {
-        fprintf(stderr, "advc eval: %s takes %dx%dx%d images but %s holds "
-                "%dx%dx%d\n", o.model, in.c, in.h, in.w, o.data_dir, test.c,
-                test.h, test.w);
-        rc = 1;
-        goto done;
-    }
-    int exits = advc_graph_num_exits(g);
-    int n = o.limit > 0 && o.limit < test.n ? o.limit : test.n;
+    if (!o.model) return cli_usage_error("eval", "--model FILE is required");
+    if (!o.data) return cli_usage_error("eval", "--data DIR is required");
+    if (o.nsweep && !o.attacks)
+        return cli_usage_error("eval", "--eps-sweep needs --attack");
+    if (o.sweep_csv && !o.nsweep)
+        return cli_usage_error("eval", "--sweep-csv needs --eps-sweep");
     advc_attack_config atk[ADVC_EVAL_MAX_ATTACKS];
     int natk = 0;
-    if (o.attacks && (natk = parse_attacks(&o, exits, atk)) < 0) {
-        rc = 2;
-        goto done;
-    }
-    if (o.sweep) {
-        if (!o.json)
-            printf("model %s (%s, act %s) on %s, test split\n", o.model,
-                   head.spec, head.act, o.data_dir);
-        rc = run_sweep(g, &test, n, atk, natk, &o);
-        goto done;
-    }
-    advc_robust_report r;
-    if (advc_eval_robust(g, &test, n, atk, natk, &r) != ADVC_OK) {
-        rc = cli_fail("eval");
-        goto done;
-    }
-    if (o.json) {
-        print_json(&r, &o);
-    } else {
-        printf("model %s (%s, act %s) on %s, test split, n=%d, seed %llu\n",
-               o.model, head.spec, head.act, o.data_dir, n,
-               (unsigned long long)o.seed);
-        if (natk) print_settings(&r, o.seed);
-        print_table(&r);
-    }
-    if (natk && o.checks) rc = run_checks(g, &test, n, &o);
-done:
-    advc_graph_free(g);
-    advc_pool_destroy(pool);
-    advc_dataset_free(&test);
+    if (o.attacks &&
+        (natk = cli_attack_configs("eval", &p, 1, o.attacks, o.seed, &o.em,
+                                   atk, ADVC_EVAL_MAX_ATTACKS)) < 0)
+        return 2;
+    bool none[CLI_MAX_ROWS] = { false };
+    if (!o.attacks &&
+        (rc = cli_refuse_unused("eval", &p, 1, none, "no --attack")) != 0)
+        return rc;
+
+    cli_session se;
+    rc = cli_open(&se, "eval", o.model, o.data, o.batch, o.threads);
+    if (rc == 0) rc = evaluate(se.g, &se.head, &se.test, &o, &p, atk, natk);
+    cli_close(&se);
     return rc;
 }
+
+void cmd_eval_describe(cli_parsed *p, void *opts) { describe(p, opts); }
+size_t cmd_eval_opts_size(void) { return sizeof(eval_opts); }

@@ -12,31 +12,50 @@
  * here.  Not here: reading any other CSV dialect (quoted commas, escapes).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "advc/advc.h"
 #include "advc/image.h"
+#include "cli.h"
 #include "cli_util.h"
 
-static const char usage[] =
-    "usage: advc plot (--log FILE.csv | --sweep FILE.csv) --out FILE.svg\n"
-    "\n"
-    "  --log FILE.csv    a training log (advc train --log): x is the epoch\n"
-    "                    column; one panel for loss, one for every *_acc\n"
-    "                    column (negative values = none, left out), one for\n"
-    "                    the learning rate\n"
-    "  --sweep FILE.csv  accuracy against eps (advc eval --sweep-csv): the\n"
-    "                    header is eps,<attack>,...; one series per attack\n"
-    "  --out FILE.svg    the plot\n"
-    "  --title T         the title (default from the input)\n"
-    "  -h, --help        this text\n"
-    "\n"
-    "CSV: comma-separated, the first line names the columns, one number\n"
-    "per field; empty fields and 'nan' are gaps; lines starting with '#'\n"
-    "are skipped.\n";
+typedef struct {
+    const char *log, *sweep, *out, *title, *panels;
+} plot_opts;
+
+#define PL_ROW(flag, meta, field, def, help)                                 \
+    CLI_ROW(flag, meta, ADVC_PARAM_TEXT, plot_opts, field, 0, 0, def, help)
+
+static const advc_param plot_rows[] = {
+    PL_ROW("log", "FILE.csv", log, NULL,
+           "a training log (advc train --log): x is the epoch column; one "
+           "panel for loss, one for every *_acc column (negative values = "
+           "none, left out), one for the learning rate"),
+    PL_ROW("sweep", "FILE.csv", sweep, NULL,
+           "accuracy against eps (advc eval --sweep-csv): the header is "
+           "eps,<attack>,...; one series per attack"),
+    PL_ROW("out", "FILE.svg", out, NULL, "the plot"),
+    PL_ROW("title", "T", title, "from the input", "the title"),
+    PL_ROW("panels", "LIST", panels, NULL,
+           "--log: one more panel per comma-separated suffix, with every "
+           "column ending in it (multi-exit logs: _pgd, _fgsm, _clean for "
+           "each exit's guard accuracies, _fc_norm for its FC norm)"),
+};
+
+static void describe(cli_parsed *p, void *vo)
+{
+    cli_add_group(p, "Options", plot_rows, CLI_NROWS(plot_rows), vo);
+}
+
+const cli_spec cmd_plot_spec = {
+    "plot", "(--log FILE.csv | --sweep FILE.csv) --out FILE.svg",
+    "SVG line plots of the CSV files advc writes.", 0, NULL, NULL,
+    "CSV: comma-separated, the first line names the columns, one number "
+    "per field; empty fields and 'nan' are gaps; lines starting with '#' "
+    "are skipped."
+};
 
 #define CSV_MAX_BYTES (64u << 20) /* a training log is a few KiB */
 #define CSV_MAX_COLS 64
@@ -245,8 +264,32 @@ static void accuracy_range(advc_plot *p)
     p->ymax = mx <= 1 ? 1 : mx <= 100 ? 100 : 0;
 }
 
-/* --log: loss, accuracy and learning-rate panels. */
-static int plot_log(const char *path, const char *out, const char *title)
+#define MAX_EXTRA 4 /* --panels */
+
+/* The --panels suffixes: the columns ending in each, one panel each. */
+static int extra_panels(csv_table *t, int xc, const char *list,
+                        advc_plot_series (*ser)[CSV_MAX_COLS], int *nser,
+                        char (*names)[32])
+{
+    int np = 0;
+    for (const char *p = list; p && *p && np < MAX_EXTRA;) {
+        size_t len = strcspn(p, ",");
+        snprintf(names[np], sizeof names[np], "%.*s", (int)len, p);
+        nser[np] = 0;
+        for (int c = 0; c < t->ncols; c++)
+            if (c != xc && len && ends_with(t->names[c], names[np]))
+                ser[np][nser[np]++] = (advc_plot_series){
+                    t->names[c], t->col[xc], t->col[c], t->nrows, NULL,
+                    false };
+        if (nser[np]) np++;
+        p += len + (p[len] == ',');
+    }
+    return np;
+}
+
+/* --log: loss, accuracy and learning-rate panels, and --panels. */
+static int plot_log(const char *path, const char *out, const char *title,
+                    const char *more)
 {
     csv_table t;
     if (csv_read(path, &t) != ADVC_OK) return cli_fail("plot");
@@ -281,7 +324,11 @@ static int plot_log(const char *path, const char *out, const char *title)
     if (title) snprintf(ttl, sizeof ttl, "%s", title);
     else snprintf(ttl, sizeof ttl, "Training: %s", path);
     bool markers = t.nrows <= 60;
-    advc_plot panels[3];
+    advc_plot panels[3 + MAX_EXTRA];
+    static advc_plot_series ext[MAX_EXTRA][CSV_MAX_COLS];
+    int next[MAX_EXTRA];
+    char ext_names[MAX_EXTRA][32];
+    int ne = extra_panels(&t, xc, more, ext, next, ext_names);
     int np = 0;
     if (nl) {
         panels[np++] = (advc_plot){ .title = ttl, .xlabel = t.names[xc],
@@ -300,13 +347,20 @@ static int plot_log(const char *path, const char *out, const char *title)
                                     .ylabel = "learning rate", .series = lr,
                                     .nseries = 1, .markers = markers };
     }
+    for (int k = 0; k < ne; k++) {
+        advc_plot p = { .xlabel = t.names[xc], .ylabel = ext_names[k],
+                        .series = ext[k], .nseries = next[k],
+                        .markers = markers };
+        accuracy_range(&p);
+        panels[np++] = p;
+    }
     int rc = 0;
     if (advc_svg_write(out, panels, np, 0, np > 1 ? 320 : 0) != ADVC_OK) {
         rc = cli_fail("plot");
     } else {
-        printf("wrote %s: %d rows; %s%s%s%s\n", out, t.nrows,
+        printf("wrote %s: %d rows; %s%s%s%d more panels\n", out, t.nrows,
                nl ? "loss " : "", na ? "accuracy " : "",
-               nlr ? "learning-rate " : "", "panels");
+               nlr ? "learning-rate " : "", ne);
         if (dropped)
             printf("left out %d accuracy column(s) with no values\n",
                    dropped);
@@ -346,32 +400,17 @@ static int plot_sweep(const char *path, const char *out, const char *title)
 
 int cmd_plot(int argc, char **argv)
 {
-    const char *cmd = "plot", *log = NULL, *sweep = NULL, *out = NULL;
-    const char *title = NULL;
-    static const struct option longopts[] = {
-        { "log", required_argument, NULL, 'l' },
-        { "sweep", required_argument, NULL, 's' },
-        { "out", required_argument, NULL, 'o' },
-        { "title", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'l': log = optarg; break;
-        case 's': sweep = optarg; break;
-        case 'o': out = optarg; break;
-        case 'T': title = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return cli_bad_option(cmd, c, argv);
-        }
-    }
-    if (optind < argc) return cli_extra_arg(cmd, argv);
-    if (!log == !sweep)
-        return cli_usage_error(cmd, "give exactly one of --log and --sweep");
-    if (!out) return cli_usage_error(cmd, "--out FILE.svg is required");
-    return log ? plot_log(log, out, title) : plot_sweep(sweep, out, title);
+    plot_opts o;
+    memset(&o, 0, sizeof o);
+    cli_parsed p;
+    int rc = cli_begin(&cmd_plot_spec, describe, &o, &p, argc, argv);
+    if (rc >= 0) return rc;
+    if (!o.log == !o.sweep)
+        return cli_usage_error("plot", "give exactly one of --log and --sweep");
+    if (!o.out) return cli_usage_error("plot", "--out FILE.svg is required");
+    return o.log ? plot_log(o.log, o.out, o.title, o.panels)
+                 : plot_sweep(o.sweep, o.out, o.title);
 }
+
+void cmd_plot_describe(cli_parsed *p, void *opts) { describe(p, opts); }
+size_t cmd_plot_opts_size(void) { return sizeof(plot_opts); }

@@ -1,21 +1,32 @@
 /* commands.c: the list of subcommands `advc` knows.  Adding a command is
- * one line here plus its cmd_*.c file. */
+ * one line here plus its cmd_*.c file (which defines the four names the
+ * line uses). */
 #include <stddef.h>
 #include "cli.h"
 
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_attack(int argc, char **argv);
-int cmd_probe(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
+#define CLI_COMMANDS(X)                                                       \
+    X(train, "train a model on a data directory")                            \
+    X(eval, "clean and robust accuracy, masking checks")                     \
+    X(attack, "attack test images: grid.png and .npy arrays")                \
+    X(probe, "logits along the FGSM direction (SVG, CSV)")                   \
+    X(plot, "SVG plots of training logs and eps sweeps")                     \
+    X(info, "what a checkpoint holds")                                        \
+    X(import, "a PyTorch state_dict (.npz) as an advc model")                \
+    X(export, "an advc model as a PyTorch state_dict (.npz)")
+
+#define DECLARE(name, summary)                                                \
+    int cmd_##name(int argc, char **argv);                                    \
+    extern const cli_spec cmd_##name##_spec;                                  \
+    void cmd_##name##_describe(cli_parsed *p, void *opts);                    \
+    size_t cmd_##name##_opts_size(void);
+CLI_COMMANDS(DECLARE)
+#undef DECLARE
 
 const cli_command cli_commands[] = {
-    { "train", cmd_train, "train a model on a data directory" },
-    { "eval", cmd_eval, "clean and robust accuracy, masking checks" },
-    { "info", cmd_info, "what a checkpoint holds" },
-    { "attack", cmd_attack, "attack test images: grid.png and .npy arrays" },
-    { "probe", cmd_probe, "logits along the FGSM direction (SVG, CSV)" },
-    { "plot", cmd_plot, "SVG plots of training logs and eps sweeps" },
-    { NULL, NULL, NULL }
+#define ROW(name, summary)                                                    \
+    { #name, cmd_##name, summary, &cmd_##name##_spec, cmd_##name##_describe, \
+      cmd_##name##_opts_size },
+    CLI_COMMANDS(ROW)
+#undef ROW
+    { NULL, NULL, NULL, NULL, NULL, NULL }
 };

@@ -12,10 +12,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "advc/core.h"
+#include "advc/param.h"
 
 /* How long a worker polls before sleeping: ~2^16 polls is some tens of
  * microseconds, longer than the gap between back-to-back runs. */
@@ -104,9 +106,15 @@ int advc_default_threads(void)
 {
     const char *env = getenv("ADVC_THREADS");
     if (env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end == '\0' && v >= 1 && v <= 1024) return (int)v;
+        int v;
+        if (advc_parse_threads(env, &v) != ADVC_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "%s", advc_last_error());
+            advc_set_error(ADVC_ERR_ARG, "bad value in the environment: "
+                           "ADVC_THREADS=%s (%s)", env, why);
+            return 0;
+        }
+        return v;
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 1 ? (int)n : 1;
@@ -114,7 +122,8 @@ int advc_default_threads(void)
 
 advc_pool *advc_pool_create(int nthreads)
 {
-    if (nthreads <= 0) nthreads = advc_default_threads();
+    if (nthreads <= 0 && (nthreads = advc_default_threads()) == 0)
+        return NULL; /* a bad ADVC_THREADS: the error says so */
     advc_pool *p = calloc(1, sizeof *p);
     if (!p) goto oom;
     p->n = nthreads;

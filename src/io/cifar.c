@@ -117,7 +117,7 @@ advc_status advc_cifar10_load(const char **paths, int npaths,
     d.h = d.w = CIFAR_SIDE;
     d.classes = CIFAR_CLASSES;
     d.x = advc_alloc((size_t)d.n * CIFAR_PIXELS * sizeof(float));
-    d.y = advc_alloc((size_t)d.n);
+    d.y = advc_alloc((size_t)d.n * sizeof *d.y);
     if (!d.x || !d.y) {
         advc_dataset_free(&d);
         return advc_set_error(ADVC_ERR_NOMEM,

@@ -3,6 +3,7 @@
  * and copying row ranges or index lists (validation splits, --limit).
  */
 #include "advc/data.h"
+#include "advc/checkpoint.h" /* advc_crc32 */
 
 #include <errno.h>
 #include <stdio.h>
@@ -172,7 +173,7 @@ static advc_status alloc_like(const advc_dataset *d, int n, advc_dataset *out)
     if (n == 0) return ADVC_OK;
     size_t row = (size_t)d->c * (size_t)d->h * (size_t)d->w;
     out->x = advc_alloc((size_t)n * row * sizeof(float));
-    out->y = advc_alloc((size_t)n);
+    out->y = advc_alloc((size_t)n * sizeof *out->y);
     if (!out->x || !out->y) {
         advc_dataset_free(out);
         return advc_set_error(ADVC_ERR_NOMEM, "cannot allocate %d images", n);
@@ -210,7 +211,7 @@ advc_status advc_dataset_slice(const advc_dataset *d, int lo, int hi,
     if (out->n == 0) return ADVC_OK;
     size_t row = (size_t)d->c * (size_t)d->h * (size_t)d->w;
     memcpy(out->x, d->x + (size_t)lo * row, (size_t)out->n * row * sizeof(float));
-    memcpy(out->y, d->y + lo, (size_t)out->n);
+    memcpy(out->y, d->y + lo, (size_t)out->n * sizeof *out->y);
     return ADVC_OK;
 }
 
@@ -236,4 +237,30 @@ advc_status advc_dataset_subset(const advc_dataset *d, const int *idx, int k,
         out->y[i] = d->y[idx[i]];
     }
     return ADVC_OK;
+}
+
+void advc_dataset_fingerprint(const advc_dataset *d, char *buf,
+                              size_t bufsz)
+{
+    /* Labels as one byte each (every format's labels fit), so the
+     * fingerprint is that of the files' label bytes. */
+    uint32_t crc = 0;
+    uint8_t chunk[4096];
+    for (int k = 0; k < d->n;) {
+        int m = d->n - k < (int)sizeof chunk ? d->n - k : (int)sizeof chunk;
+        for (int i = 0; i < m; i++) chunk[i] = (uint8_t)d->y[k + i];
+        crc = advc_crc32(crc, chunk, (size_t)m);
+        k += m;
+    }
+    size_t total = (size_t)d->n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
+    for (size_t k = 0; k < total;) {
+        size_t m = total - k < sizeof chunk ? total - k : sizeof chunk;
+        for (size_t i = 0; i < m; i++) {
+            float v = d->x[k + i] * 255.0f + 0.5f;
+            chunk[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        crc = advc_crc32(crc, chunk, m);
+        k += m;
+    }
+    snprintf(buf, bufsz, "%d:%08x", d->n, (unsigned)crc);
 }

@@ -166,6 +166,27 @@ fail:
     return s;
 }
 
+/* n label bytes, each checked to be in [0, IDX_CLASSES), into int labels,
+ * a chunk at a time. */
+static advc_status read_labels(FILE *f, int *y, int n, const char *path)
+{
+    uint8_t buf[4096];
+    for (int at = 0; at < n;) {
+        int k = n - at < (int)sizeof buf ? n - at : (int)sizeof buf;
+        advc_status s = advc_data_read(f, buf, (size_t)k, path);
+        if (s != ADVC_OK) return s;
+        for (int i = 0; i < k; i++, at++) {
+            if (buf[i] >= IDX_CLASSES)
+                return advc_set_error(ADVC_ERR_FORMAT,
+                                      "%s: label %u at index %d is out of "
+                                      "range [0, %d)", path,
+                                      (unsigned)buf[i], at, IDX_CLASSES);
+            y[at] = buf[i];
+        }
+    }
+    return ADVC_OK;
+}
+
 advc_status advc_idx_load(const char *images_path, const char *labels_path,
                           advc_dataset *out)
 {
@@ -194,7 +215,7 @@ advc_status advc_idx_load(const char *images_path, const char *labels_path,
     d.w = (int)ii.dim[2];
     d.classes = IDX_CLASSES;
     d.x = advc_alloc((size_t)ii.payload * sizeof(float));
-    d.y = advc_alloc((size_t)d.n);
+    d.y = advc_alloc((size_t)d.n * sizeof *d.y);
     if (!d.x || !d.y) {
         s = advc_set_error(ADVC_ERR_NOMEM,
                            "%s: cannot allocate %d images of %dx%d", images_path,
@@ -203,16 +224,7 @@ advc_status advc_idx_load(const char *images_path, const char *labels_path,
     }
     s = advc_data_read_pixels(fi, d.x, (size_t)ii.payload, images_path);
     if (s != ADVC_OK) goto done;
-    if ((s = advc_data_read(fl, d.y, (size_t)d.n, labels_path)) != ADVC_OK)
-        goto done;
-    for (int i = 0; i < d.n; i++)
-        if (d.y[i] >= IDX_CLASSES) {
-            s = advc_set_error(ADVC_ERR_FORMAT,
-                               "%s: label %u at index %d is out of range "
-                               "[0, %d)", labels_path, (unsigned)d.y[i], i,
-                               IDX_CLASSES);
-            goto done;
-        }
+    s = read_labels(fl, d.y, d.n, labels_path);
 
 done:
     if (fi) fclose(fi);

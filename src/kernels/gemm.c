@@ -13,6 +13,9 @@
 
 enum { MR = GEMM_MR, NR = GEMM_NR, KC = GEMM_KC, MC = GEMM_MC, NC = GEMM_NC };
 
+/* Floats per 64-byte cache line. */
+enum { LINE_FLOATS = 16 };
+
 /* Scratch slots of advc_pool_scratch used by GEMM. */
 enum { SLOT_A = 0, SLOT_B = 1 };
 
@@ -109,8 +112,9 @@ static void pack_b_panel(const sgemm_job *g, int j, int nr, int p0, int kc,
          * vector moves (a variable-length memcpy here would be a library
          * call or `rep movs`, slow for 64 bytes). */
         for (int p = 0; p < kc; p++, src += g->ldb) {
-            if (next_nr > 0) /* the next panel's piece of this row */
-                gemm_prefetch(src + NR);
+            /* the next panel's piece of this row, a line at a time */
+            for (int c = 0; c < next_nr; c += LINE_FLOATS)
+                gemm_prefetch(src + NR + c);
             memcpy(dst + (size_t)p * NR, src, NR * sizeof *dst);
         }
         return;

@@ -7,6 +7,7 @@
  * Not here: any particular model.
  */
 #include "model_spec.h"
+#include "advc/param.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -110,16 +111,10 @@ const char *mspec_get(const mspec *s, const char *key)
     return NULL;
 }
 
-/* Whole-string decimal integer; false on junk or overflow. */
+/* Whole-string decimal integer (advc_parse_int); false on junk. */
 static bool parse_int(const char *v, long *out)
 {
-    if (!*v) return false;
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || *end || end == v) return false;
-    *out = x;
-    return true;
+    return advc_parse_int(v, out) == ADVC_OK;
 }
 
 advc_status mspec_int(const mspec *s, const char *key, int def, int lo,

@@ -1,6 +1,6 @@
 /* msdnet.c: the multi-scale dense network (Huang et al., ICLR 2018), the
  * multi-exit model of Chen et al.'s fast adversarial training
- * (background.md section 5).  Structure follows the authors' CIFAR code.
+ * (src/adv/METHODS.md section 5).  Structure follows the authors' CIFAR code.
  *
  * Keys (defaults):  scales=3 blocks=5 step=1 first=<step> stepmode=even
  *   base=16 growth=6 grfactor=1-2-4 bnfactor=1-2-4 bottleneck=1 prune=max

@@ -80,6 +80,8 @@ struct advc_graph {
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
     uint64_t seed, step;
 
+    char prefix[16];        /* prepended to the names of new nodes      */
+
     advc_status err;
     char errmsg[256];
 };
@@ -217,8 +219,9 @@ nn_node *nn_add(advc_graph *g, const nn_op *op, const char *name,
     v->in = inputs;
     v->shape = shape;
     v->priv = priv;
-    if (name) snprintf(v->name, sizeof v->name, "%s", name);
-    else snprintf(v->name, sizeof v->name, "%s%d", op->name, v->id);
+    if (name) snprintf(v->name, sizeof v->name, "%s%s", g->prefix, name);
+    else snprintf(v->name, sizeof v->name, "%s%s%d", g->prefix, op->name,
+                  v->id);
     g->nodes[g->nnodes++] = v;
     return v;
 }
@@ -374,6 +377,28 @@ int advc_graph_add_exit(advc_graph *g, int x, float weight)
     g->exits = es;
     g->exits[g->nexits] = (nn_exit){ x, weight };
     return g->nexits++;
+}
+
+void advc_graph_set_name_prefix(advc_graph *g, const char *prefix)
+{
+    if (strlen(prefix) >= sizeof g->prefix) {
+        nn_fail(g, "name prefix '%s' is too long", prefix);
+        return;
+    }
+    snprintf(g->prefix, sizeof g->prefix, "%s", prefix);
+}
+
+int advc_graph_mean_of_exits(advc_graph *g)
+{
+    if (g->nexits < 1) return nn_fail(g, "mean of exits: no exits");
+    int *xs = malloc((size_t)g->nexits * sizeof *xs);
+    if (!xs) return nn_fail(g, "mean of exits: out of memory");
+    for (int e = 0; e < g->nexits; e++) xs[e] = g->exits[e].node;
+    int n = g->nexits;
+    g->nexits = 0;
+    int m = advc_mean(g, xs, n);
+    free(xs);
+    return m < 0 ? -1 : advc_graph_add_exit(g, m, 1.0f);
 }
 
 /* ---- compile ----------------------------------------------------------- */
@@ -633,6 +658,19 @@ void advc_graph_set_seed(advc_graph *g, uint64_t seed)
     g->step = 0;
 }
 
+void advc_graph_rng_state(const advc_graph *g, uint64_t *seed,
+                          uint64_t *step)
+{
+    *seed = g->seed;
+    *step = g->step;
+}
+
+void advc_graph_set_rng_state(advc_graph *g, uint64_t seed, uint64_t step)
+{
+    g->seed = seed;
+    g->step = step;
+}
+
 void advc_graph_set_backward_act(advc_graph *g, advc_pass pass,
                                  advc_act forward, advc_act_spec rule)
 {
@@ -751,6 +789,16 @@ const float *advc_graph_logits(const advc_graph *g, int e)
 {
     assert(e >= 0 && e < g->nexits && g->batch > 0);
     return g->nodes[g->exits[e].node]->y;
+}
+
+advc_shape advc_graph_exit_features(const advc_graph *g, int e,
+                                    const float **values)
+{
+    assert(e >= 0 && e < g->nexits && g->batch > 0);
+    const nn_node *v = g->nodes[g->exits[e].node];
+    if (v->nin > 0) v = v->in[0];
+    if (values) *values = v->y;
+    return v->shape;
 }
 
 float *advc_graph_dlogits(advc_graph *g, int e)

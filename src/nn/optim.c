@@ -239,3 +239,15 @@ long advc_optimizer_steps(const advc_optimizer *o)
 {
     return o ? o->steps : 0;
 }
+
+float *advc_optimizer_state(advc_optimizer *o, int slab, size_t *count)
+{
+    float *p = slab == 0 ? o->m : slab == 1 ? o->v : NULL;
+    if (count) *count = p ? o->nparams : 0;
+    return p;
+}
+
+void advc_optimizer_set_steps(advc_optimizer *o, long steps)
+{
+    o->steps = steps;
+}

@@ -5,9 +5,11 @@
  * Not here: the optimizers that use the rate (optim.c).
  */
 #include "advc/optim.h"
+#include "advc/param.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,24 +19,16 @@
 #define SCHED_HELP "expected constant, step:E1,E2,...[@G], cosine or " \
                    "cyclic[:F]"
 
-/* Parses the whole of s[0, len) as a finite float; false if it is empty,
- * has trailing characters, or overflows. */
+/* The whole of s[0, len) as a float (advc_parse_real: a number or a
+ * fraction); false if it is empty, too long or not a finite float. */
 static bool parse_float(const char *s, size_t len, float *out)
 {
     char buf[64];
+    double v;
     if (len == 0 || len >= sizeof buf) return false;
     memcpy(buf, s, len);
     buf[len] = '\0';
-    /* strtod skips leading space and accepts "nan"/"inf": refuse both */
-    if (!(buf[0] == '-' || buf[0] == '+' || buf[0] == '.' ||
-          (buf[0] >= '0' && buf[0] <= '9')))
-        return false;
-    char *end;
-    errno = 0;
-    double v = strtod(buf, &end);
-    if (*end != '\0' || errno == ERANGE || !isfinite(v) ||
-        fabs(v) > 3.0e38)
-        return false;
+    if (advc_parse_real(buf, &v) != ADVC_OK || fabs(v) > 3.0e38) return false;
     *out = (float)v;
     return true;
 }
@@ -171,4 +165,24 @@ float advc_schedule_lr(const advc_schedule *s, double t, double total)
     }
     }
     return s->lr;
+}
+
+void advc_schedule_format(const advc_schedule *s, char *buf, size_t bufsz)
+{
+    switch (s->kind) {
+    case ADVC_SCHED_STEP: {
+        size_t k = (size_t)snprintf(buf, bufsz, "step:");
+        for (int i = 0; i < s->nmilestones && k < bufsz; i++)
+            k += (size_t)snprintf(buf + k, bufsz - k, "%s%g", i ? "," : "",
+                                  (double)s->milestones[i]);
+        if (k < bufsz) snprintf(buf + k, bufsz - k, "@%g", (double)s->gamma);
+        break;
+    }
+    case ADVC_SCHED_COSINE: snprintf(buf, bufsz, "cosine"); break;
+    case ADVC_SCHED_CYCLIC:
+        snprintf(buf, bufsz, "cyclic:%g", (double)s->peak_frac);
+        break;
+    case ADVC_SCHED_CONSTANT:
+    default: snprintf(buf, bufsz, "constant"); break;
+    }
 }

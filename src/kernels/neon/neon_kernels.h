@@ -1,6 +1,6 @@
 /* neon_kernels.h: private declarations of the hand-written NEON kernels.
- * Same signatures as the public kernels in advc/kernels.h; dispatch.h maps
- * the public names here when this ISA is built. */
+ * The element-wise kernels are written once for every SIMD ISA in ../vec/;
+ * what stays per ISA is the GEMM micro-kernel (and its packing). */
 #ifndef ADVC_NEON_KERNELS_H
 #define ADVC_NEON_KERNELS_H
 
@@ -12,27 +12,5 @@
 void advc_sgemm_ukernel_8x12_neon(int k, const float *a, const float *b,
                                    float *c, int ldc, int mr, int nr,
                                    bool accumulate);
-
-void advc_act_forward_neon(advc_act f, float alpha, size_t n,
-                           const float *x, float *y);
-void advc_act_backward_neon(advc_act f, float alpha, size_t n,
-                            const float *x, const float *dy, float *dx);
-
-void advc_sign_step_proj_neon(size_t n, float *x, const float *g,
-                              const float *x0, float a, float eps, float lo,
-                              float hi);
-void advc_sign_step_neon(size_t n, float *x, const float *g, float a);
-void advc_l2_step_neon(size_t n, float *x, const float *g, float a);
-
-void advc_axpy_neon(size_t n, float a, const float *x, float *y);
-void advc_scale_neon(size_t n, float a, float *x);
-float advc_sum_neon(size_t n, const float *x);
-float advc_max_neon(size_t n, const float *x);
-float advc_dot_neon(size_t n, const float *x, const float *y);
-void advc_sgd_update_neon(size_t n, float *w, const float *g, float *v,
-                          float lr, float mu, float wd, bool nesterov);
-void advc_adam_update_neon(size_t n, float *w, const float *g, float *m,
-                           float *v, float lr, float b1, float b2, float eps,
-                           float wd, int t);
 
 #endif

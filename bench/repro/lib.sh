@@ -1,0 +1,200 @@
+# bench/repro/lib.sh: what the paper scripts share (sourced, not run).
+#
+# A paper script sets PAPER, calls paper_begin, runs advc commands through
+# `run` (which echoes each command, so the log reads as a recipe anyone can
+# copy), collects numbers with json_get / stats, writes one table row per
+# claim with `claim`, and ends with paper_end.  Models and logs go to
+# build/repro/$PAPER/ (build artefacts, never committed); the results --
+# $PAPER.md, $PAPER.csv and the SVG figures -- go to bench/repro/results/.
+#
+# Environment: BUDGET=quick|full (default quick), ADVC (default
+# build/advc), THREADS (default 2), NICE (default 10: experiments yield to
+# benchmarks on a shared machine; set 0 for timing runs).
+
+ADVC=${ADVC:-build/advc}
+BUDGET=${BUDGET:-quick}
+THREADS=${THREADS:-2}
+NICE=${NICE:-10}
+RESULTS=bench/repro/results
+case "$BUDGET" in
+quick | full) ;;
+*) echo "repro: BUDGET must be quick or full (got '$BUDGET')" >&2; exit 2 ;;
+esac
+
+# The data: MNIST and Fashion-MNIST from `make data`, else stop with why.
+need_data() {
+    for d in "$@"; do
+        if [ ! -f "data/$d/t10k-labels-idx1-ubyte" ]; then
+            echo "repro: data/$d is missing: run 'make data' first" >&2
+            exit 1
+        fi
+    done
+}
+
+# paper_begin NAME "full reference"
+paper_begin() {
+    PAPER=$1
+    PAPER_REF=$2
+    WORK=build/repro/$PAPER
+    mkdir -p "$WORK" "$RESULTS"
+    T0=$(date +%s)
+    : >"$WORK/commands.txt"
+    : >"$WORK/rows.md"
+    CSV=$RESULTS/$PAPER.csv
+    echo "paper,claim,setting,seed,metric,value" >"$CSV"
+    echo "== $PAPER ($BUDGET budget): $PAPER_REF"
+}
+
+# run CMD ARGS...: runs build/advc (or any command) at low priority, the
+# command line kept for the results file.  stdout goes to the caller.
+run() {
+    echo "$*" >>"$WORK/commands.txt"
+    echo "+ $*" >&2
+    nice -n "$NICE" "$@"
+}
+
+# train OUT ARGS...: advc train with the common flags; skips the run when
+# OUT exists already and its log shows it finished (resume a stopped
+# script by running it again).
+train() {
+    out=$1
+    shift
+    if [ -f "$out" ] && [ -f "$out.done" ]; then
+        echo "$ADVC train --threads $THREADS --out $out --log $out.csv $*" \
+            "   # reused" >>"$WORK/commands.txt"
+        return 0
+    fi
+    t0=$(date +%s)
+    run "$ADVC" train --threads "$THREADS" --out "$out" --log "$out.csv" "$@" \
+        2>"$out.err" || { tail -n 3 "$out.err" >&2; return 1; }
+    echo $(($(date +%s) - t0)) >"$out.done"
+}
+
+# train_seconds OUT: the wall time the training run of OUT took (from its
+# log's per-epoch seconds, so reused models report their real cost).
+train_seconds() {
+    awk -F, 'NR > 1 { s += $9 } END { printf "%.0f", s }' "$1.csv"
+}
+
+# epoch_seconds OUT: its mean training time per epoch (a run the guard
+# stopped early is compared fairly with one that ran to the end).
+epoch_seconds() {
+    awk -F, 'NR > 1 { s += $9; n++ } END { printf "%.1f", n ? s / n : 0 }' \
+        "$1.csv"
+}
+
+# evaljson OUT.json ARGS...: advc eval --json, cached like train.
+evaljson() {
+    out=$1
+    shift
+    if [ -s "$out" ]; then
+        echo "$ADVC eval --threads $THREADS --json $*   # reused" \
+            >>"$WORK/commands.txt"
+        return 0
+    fi
+    run "$ADVC" eval --threads "$THREADS" --json "$@" >"$out.tmp" 2>"$out.err" &&
+        mv "$out.tmp" "$out" || { tail -n 3 "$out.err" >&2; return 1; }
+}
+
+# json_get FILE KEY [MATCH]: the value of KEY on the first line of FILE
+# containing MATCH (e.g. '"attack":"fgsm"' or '"exit":"final"').
+json_get() {
+    grep -F -- "${3:-}" "$1" | head -n 1 |
+        sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
+}
+
+# pct X: a [0,1] share as a percentage with one decimal.
+pct() { awk -v v="$1" 'BEGIN { printf "%.1f", 100 * v }'; }
+
+# stats V1 V2 ...: "mean ± std" (sample std; one value: just the value).
+stats() {
+    echo "$@" | awk '{ n = NF; s = 0; for (i = 1; i <= n; i++) s += $i;
+        m = s / n; q = 0; for (i = 1; i <= n; i++) q += ($i - m) ^ 2;
+        if (n > 1) printf "%.1f ± %.1f", m, sqrt(q / (n - 1));
+        else printf "%.1f", m }'
+}
+
+# mean V1 V2 ...
+mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i;
+    printf "%.2f", s / NF }'; }
+
+# record CLAIM SETTING SEED METRIC VALUE: one raw row of the CSV.
+record() { echo "$PAPER,$1,$2,$3,$4,$5" >>"$CSV"; }
+
+# holds "AWK-CONDITION": "yes" when the condition holds on the numbers,
+# else "no"; a claim's direction, tested, e.g. holds "$err >= 50".
+holds() { awk "BEGIN { print (($1) ? \"yes\" : \"no\") }"; }
+
+# verdict OURS PUBLISHED TOL_POINTS [TREND]: "reproduced" when OURS is
+# within TOL points of PUBLISHED; otherwise "trend reproduced" when TREND
+# (the claim's direction, from holds) is yes, else "not reproduced"; a miss
+# carries its signed gap in points.
+verdict() {
+    awk -v a="$1" -v b="$2" -v t="$3" -v dir="${4:-no}" 'BEGIN {
+        d = a - b; ad = d < 0 ? -d : d;
+        if (ad <= t) { print "reproduced"; exit }
+        printf "%s (%+.1f points)\n",
+            dir == "yes" ? "trend reproduced" : "not reproduced", d }'
+}
+
+# claim "claim" "published" "ours" "verdict" "why": one row of the table.
+claim() {
+    printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$5" \
+        >>"$WORK/rows.md"
+}
+
+# section "Title" "text": a new table in the results file.
+section() {
+    printf '\n## %s\n\n%s\n\n| claim | published | ours | verdict | why |\n|---|---|---|---|---|\n' \
+        "$1" "$2" >>"$WORK/rows.md"
+}
+
+# section_plain "Title" "text": a heading and a paragraph, the caller writes
+# its own table.
+section_plain() {
+    printf '\n## %s\n\n%s\n\n' "$1" "$2" >>"$WORK/rows.md"
+}
+
+# text "paragraph": free text between tables.
+text() { printf '\n%s\n' "$1" >>"$WORK/rows.md"; }
+
+# machine: CPU model, family and the SIMD flags that matter, one line.
+machine() {
+    model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    fam=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    flags=$(grep -m 1 '^flags' /proc/cpuinfo | tr ' ' '\n' |
+        grep -E '^(avx2|fma|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16)$' |
+        tr '\n' ' ')
+    echo "$(nproc) vCPUs, $model (family $fam; $flags), $(uname -m)," \
+        "$("$ADVC" --version)"
+}
+
+# paper_end: the results file, with the command, budget, machine, date and
+# wall time, the tables, and the commands that produced them.
+paper_end() {
+    secs=$(($(date +%s) - T0))
+    md=$RESULTS/$PAPER.md
+    {
+        echo "# $PAPER: $PAPER_REF"
+        echo
+        echo "- **Command:** \`make reproduce PAPER=$PAPER BUDGET=$BUDGET\`" \
+            "(bench/repro/$PAPER.sh)"
+        echo "- **Budget:** $BUDGET. $BUDGET_NOTE"
+        echo "- **Machine:** $(machine)"
+        echo "- **Date:** $(date -u '+%Y-%m-%d %H:%M UTC'); wall time" \
+            "$((secs / 60)) min $((secs % 60)) s (models reused from an" \
+            "earlier run are not retrained)."
+        echo "- **Raw numbers:** [$PAPER.csv]($PAPER.csv)."
+        cat "$WORK/rows.md"
+        echo
+        echo "## Commands"
+        echo
+        echo "Every command this run executed, in order (\`build/repro/$PAPER/\`" \
+            "holds the models and logs):"
+        echo
+        echo '```'
+        cat "$WORK/commands.txt"
+        echo '```'
+    } >"$md"
+    echo "== $PAPER: wrote $md ($((secs / 60)) min)"
+}

@@ -1,0 +1,175 @@
+/* vec_avx512.h: the vector layer for AVX-512 (16 floats per __m512), which
+ * the one-source element-wise kernels in ../vec/ are written over.
+ *
+ * The same types and functions, with the same meaning, as every other
+ * vec_<isa>.h (listed in vec/vec.h).  Only AVX-512F instructions are used
+ * (no DQ, BW or VL), so this runs on every AVX-512 core; compares give
+ * __mmask16 lane masks, and tails are native masked loads and stores.
+ * Not for the GEMM micro-kernel (gemm_avx512.c).
+ */
+#ifndef ADVC_VEC_AVX512_H
+#define ADVC_VEC_AVX512_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef __m512 vf; /* 16 floats (ISA_VEC_LANES) */
+typedef __mmask16 vmask; /* one bit per lane, from a compare */
+typedef __m512d vd; /* 8 doubles: half a vf, widened */
+
+/* ---- constants, loads and stores ---------------------------------------- */
+static inline vf vdup(float a) { return _mm512_set1_ps(a); }
+static inline vf vzero(void) { return _mm512_setzero_ps(); }
+static inline vf vload(const float *p) { return _mm512_loadu_ps(p); }
+static inline void vstore(float *p, vf v) { _mm512_storeu_ps(p, v); }
+
+/* Lanes [0, r) set, 0 <= r <= ISA_VEC_LANES. */
+static inline vmask vfirst(size_t r)
+{
+    return (vmask)((1u << r) - 1u);
+}
+/* The first r lanes from p, the others 0; masked-off lanes are not read
+ * (no fault past the end). */
+static inline vf vload_n(const float *p, size_t r)
+{
+    return _mm512_maskz_loadu_ps(vfirst(r), p);
+}
+/* Writes the first r lanes of v to p; touches nothing past p + r. */
+static inline void vstore_n(float *p, vf v, size_t r)
+{
+    _mm512_mask_storeu_ps(p, vfirst(r), v);
+}
+
+/* ---- arithmetic (each rounded once, like the scalar operator) ----------- */
+static inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
+static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static inline vf vdiv(vf a, vf b) { return _mm512_div_ps(a, b); }
+static inline vf vsqrt(vf a) { return _mm512_sqrt_ps(a); }
+/* a b + c, a b - c, c - a b: one rounding each */
+static inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vf vfms(vf a, vf b, vf c) { return _mm512_fmsub_ps(a, b, c); }
+static inline vf vfnma(vf a, vf b, vf c)
+{
+    return _mm512_fnmadd_ps(a, b, c);
+}
+
+/* a > b ? a : b and a < b ? a : b, exactly (NaN or equal: b): vmaxps and
+ * vminps are defined this way, so these are also the fast ones here. */
+static inline vf vmax_gt(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline vf vmin_lt(vf a, vf b) { return _mm512_min_ps(a, b); }
+/* max and min where neither input is NaN and +-0 against +-0 does not
+ * matter (each ISA's fastest instruction). */
+static inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline vf vmin(vf a, vf b) { return _mm512_min_ps(a, b); }
+
+/* ---- sign bit (integer ops: AVX-512F has no float and/or) --------------- */
+static inline __m512i vec_avx512_bits(vf x) { return _mm512_castps_si512(x); }
+static inline __m512i vec_avx512_sign(void)
+{
+    return _mm512_set1_epi32((int)0x80000000u);
+}
+static inline vf vabs(vf x)
+{
+    return _mm512_castsi512_ps(_mm512_andnot_si512(vec_avx512_sign(),
+                                                   vec_avx512_bits(x)));
+}
+/* -|x|: the sign bit set */
+static inline vf vneg_abs(vf x)
+{
+    return _mm512_castsi512_ps(_mm512_or_si512(vec_avx512_bits(x),
+                                               vec_avx512_sign()));
+}
+/* |m| with the sign bit of s */
+static inline vf vcopysign(vf m, vf s)
+{
+    __m512i sign = vec_avx512_sign();
+    return _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_andnot_si512(sign, vec_avx512_bits(m)),
+        _mm512_and_si512(sign, vec_avx512_bits(s))));
+}
+/* x's sign bit set (x < 0 or x = -0) ? if_neg : if_pos */
+static inline vf vsel_sign(vf x, vf if_pos, vf if_neg)
+{
+    __mmask16 neg = _mm512_cmplt_epi32_mask(vec_avx512_bits(x),
+                                            _mm512_setzero_si512());
+    return _mm512_mask_blend_ps(neg, if_pos, if_neg);
+}
+
+/* ---- compares (ordered: false when either side is NaN) and masks ------- */
+static inline vmask vcmp_gt(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ);
+}
+static inline vmask vcmp_ge(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ);
+}
+static inline vmask vcmp_lt(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
+}
+static inline vmask vcmp_le(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ);
+}
+static inline vmask vcmp_ne(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_OQ);
+}
+/* m ? a : b */
+static inline vf vsel(vmask m, vf a, vf b)
+{
+    return _mm512_mask_blend_ps(m, b, a);
+}
+/* m ? a : +0 and m ? +0 : a */
+static inline vf vkeep(vmask m, vf a) { return _mm512_maskz_mov_ps(m, a); }
+static inline vf vdrop(vmask m, vf a)
+{
+    return _mm512_maskz_mov_ps((vmask)~m, a);
+}
+
+/* The bits of v shifted left by 23 as 32-bit integers: moves an integer
+ * held in the low mantissa bits into the exponent field (the exp core). */
+static inline vf vshl23(vf v)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(vec_avx512_bits(v), 23));
+}
+
+/* ---- horizontal: fixed trees (halves, quarters, ...) --------------------- */
+static inline float vhsum(vf v) { return _mm512_reduce_add_ps(v); }
+/* Max of the lanes by vmax_gt. */
+static inline float vhmax(vf v) { return _mm512_reduce_max_ps(v); }
+
+/* ---- doubles: a vf as two vd halves, exactly ---------------------------- */
+static inline vd vd_zero(void) { return _mm512_setzero_pd(); }
+static inline vd vd_dup(double a) { return _mm512_set1_pd(a); }
+static inline vd vd_lo(vf v)
+{
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+static inline vd vd_hi(vf v)
+{
+    __m256d hi = _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1);
+    return _mm512_cvtps_pd(_mm256_castpd_ps(hi));
+}
+/* VEC_LANES / 2 floats at p, widened to doubles (exact) */
+static inline vd vd_load(const float *p)
+{
+    return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+}
+/* (lo, hi) rounded to floats and joined: the inverse of vd_lo / vd_hi */
+static inline vf vd_to_vf(vd lo, vd hi)
+{
+    __m512d l = _mm512_castpd256_pd512(
+        _mm256_castps_pd(_mm512_cvtpd_ps(lo)));
+    __m256d h = _mm256_castps_pd(_mm512_cvtpd_ps(hi));
+    return _mm512_castpd_ps(_mm512_insertf64x4(l, h, 1));
+}
+static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }
+static inline vd vd_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+static inline vd vd_fma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+static inline double vd_hsum(vd v) { return _mm512_reduce_add_pd(v); }
+
+#endif /* ADVC_VEC_AVX512_H */
