@@ -433,19 +433,11 @@ bool advc_npy_get_int(const advc_npy_array *a, size_t i, int64_t *v)
 advc_status advc_npy_read(const char *path, advc_npy_file *out)
 {
     memset(out, 0, sizeof *out);
-    if (!path || !*path)
-        return advc_set_error(ADVC_ERR_ARG, "npy: empty file name");
-    uint8_t *buf;
     size_t len;
-    advc_status st = advc_data_read_all(path, &buf, &len);
-    if (st == ADVC_OK) st = advc_npy_parse(buf, len, path, &out->a);
-    if (st != ADVC_OK) {
-        free(buf);
-        memset(out, 0, sizeof *out);
-        return st;
-    }
-    out->buf = buf;
-    return ADVC_OK;
+    advc_status st = advc_data_read_all(path, &out->buf, &len);
+    if (st == ADVC_OK) st = advc_npy_parse(out->buf, len, path, &out->a);
+    if (st != ADVC_OK) advc_npy_free(out);
+    return st;
 }
 
 void advc_npy_free(advc_npy_file *f)

@@ -10,10 +10,15 @@
  * first); and the temporary files that killed runs left behind must be
  * gone once the next run has written a checkpoint.
  *
- * Full-disk test: mount a tmpfs with room for one checkpoint but not two,
- * train into it: the run must stop with exit status 1 and a last stderr
- * line naming the file and the cause, and leave the epoch-1 checkpoint
- * loadable and no temporary.  Mounting needs root (CAP_SYS_ADMIN);
+ * Each epoch also rewrites the run's resume file "m.advc.resume" (a
+ * checkpoint too, through the same writer): after every kill it must
+ * read back whole (CRC checked), whichever version it holds.
+ *
+ * Full-disk test: mount a tmpfs with room for epoch 1's checkpoint and
+ * resume file but not for epoch 2's new checkpoint beside them, train
+ * into it: the run must stop with exit status 1 and a last stderr line
+ * naming the checkpoint and the cause, and leave the epoch-1 checkpoint
+ * loadable, the resume file readable and no temporary.  Mounting needs root (CAP_SYS_ADMIN);
  * elsewhere this part prints SKIP and the reason.
  *
  *   advc-faults ADVC DATA [TRIALS]      (make test: 60 trials)
@@ -38,7 +43,10 @@
 
 #define KILL_MODEL "mlp:hidden=512-512" /* 2.7 MB per checkpoint        */
 #define DISK_MODEL "mlp:hidden=8"       /* 26 KB per checkpoint          */
-#define DISK_SIZE "40k"  /* tmpfs room: one 26 KB checkpoint, not two    */
+/* tmpfs room, in 4 KB pages: epoch 1 takes 28 KB (checkpoint) + 76 KB
+ * (resume file: weights and Adam's two moments) = 104 KB; epoch 2's
+ * temporary checkpoint beside them would need 132 KB. */
+#define DISK_SIZE "120k"
 #define WAIT_MS 60000    /* longest wait for a run's next file event      */
 #define MAX_STRAYS 64
 
@@ -138,6 +146,17 @@ static int load_epoch(const char *path)
     return e;
 }
 
+/* True if path is absent or reads as a whole checkpoint. */
+static int resume_whole(const char *path)
+{
+    advc_checkpoint ck;
+    if (access(path, F_OK) != 0) return 1;
+    memset(&ck, 0, sizeof ck);
+    int ok = advc_checkpoint_read(path, &ck) == ADVC_OK;
+    advc_checkpoint_free(&ck);
+    return ok;
+}
+
 /* Names in dir containing ".tmp." (temporary checkpoints). */
 static int list_temps(const char *dir, char names[][256], int cap)
 {
@@ -235,6 +254,10 @@ static void kill_test(const char *dir, int trials)
             fail("trial %d: %s holds epoch %d (load: %s), but %d were "
                  "renamed into place", t, out, e,
                  e < 0 ? advc_last_error() : "ok", renames);
+        char rs[600];
+        snprintf(rs, sizeof rs, "%s.resume", out);
+        if (!resume_whole(rs))
+            fail("trial %d: %s does not read: %s", t, rs, advc_last_error());
         int n = list_temps(dir, now, MAX_STRAYS);
         if (n > 0) mid_write++;
         else after++;
@@ -258,8 +281,9 @@ static void kill_test(const char *dir, int trials)
     printf("faults: %d SIGKILLs 0-%.0f ms after a checkpoint write began "
            "(a write takes %.0f ms): %d mid-write, leaving the previous "
            "checkpoint and a temporary; %d after the rename, leaving the new "
-           "one; every checkpoint loadable and the one last renamed; every "
-           "temporary gone after the next write\n", done,
+           "one; every checkpoint loadable and the one last renamed, every "
+           "resume file whole; every temporary gone after the next write\n",
+           done,
            2.0 * write_us / 1e3, write_us / 1e3, mid_write, after);
     if (done < trials) fail("only %d of %d trials completed", done, trials);
 }
@@ -271,9 +295,11 @@ static void full_disk_test(const char *dir)
                "needs root)\n", DISK_SIZE, dir, strerror(errno));
         return;
     }
-    char errfile[512], out[512];
+    char errfile[512], out[512], named[520], rs[520];
     snprintf(errfile, sizeof errfile, "%s/../disk.err", dir);
     snprintf(out, sizeof out, "%s/m.advc", dir);
+    snprintf(named, sizeof named, "%s: ", out); /* the message's subject */
+    snprintf(rs, sizeof rs, "%s.resume", out);
     pid_t pid = start_train(dir, DISK_MODEL, 3, 1, errfile);
     int status;
     waitpid(pid, &status, 0);
@@ -284,11 +310,14 @@ static void full_disk_test(const char *dir)
     char temps[MAX_STRAYS][256];
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
         fail("full disk: advc train ended with status 0x%x", status);
-    else if (!strstr(last, out) || !strstr(last, "No space left"))
+    else if (!strstr(last, named) || !strstr(last, "No space left") ||
+             strchr(last, '\n') != last + strlen(last) - 1)
         fail("full disk: the last line does not name %s and the cause: %s",
              out, last);
     else if (load_epoch(out) != 1)
         fail("full disk: %s does not hold epoch 1", out);
+    else if (!resume_whole(rs))
+        fail("full disk: %s does not read: %s", rs, advc_last_error());
     else if (list_temps(dir, temps, MAX_STRAYS) != 0)
         fail("full disk: %s left behind", temps[0]);
     else
