@@ -313,9 +313,13 @@ test-faults: $(PROG) $(FAULTS)
 # target), each linked with a copy of the library built by clang with
 # -fsanitize=fuzzer-no-link,address,undefined.  `make fuzz` runs every
 # target for FUZZ_SECONDS on its committed seed corpus and prints
-# libFuzzer's own summary per target; a crash stops it with the report.
+# libFuzzer's own summary per target; a crash fails it with the report
+# (after the other targets).  FUZZ_TARGETS=name runs one.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 30
+# FUZZ_RUNS: also stop each target after this many executions (-1: no
+# limit); the long runs: FUZZ_SECONDS=300 FUZZ_RUNS=10000000.
+FUZZ_RUNS    ?= -1
 FUZZ_BUILD   := build/fuzz
 FUZZ_FLAGS   := -O1 -g -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -337,7 +341,8 @@ fuzz-build: | fuzz-deps
 fuzz-deps:
 	@sh tests/need.sh fuzz
 fuzz: fuzz-build
-	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_TARGETS)
+	FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) \
+	    $(FUZZ_TARGETS)
 # Regenerates the committed seed corpus (tests/fuzz/corpus/) from
 # tests/fuzz/seeds.c; only needed when a file format changes.
 fuzz-seeds: $(LIB)
