@@ -281,6 +281,87 @@ START_TEST(test_defaults)
 }
 END_TEST
 
+/* fast: its recommended training settings apply where nothing was chosen;
+ * its attack and update rules default to psoftplus:10; on a model whose
+ * activation is not ReLU it says so. */
+static bool lr_given(void *ctx, const char *flag)
+{
+    (void)ctx;
+    return strcmp(flag, "lr") == 0;
+}
+
+START_TEST(test_fast_defaults)
+{
+    advc_train_config c = advc_train_defaults();
+    c.recipe = ADVC_RECIPE_FAST;
+    ck_assert(advc_train_recipe_defaults(&c, NULL, NULL) == ADVC_OK);
+    ck_assert(c.epochs == 10 && c.batch == 100 && c.eps_ramp == 3.0f);
+    ck_assert(c.sched.kind == ADVC_SCHED_CYCLIC && c.sched.lr == 5e-3f);
+    c = advc_train_defaults();
+    c.recipe = ADVC_RECIPE_FAST;
+    c.sched.lr = 1e-3f;
+    ck_assert(advc_train_recipe_defaults(&c, lr_given, NULL) == ADVC_OK);
+    ck_assert(c.sched.lr == 1e-3f && c.sched.kind == ADVC_SCHED_CYCLIC);
+    /* Recipes without recommendations leave every setting alone. */
+    advc_train_config d = advc_train_defaults(), e = d;
+    ck_assert(advc_train_recipe_defaults(&e, NULL, NULL) == ADVC_OK);
+    ck_assert(memcmp(&d, &e, sizeof d) == 0);
+    advc_recipe_config r = advc_recipe_resolve(ADVC_RECIPE_FAST, &c.rc, 1);
+    ck_assert(r.step_size == 1.25f * 0.3f);
+    ck_assert(r.attack_grad.f == ADVC_ACT_PSOFTPLUS &&
+              r.attack_grad.alpha == 10.0f);
+    ck_assert(r.update_grad.f == ADVC_ACT_PSOFTPLUS &&
+              r.update_grad.alpha == 10.0f);
+    advc_graph *g = NULL;
+    advc_shape in = { 1, 28, 28 };
+    advc_act_spec silu = { ADVC_ACT_SILU, 0 };
+    ck_assert(advc_model_build("cnn-small", in, 10, silu, &g) == ADVC_OK);
+    c = quiet_config(ADVC_RECIPE_FAST, 1, 8);
+    c.act = silu;
+    ck_assert_int_eq(advc_train_check(g, &c), ADVC_ERR_ARG);
+    ck_assert_msg(strstr(advc_last_error(), "smooths ReLU"), "%s",
+                  advc_last_error());
+    advc_graph_free(g);
+}
+END_TEST
+
+/* The parameters (malloc'd, *np of them) of cnn-small initialised with
+ * seed 3 and trained with c on d. */
+static float *trained_params(const advc_train_config *c,
+                             const advc_dataset *d, size_t *np)
+{
+    advc_graph *g = build("cnn-small", c->batch, NULL, 3);
+    advc_train_result res;
+    ck_assert_msg(advc_train(g, d, c, &res) == ADVC_OK, "%s",
+                  advc_last_error());
+    const float *q = advc_graph_params(g, np);
+    float *p = malloc(*np * sizeof *p);
+    memcpy(p, q, *np * sizeof *q);
+    advc_graph_free(g);
+    return p;
+}
+
+/* fast is FGSM-RS with its rules and ramp, nothing else: the same
+ * weights, bit for bit, as fgsm-rs given them by hand. */
+START_TEST(test_fast_is_fgsm_rs_sat)
+{
+    advc_dataset d;
+    load_sample(true, 100, &d);
+    advc_train_config fast = quiet_config(ADVC_RECIPE_FAST, 2, 50);
+    advc_train_config rs = quiet_config(ADVC_RECIPE_FGSM_RS, 2, 50);
+    fast.eps_ramp = rs.eps_ramp = 1.5f;
+    advc_act_spec ps = { ADVC_ACT_PSOFTPLUS, 10.0f };
+    rs.rc.attack_grad = rs.rc.update_grad = ps;
+    size_t n1, n2;
+    float *p1 = trained_params(&fast, &d, &n1);
+    float *p2 = trained_params(&rs, &d, &n2);
+    ck_assert(n1 == n2 && memcmp(p1, p2, n1 * sizeof *p1) == 0);
+    free(p1);
+    free(p2);
+    advc_dataset_free(&d);
+}
+END_TEST
+
 /* ---- white-box: gradients and budgets ------------------------------------ */
 
 #define WB_N 6
@@ -1018,6 +1099,7 @@ Suite *advc_suite_recipes(void)
     tcase_add_test(t, test_parsers);
     tcase_add_test(t, test_check_errors);
     tcase_add_test(t, test_defaults);
+    tcase_add_test(t, test_fast_defaults);
     suite_add_tcase(s, t);
     t = tcase_create("steps");
     tcase_set_timeout(t, 120);
@@ -1040,6 +1122,7 @@ Suite *advc_suite_recipes(void)
         { "guard-stop", test_guard_stops },
         { "guard-warn", test_guard_warns },
         { "determinism", test_determinism }, { "sat", test_sat_rules },
+        { "fast", test_fast_is_fgsm_rs_sat },
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         t = tcase_create(runs[i].name);

@@ -4,120 +4,199 @@
 # without catastrophic overfitting, at what cost?  Every recipe on the same
 # schedule (Wong et al.'s MNIST recipe: 10 epochs, batch 100, Adam with a
 # cyclic learning rate peaking at 5e-3), several seeds, evaluated with
-# PGD-50 x 10 restarts and AutoAttack; the costly multi-step reference
-# (PGD-10; PGD-40's cost measured on one epoch) beside them.
+# PGD-50 x 10 restarts, aa-lite and AutoAttack; the costly multi-step
+# reference (PGD-10 trained; PGD-40's cost measured) beside them; and the
+# recommended recipe (--recipe fast) also on seeds it was not tuned on.
 #
-# Arms (ARMS, default all): mnist-cnn-small, fmnist-cnn-small, mnist-cnn,
-# mnist-msdnet.  Usage: BUDGET=quick|full [ARMS="..."] sh bench/repro/fastat.sh
+# Usage: BUDGET=quick|full sh bench/repro/fastat.sh.  A partial study (the
+# results file says what ran) with any of:
+#   ARMS="mnist-cnn-small fmnist-cnn-small mnist-cnn mnist-msdnet"
+#   SEEDS="1 2 3 4 5"   seeds of every arm (cnn and msdnet: the first 3
+#                       unless SEEDS_BIG is set)
+#   UNSEEN="6 7 8 9 10" seeds for the fast recipe's not-tuned-on row
+#   NEVAL=10000         test images attacked (clean accuracy: always all)
+#   VARIANTS="..."      the variants of every arm (default: per arm below)
+#   V_<arm>="...", S_<arm>="..."  one arm's variants and seeds ('-' in the
+#                       arm's name as '_', e.g. V_mnist_cnn="fast")
+#   AA_VARIANTS="..."   variants also evaluated with --attack aa (default:
+#                       all; the others get PGD-50x10 and aa-lite only)
+#   LOCK=/path          the cost measurements run under `flock $LOCK`
+#   COST_LIMIT=6000     training images per cost-measurement epoch
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
 paper_begin fastat "Fast adversarial training that does not collapse (issue 13): FGSM-RS, N-FGSM, eps ramps, ELLE, smooth backward, multi-exit L2 against PGD-AT"
 if [ "$BUDGET" = quick ]; then
-    EPOCHS=3 SEEDS="1 2" NEVAL=500 RESTARTS=2
-    ARMS=${ARMS:-mnist-cnn-small}
-    BUDGET_NOTE="3 epochs, seeds 1 2, MNIST cnn-small only, evaluated on the first 500 test images with PGD-50 x 2 restarts and AutoAttack."
+    EPOCHS=3 SEEDS=${SEEDS:-1 2} NEVAL=${NEVAL:-500} RESTARTS=2
+    ARMS=${ARMS:-mnist-cnn-small} UNSEEN=${UNSEEN:-3}
 else
-    EPOCHS=10 SEEDS="1 2 3 4 5" NEVAL=1000 RESTARTS=10
+    EPOCHS=10 SEEDS=${SEEDS:-1 2 3 4 5} NEVAL=${NEVAL:-10000} RESTARTS=10
     ARMS=${ARMS:-mnist-cnn-small fmnist-cnn-small mnist-cnn mnist-msdnet}
-    BUDGET_NOTE="10 epochs (the published recipe's), 5 seeds (3 for cnn and msdnet), robust accuracy on the first 1000 test images (PGD-50 x 10 restarts, AutoAttack), clean accuracy on all 10,000."
+    UNSEEN=${UNSEEN:-6 7 8 9 10}
 fi
+SEEDS_BIG=${SEEDS_BIG:-$(echo $SEEDS | cut -d' ' -f1-3)}
+COST_LIMIT=${COST_LIMIT:-6000}
 AA=aa
-"$ADVC" eval --help | grep -q "^  aa " || AA=aa-lite
+"$ADVC" eval --help | grep -q "^  aa " || AA=""
+AA_NOTE=""
+[ -z "$AA" ] || AA_NOTE=", AutoAttack for: ${AA_VARIANTS:-every variant}"
+BUDGET_NOTE="$EPOCHS epochs, seeds $SEEDS (cnn, msdnet: $SEEDS_BIG), fast also on seeds $UNSEEN; clean accuracy on all 10,000 test images, robust accuracy on the first $NEVAL (PGD-50 x $RESTARTS restarts, aa-lite$AA_NOTE); arms: $ARMS."
 SCHED="--epochs $EPOCHS --batch 100 --lr 5e-3 --schedule cyclic"
 
-# recipe_flags NAME EPS: the flags of one variant of the study.
+# recipe_flags NAME EPS: the flags of one variant of the study (fast: the
+# recipe's own defaults, which are this schedule).
 recipe_flags() {
     st=$(awk -v e="$2" 'BEGIN { printf "%g", 1.25 * e }')
+    sat="--attack-grad psoftplus:10 --update-grad psoftplus:10"
     case $1 in
-    fgsm-rs) echo "--recipe fgsm-rs --step-size $st" ;;
-    fgsm-rs-sat) echo "--recipe fgsm-rs --step-size $st --attack-grad psoftplus:10 --update-grad psoftplus:10" ;;
-    fgsm-rs-ramp) echo "--recipe fgsm-rs --step-size $st --eps-ramp 3" ;;
-    n-fgsm) echo "--recipe n-fgsm" ;;
-    n-fgsm-ramp) echo "--recipe n-fgsm --eps-ramp 3" ;;
-    elle) echo "--recipe elle" ;;
-    me-fgsm) echo "--recipe me-fgsm" ;;
-    fast) echo "--recipe fast" ;;
-    pgd-10) echo "--recipe pgd --steps 10" ;;
+    fgsm-rs) echo "--recipe fgsm-rs --step-size $st $SCHED" ;;
+    fgsm-rs-sat) echo "--recipe fgsm-rs --step-size $st $sat $SCHED" ;;
+    fgsm-rs-ramp) echo "--recipe fgsm-rs --step-size $st --eps-ramp 3 $SCHED" ;;
+    n-fgsm) echo "--recipe n-fgsm $SCHED" ;;
+    n-fgsm-ramp) echo "--recipe n-fgsm --eps-ramp 3 $SCHED" ;;
+    elle) echo "--recipe elle $SCHED" ;;
+    me-fgsm) echo "--recipe me-fgsm $SCHED" ;;
+    fast) echo "--recipe fast --epochs $EPOCHS" ;;
+    pgd-10) echo "--recipe pgd --steps 10 $SCHED" ;;
+    *) echo "fastat: unknown variant '$1'" >&2; exit 2 ;;
     esac
 }
 
+# wants_aa VARIANT: is the variant evaluated with AutoAttack?
+wants_aa() {
+    [ -n "$AA" ] || return 1
+    [ -z "${AA_VARIANTS:-}" ] && return 0
+    echo " $AA_VARIANTS " | grep -q " $1 "
+}
+
 # one DATA MODEL EPS VARIANT SEED: trains and evaluates one run; prints
-# "clean pgd aa collapsed seconds".
+# "clean pgd aa-lite aa collapsed seconds" (aa: "-" when not run).
 one() {
     data=$1 model=$2 eps=$3 var=$4 seed=$5
     tag="$(basename $data)-$(echo $model | tr ':=,' '---')-$var-$seed"
     m="$WORK/$tag.advc"
     step=$(awk -v e="$eps" 'BEGIN { printf "%g", e / 30 }')
     train "$m" --data data/$data --model $model --eps $eps \
-        $(recipe_flags $var $eps) $SCHED --seed $seed
+        $(recipe_flags $var $eps) --seed $seed
     evaljson "$m.clean.json" --model "$m" --data data/$data --no-checks
-    evaljson "$m.pgd.json" --model "$m" --data data/$data --attack pgd \
-        --eps $eps --steps 50 --step-size $step --restarts $RESTARTS \
-        --limit $NEVAL --seed $seed
-    evaljson "$m.$AA.json" --model "$m" --data data/$data --attack $AA \
-        --eps $eps --limit $NEVAL --seed $seed
+    evaljson "$m.pgd$NEVAL.json" --model "$m" --data data/$data \
+        --attack pgd --eps $eps --steps 50 --step-size $step \
+        --restarts $RESTARTS --limit $NEVAL --seed $seed
+    evaljson "$m.aa-lite$NEVAL.json" --model "$m" --data data/$data \
+        --attack aa-lite --eps $eps --limit $NEVAL --seed $seed
     clean=$(json_get "$m.clean.json" clean_acc '"exit":"final"')
-    pgd=$(json_get "$m.pgd.json" robust_acc '"attack":"pgd"')
-    aa=$(json_get "$m.$AA.json" robust_acc "\"attack\":\"$AA\"")
-    [ -n "$aa" ] || aa=$(json_get "$m.$AA.json" robust_acc '"attack":"worst"')
+    pgd=$(json_get "$m.pgd$NEVAL.json" robust_acc '"attack":"pgd"')
+    lite=$(json_get "$m.aa-lite$NEVAL.json" robust_acc '"attack":"aa-lite"')
+    [ -n "$lite" ] ||
+        lite=$(json_get "$m.aa-lite$NEVAL.json" robust_acc '"attack":"worst"')
+    aa=-
+    if wants_aa $var; then
+        evaljson "$m.aa$NEVAL.json" --model "$m" --data data/$data \
+            --attack aa --eps $eps --limit $NEVAL --seed $seed
+        aa=$(json_get "$m.aa$NEVAL.json" robust_acc '"attack":"aa"')
+    fi
     co=0
-    grep -q -e "catastrophic overfitting" -e "never became robust" "$m.err" &&
-        co=1
-    secs=$(epoch_seconds "$m")
-    for k in clean pgd aa co secs; do
+    grep -q -e "catastrophic overfitting" -e "never became robust" \
+        "$m.err" && co=1
+    [ "$(holds "$pgd < 0.2")" = yes ] && co=1
+    secs=$(train_seconds "$m")
+    for k in clean pgd lite aa co secs; do
         eval "v=\$$k"
         record "$(basename $data)-$model" "$var" "$seed" "$k" "$v"
     done
-    echo "$clean $pgd $aa $co $secs"
+    echo "$clean $pgd $lite $aa $co $secs"
 }
 
-# arm DATA MODEL EPS "VARIANTS" "SEEDS": a table of the variants.
-arm() {
-    data=$1 model=$2 eps=$3 vars=$4 seeds=$5
-    section_plain "$data, $model, eps $eps" \
-        "Mean ± std over seeds $seeds; robust accuracy on the first $NEVAL test images ($AA: AutoAttack$( [ $AA = aa ] || echo ' without FAB-T and Square: an upper bound')); collapsed: runs whose guard saw catastrophic overfitting (the checkpoint evaluated is then the epoch before it) or that ended robust to FGSM but not to PGD; time: training seconds per epoch."
-    printf '| recipe | clean | PGD-50x%s | %s | worst seed %s | collapsed | s/epoch | cost vs fgsm-rs |\n|---|---|---|---|---|---|---|---|\n' \
-        "$RESTARTS" "$AA" "$AA" >>"$WORK/rows.md"
+# row DATA MODEL EPS VARIANT "SEEDS" LABEL: one table row over the seeds.
+row() {
+    data=$1 model=$2 eps=$3 v=$4 seeds=$5 label=$6
+    cl="" pg="" li="" aas="" cos=0 ts=""
+    for s in $seeds; do
+        set -- $(one $data $model $eps $v $s)
+        cl="$cl $(pct $1)" pg="$pg $(pct $2)" li="$li $(pct $3)"
+        [ "$4" = - ] || aas="$aas $(pct $4)"
+        cos=$((cos + $5)) ts="$ts $6"
+    done
+    worst=$(echo ${aas:-$li} | tr ' ' '\n' | sort -n | head -n 1)
+    printf '| %s | %s | %s | %s | %s | %s | %d of %d | %.0f |\n' "$label" \
+        "$(stats $cl)" "$(stats $pg)" "$(stats $li)" \
+        "$(if [ -n "$aas" ]; then stats $aas; else echo -; fi)" "$worst" "$cos" \
+        "$(echo $seeds | wc -w)" "$(mean $ts)" >>"$WORK/rows.md"
+}
+
+# cost DATA MODEL EPS "VARIANTS": seconds per epoch of COST_LIMIT images for each
+# variant (and PGD-40, Madry et al.'s training attack), run back to back
+# (under flock $LOCK when set), median of 3, relative to fgsm-rs.
+cost() {
+    data=$1 model=$2 eps=$3 vars="fgsm-rs $4 pgd-40"
+    printf '\n| recipe | s per %s-image epoch (median of 3) | cost vs fgsm-rs |\n|---|---|---|\n' \
+        $COST_LIMIT >>"$WORK/rows.md"
     base=""
     for v in $vars; do
-        cl="" pg="" aas="" cos=0 ts=""
-        for s in $seeds; do
-            set -- $(one $data $model $eps $v $s)
-            cl="$cl $(pct $1)" pg="$pg $(pct $2)" aas="$aas $(pct $3)"
-            cos=$((cos + $4)) ts="$ts $5"
+        if [ $v = pgd-40 ]; then
+            flags="--recipe pgd --steps 40 --step-size 0.01 --batch 100"
+        else
+            flags="$(recipe_flags $v $eps | sed 's/--epochs [0-9]*//;
+                s/--schedule cyclic//')"
+        fi
+        ts=""
+        for k in 1 2 3; do
+            m="$WORK/cost-$v-$k.advc"
+            rm -f "$m" "$m.csv"
+            ${LOCK:+flock $LOCK} nice -n "$NICE" "$ADVC" train \
+                --threads "$THREADS" --out "$m" --log "$m.csv" \
+                --data data/$data --model $model --eps $eps $flags \
+                --epochs 1 --limit $COST_LIMIT --guard-batch 0 2>/dev/null
+            echo "$ADVC train --threads $THREADS --out $m --log $m.csv --data data/$data --model $model --eps $eps $flags --epochs 1 --limit $COST_LIMIT --guard-batch 0" >>"$WORK/commands.txt"
+            ts="$ts $(awk -F, 'NR > 1 { s += $9 } END { printf "%.2f", s }' \
+                "$m.csv")"
         done
-        t=$(mean $ts)
+        t=$(echo $ts | tr ' ' '\n' | sort -n | sed -n 2p)
         [ -n "$base" ] || base=$t
-        worst=$(echo $aas | tr ' ' '\n' | sort -n | head -n 1)
-        printf '| %s | %s | %s | %s | %s | %d of %d | %.1f | %sx |\n' "$v" \
-            "$(stats $cl)" "$(stats $pg)" "$(stats $aas)" "$worst" "$cos" \
-            "$(echo $seeds | wc -w)" "$t" \
+        printf '| %s | %s | %sx |\n' $v $t \
             "$(awk -v a="$t" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
             >>"$WORK/rows.md"
+        record "cost-$(basename $data)-$model" $v all seconds_$COST_LIMIT $t
     done
 }
 
-# The cost of one epoch of PGD-40 training on DATA MODEL (a short run).
-pgd40_epoch() {
-    m="$WORK/pgd40-cost-$2.advc"
-    train "$m" --data data/$1 --model $2 --eps 0.3 --recipe pgd --steps 40 \
-        --step-size 0.01 --epochs 1 --limit 6000 --batch 100 --guard-batch 0
-    awk -v s="$(train_seconds "$m")" 'BEGIN { printf "%.0f", s * 10 }'
+# arm DATA MODEL EPS "VARIANTS" "SEEDS": the table of one arm.
+arm() {
+    data=$1 model=$2 eps=$3 vars=${VARIANTS:-$4} seeds=$5
+    section_plain "$data, $model, eps $eps" \
+        "Mean ± std over seeds $seeds; clean accuracy on the whole test set, robust accuracy on the first $NEVAL test images (aa-lite: APGD-CE, APGD-DLR, APGD-T, an upper bound on AutoAttack's number; aa: AutoAttack, '-' where not run); worst seed: the lowest AutoAttack (else aa-lite) number; collapsed: runs that end below 20% under PGD-50x10, or whose guard saw catastrophic overfitting (the checkpoint evaluated is then the one before it) or a model that never became robust; train s: wall seconds of a whole run on a shared machine (the cost table below is the fair comparison)."
+    printf '| recipe | clean | PGD-50x%s | aa-lite | aa | worst seed | collapsed | train s |\n|---|---|---|---|---|---|---|---|\n' \
+        "$RESTARTS" >>"$WORK/rows.md"
+    for v in $vars; do
+        row $data $model $eps $v "$seeds" $v
+        if [ $v = fast ] && [ "$data-$model" = mnist-cnn-small ]; then
+            row $data $model $eps fast "$UNSEEN" \
+                "fast, seeds $(echo $UNSEEN | tr ' ' ','): not tuned on"
+        fi
+    done
+    cost $data $model $eps "$(echo $vars | tr ' ' '\n' | grep -v -e '^fgsm-rs$' | tr '\n' ' ')"
 }
 
-SMALL="fgsm-rs fgsm-rs-sat fgsm-rs-ramp n-fgsm n-fgsm-ramp elle pgd-10"
-"$ADVC" train --help | grep -q "^  fast " && SMALL="$SMALL fast"
+SMALL="fgsm-rs fgsm-rs-sat fgsm-rs-ramp n-fgsm n-fgsm-ramp fast elle pgd-10"
+# pick VAR DEFAULT: the value of the environment variable VAR, or DEFAULT.
+pick() { eval "echo \"\${$1:-$2}\""; }
+
 for a in $ARMS; do
+    k=$(echo $a | tr '-' '_')
     case $a in
-    mnist-cnn-small) arm mnist cnn-small 0.3 "$SMALL" "$SEEDS" ;;
-    fmnist-cnn-small) arm fashion-mnist cnn-small 0.1 "$SMALL" "$SEEDS" ;;
-    mnist-cnn)
-        arm mnist cnn 0.3 "fgsm-rs n-fgsm fast" "$(echo $SEEDS | cut -d' ' -f1-3)"
-        text "PGD-40 training (Madry et al.'s attack, step 0.01) on cnn costs about $(pgd40_epoch mnist cnn) s per epoch here (measured on 6,000 images)." ;;
+    mnist-cnn-small | fmnist-cnn-small) vars=$SMALL seeds=$SEEDS ;;
+    mnist-cnn) vars="fgsm-rs fast" seeds=$SEEDS_BIG ;;
+    mnist-msdnet) vars="fgsm-rs me-fgsm fast" seeds=$SEEDS_BIG ;;
+    *) echo "fastat: unknown arm '$a'" >&2; exit 2 ;;
+    esac
+    vars=$(pick V_$k "$vars") seeds=$(pick S_$k "$seeds")
+    case $a in
+    mnist-cnn-small) arm mnist cnn-small 0.3 "$vars" "$seeds" ;;
+    fmnist-cnn-small) arm fashion-mnist cnn-small 0.1 "$vars" "$seeds" ;;
+    mnist-cnn) arm mnist cnn 0.3 "$vars" "$seeds" ;;
     mnist-msdnet)
-        arm mnist msdnet:blocks=4,base=8,growth=4,head=32 0.3 \
-            "fgsm-rs me-fgsm fast" "$(echo $SEEDS | cut -d' ' -f1-3)" ;;
+        arm mnist msdnet:blocks=4,base=8,growth=4,head=32 0.3 "$vars" \
+            "$seeds" ;;
     esac
 done
 paper_end

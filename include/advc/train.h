@@ -49,7 +49,9 @@ typedef enum {
     X(N_FGSM, n_fgsm)    /* de Jorge et al.: FGSM from U(-2eps,2eps), no
                             projection                                    */ \
     X(ELLE, elle)        /* Abad Rocamora et al.: FGSM + local-linearity
-                            error of the loss                             */
+                            error of the loss                             */ \
+    X(FAST, fast)        /* advc's recommendation: FGSM-RS, smooth ReLU
+                            derivative in both passes, eps ramp           */
 
 typedef enum {
 #define ADVC_RECIPE_ENUM(id, file_name) ADVC_RECIPE_##id,
@@ -58,14 +60,20 @@ typedef enum {
     ADVC_RECIPE_COUNT
 } advc_recipe;
 
-/* A recipe as the user sees it: name, what it trains on, the paper, and
- * the settings of advc_recipe_config it reads (rows into that struct). */
+/* A recipe as the user sees it: name, what it trains on, the paper, the
+ * settings of advc_recipe_config it reads (rows into that struct), and
+ * the training settings it recommends in place of the general defaults. */
 typedef struct {
     const char *name;
     const char *summary;
     const char *paper;
     const advc_param *params;
     int nparams;
+    /* "flag=value ..." over advc_train_params' rows (e.g. "epochs=10
+     * lr=5e-3 schedule=cyclic eps-ramp=3"), applied by
+     * advc_train_recipe_defaults to every setting the caller did not
+     * choose; NULL: the general defaults. */
+    const char *train_defaults;
 } advc_recipe_desc;
 
 /* Which mode the training attacks run the model in (BatchNorm batch
@@ -197,6 +205,14 @@ typedef struct {
 const advc_param *advc_train_params(int *n);
 /* cfg with its default rules applied (lr 0: the optimizer's default). */
 advc_train_config advc_train_resolve(const advc_train_config *cfg);
+/* The recipe cfg->recipe's recommended training settings (its
+ * train_defaults) onto cfg, except the flags for which given(ctx, flag)
+ * is true (given NULL: none was chosen).  A no-op for recipes without
+ * recommendations. */
+advc_status advc_train_recipe_defaults(advc_train_config *cfg,
+                                       bool (*given)(void *ctx,
+                                                     const char *flag),
+                                       void *ctx);
 
 /* Defaults: 1 epoch, batch 128, Adam lr 2e-3 constant, seed 1, no
  * validation, augmentation by the data's default rule, std recipe with

@@ -127,7 +127,6 @@ static float loss_elle(recipe_ctx *s)
     return l + linearity_penalty(s);
 }
 
-static void elle_attack(advc_attack_config *a) { a->batch_mean = true; }
 
 /* k = 0 (FGSM from x), a step of eps, not projected back; lambda 1e3. */
 static void elle_resolve(advc_recipe_config *c, int exits)
@@ -157,7 +156,7 @@ static const advc_param elle_params[] = {
 const recipe_def recipe_elle_def = {
     { "elle", "CE(x') + lambda (local-linearity error of CE at random "
       "points of the ball)^2, x' one FGSM step", "Abad Rocamora et al., "
-      "ICLR 2024", elle_params, RCP_NPARAMS(elle_params) },
-    elle_resolve, ADVC_ATK_FGSM, elle_attack, input_elle, loss_elle, false,
-    true
+      "ICLR 2024", elle_params, RCP_NPARAMS(elle_params), NULL },
+    elle_resolve, ADVC_ATK_FGSM, recipe_attack_batch_mean, input_elle,
+    loss_elle, false, true
 };

@@ -32,7 +32,7 @@ static void input_fgsm(recipe_ctx *s)
  * reference takes the gradient there and clips only the final step
  * (clipping the start on MNIST, where most pixels are 0, half-rectifies
  * the noise and training overfits catastrophically). */
-static void input_fgsm_rs(recipe_ctx *s)
+void recipe_input_fgsm_rs(recipe_ctx *s)
 {
     recipe_uniform_start(s, s->start, false);
     s->atk.start = s->start;
@@ -42,7 +42,7 @@ static void input_fgsm_rs(recipe_ctx *s)
 static void input_me_fgsm(recipe_ctx *s)
 {
     if (s->rc->no_random_start) input_fgsm(s);
-    else input_fgsm_rs(s);
+    else recipe_input_fgsm_rs(s);
 }
 
 /* a CE(x) + (1 - a) CE(x'): the clean term reuses the attack's TRAIN
@@ -65,7 +65,10 @@ static float loss_fgsm(recipe_ctx *s)
 }
 
 /* The training loss's gradient: dCE/dz of the batch mean. */
-static void fgsm_attack(advc_attack_config *a) { a->batch_mean = true; }
+void recipe_attack_batch_mean(advc_attack_config *a)
+{
+    a->batch_mean = true;
+}
 
 /* fgsm: a step of eps; fgsm-rs: 1.25 eps (Wong et al.); me-fgsm: as
  * fgsm-rs, or eps without the random start, and the per-exit L2 list. */
@@ -125,23 +128,23 @@ static const advc_param me_fgsm_params[] = {
 const recipe_def recipe_fgsm_def = {
     { "fgsm", "a CE(x) + (1-a) CE(x_fgsm)",
       "Goodfellow, Shlens, Szegedy, ICLR 2015", fgsm_params,
-      RCP_NPARAMS(fgsm_params) },
-    fgsm_resolve, ADVC_ATK_FGSM, fgsm_attack, input_fgsm, loss_fgsm, false,
+      RCP_NPARAMS(fgsm_params), NULL },
+    fgsm_resolve, ADVC_ATK_FGSM, recipe_attack_batch_mean, input_fgsm, loss_fgsm, false,
     true
 };
 
 const recipe_def recipe_fgsm_rs_def = {
     { "fgsm-rs", "CE(x') with x' one FGSM step from a uniform random start",
       "Wong, Rice, Kolter, ICLR 2020", fgsm_rs_params,
-      RCP_NPARAMS(fgsm_rs_params) },
-    fgsm_rs_resolve, ADVC_ATK_FGSM, fgsm_attack, input_fgsm_rs,
-    recipe_loss_adv, false, true
+      RCP_NPARAMS(fgsm_rs_params), NULL },
+    fgsm_rs_resolve, ADVC_ATK_FGSM, recipe_attack_batch_mean,
+    recipe_input_fgsm_rs, recipe_loss_adv, false, true
 };
 
 const recipe_def recipe_me_fgsm_def = {
     { "me-fgsm", "multi-exit FGSM-RS plus per-exit L2 on each exit's FC "
       "weights", "Chen et al., Neural Networks 2022", me_fgsm_params,
-      RCP_NPARAMS(me_fgsm_params) },
-    me_fgsm_resolve, ADVC_ATK_FGSM, fgsm_attack, input_me_fgsm,
+      RCP_NPARAMS(me_fgsm_params), NULL },
+    me_fgsm_resolve, ADVC_ATK_FGSM, recipe_attack_batch_mean, input_me_fgsm,
     recipe_loss_adv, false, true
 };

@@ -50,6 +50,6 @@ static const advc_param free_params[] = {
 const recipe_def recipe_free_def = {
     { "free", "each batch replayed m times, one update per replay, delta "
       "kept across batches", "Shafahi et al., NeurIPS 2019", free_params,
-      RCP_NPARAMS(free_params) },
+      RCP_NPARAMS(free_params), NULL },
     free_resolve, ADVC_ATK_COUNT, NULL, input_free, loss_free, true, true
 };

@@ -26,8 +26,6 @@ static void input_nfgsm(recipe_ctx *s)
     recipe_run_attack(s);
 }
 
-static void nfgsm_attack(advc_attack_config *a) { a->batch_mean = true; }
-
 /* k = 2 and a = eps (the paper's defaults); the training attack's ball is
  * widened so that it never projects (pixels stay in [0, 1], so a radius
  * of 1 already cannot bind). */
@@ -54,7 +52,7 @@ static const advc_param nfgsm_params[] = {
 const recipe_def recipe_n_fgsm_def = {
     { "n-fgsm", "CE(x') with x' one FGSM step of eps from x + U(-2 eps, "
       "2 eps), not projected back", "de Jorge et al., NeurIPS 2022",
-      nfgsm_params, RCP_NPARAMS(nfgsm_params) },
-    nfgsm_resolve, ADVC_ATK_FGSM, nfgsm_attack, input_nfgsm, recipe_loss_adv,
-    false, true
+      nfgsm_params, RCP_NPARAMS(nfgsm_params), NULL },
+    nfgsm_resolve, ADVC_ATK_FGSM, recipe_attack_batch_mean, input_nfgsm,
+    recipe_loss_adv, false, true
 };

@@ -40,7 +40,7 @@ static const advc_param pgd_params[] = {
 const recipe_def recipe_pgd_def = {
     { "pgd", "CE(x') with x' from PGD-k: random start, the highest-loss "
       "iterate", "Madry et al., ICLR 2018", pgd_params,
-      RCP_NPARAMS(pgd_params) },
+      RCP_NPARAMS(pgd_params), NULL },
     pgd_resolve, ADVC_ATK_PGD, pgd_attack, input_pgd, recipe_loss_adv, false,
     true
 };

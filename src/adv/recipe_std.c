@@ -23,6 +23,6 @@ static const advc_param std_params[] = {
 
 const recipe_def recipe_std_def = {
     { "std", "clean images: CE(x)", "-", std_params,
-      RCP_NPARAMS(std_params) },
+      RCP_NPARAMS(std_params), NULL },
     std_resolve, ADVC_ATK_COUNT, NULL, NULL, loss_clean, false, false
 };

@@ -125,7 +125,7 @@ static const advc_param trades_params[] = {
 const recipe_def recipe_trades_def = {
     { "trades", "CE(x) + beta KL(f(x) || f(x')), x' from PGD on the KL term",
       "Zhang et al., ICML 2019", trades_params,
-      RCP_NPARAMS(trades_params) },
+      RCP_NPARAMS(trades_params), NULL },
     trades_resolve, ADVC_ATK_PGD, trades_attack, input_trades, loss_trades,
     false, true
 };

@@ -3,7 +3,8 @@
  * recipe files use (the training loss's gradient, the training attack,
  * random starts).  The recipes themselves, one descriptor each, are in
  * recipe_std.c, recipe_fgsm.c (fgsm, fgsm-rs, me-fgsm), recipe_pgd.c,
- * recipe_free.c and recipe_trades.c; src/adv/METHODS.md says what each
+ * recipe_free.c, recipe_trades.c, recipe_nfgsm.c, recipe_elle.c and
+ * recipe_fast.c; src/adv/METHODS.md says what each
  * computes and where it comes from.  CE below is the multi-exit loss
  * sum_e w_e CE(f_e(.), y) with the graph's exit weights; Pi projects onto
  * the eps-ball around x and then onto [0, 1].
@@ -112,6 +113,7 @@ static bool rule_set(advc_act_spec r) { return r.f != ADVC_ACT_COUNT; }
  * rules, and the model's activation is the ReLU they replace. */
 static advc_status check_rules(const advc_recipe_desc *desc,
                                const advc_recipe_config *rc,
+                               const advc_recipe_config *raw,
                                advc_act_spec act)
 {
     const advc_act_spec *rules[2] = { &rc->attack_grad, &rc->update_grad };
@@ -127,6 +129,14 @@ static advc_status check_rules(const advc_recipe_desc *desc,
             (rules[k]->f == ADVC_ACT_PSOFTPLUS && !(rules[k]->alpha > 0)))
             return advc_set_error(ADVC_ERR_ARG, "--%s: bad backward rule",
                                   flags[k]);
+        bool chosen = k == 0 ? rule_set(raw->attack_grad)
+                             : rule_set(raw->update_grad);
+        if (act.f != ADVC_ACT_RELU && !chosen)
+            return advc_set_error(ADVC_ERR_ARG, "recipe %s smooths ReLU's "
+                                  "derivative, but the model's activation "
+                                  "is %s (use fgsm-rs: a smooth activation "
+                                  "needs no substitute)", desc->name,
+                                  advc_act_name(act.f));
         if (act.f != ADVC_ACT_RELU)
             return advc_set_error(ADVC_ERR_ARG,
                                   "--%s replaces ReLU's derivative, but the "
@@ -182,7 +192,7 @@ advc_status advc_train_check(const advc_graph *g, const advc_train_config *cfg)
             return ADVC_ERR_ARG;
     if ((int)rc.adv_mode < 0 || rc.adv_mode > ADVC_ADV_MODE_EVAL)
         return advc_set_error(ADVC_ERR_ARG, "bad attack mode");
-    advc_status st = check_rules(desc, &rc, cfg->act);
+    advc_status st = check_rules(desc, &rc, raw, cfg->act);
     if (st == ADVC_OK) st = check_exit_l2(g, &rc);
     if (st != ADVC_OK) return st;
     if (r == ADVC_RECIPE_ME_FGSM && exits < 2)

@@ -101,6 +101,11 @@ void recipe_sign_step(const recipe_ctx *s, float *p, const float *grad,
  * mul * CE. */
 float recipe_ce_update(recipe_ctx *s, const float *in, float mul,
                        bool zero);
+/* recipe_fgsm.c, shared with fast: FGSM from the unclipped uniform
+ * start x + U(-eps, eps) into s->xadv; the training attack's gradient of
+ * the batch-mean loss. */
+void recipe_input_fgsm_rs(recipe_ctx *s);
+void recipe_attack_batch_mean(advc_attack_config *a);
 /* CE at the training input s->xadv (fgsm-rs, pgd, me-fgsm). */
 float recipe_loss_adv(recipe_ctx *s);
 static inline float recipe_clamp01(float v)

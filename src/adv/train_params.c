@@ -117,6 +117,32 @@ advc_train_config advc_train_resolve(const advc_train_config *cfg)
     return c;
 }
 
+advc_status advc_train_recipe_defaults(advc_train_config *cfg,
+                                       bool (*given)(void *ctx,
+                                                     const char *flag),
+                                       void *ctx)
+{
+    const advc_recipe_desc *d = advc_recipe_describe(cfg->recipe);
+    if (!d || !d->train_defaults) return ADVC_OK;
+    int n;
+    const advc_param *rows = advc_train_params(&n);
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", d->train_defaults);
+    for (char *t = strtok_r(buf, " ", &save); t;
+         t = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(t, '=');
+        if (eq) *eq = '\0';
+        int i = eq ? advc_param_find(rows, n, t) : -1;
+        if (i < 0)
+            return advc_set_error(ADVC_ERR_ARG, "recipe %s: bad training "
+                                  "default '%s'", d->name, t);
+        if (given && given(ctx, t)) continue;
+        if (advc_param_set(&rows[i], cfg, eq + 1) != ADVC_OK)
+            return ADVC_ERR_ARG;
+    }
+    return ADVC_OK;
+}
+
 /* A row shown for this run: SGD's own settings only with SGD. */
 static bool row_applies(const advc_param *p, const advc_train_config *c)
 {

@@ -103,6 +103,8 @@ static void recipes_help(FILE *f)
                 strcmp(d->paper, "-") ? d->paper : "",
                 strcmp(d->paper, "-") ? "]" : "");
         cli_help_rows(f, d->params, d->nparams, 4, 26);
+        if (d->train_defaults)
+            fprintf(f, "    and, unless given: %s\n", d->train_defaults);
     }
     fprintf(f, "\nThe methods, formulas and published settings: "
             "src/adv/METHODS.md.\n\n%s", advc_model_usage());
@@ -153,7 +155,13 @@ static int check_out(const char *flag, const char *path)
     return 2;
 }
 
-/* The recipe's own flags onto cfg.rc; the others are refused. */
+static bool flag_given(void *ctx, const char *flag)
+{
+    return cli_given(ctx, flag) != NULL;
+}
+
+/* The recipe's own flags onto cfg.rc (the others are refused), then its
+ * recommended training settings where no flag chose them. */
 static int apply_recipe(const cli_parsed *p, train_opts *o)
 {
     o->cfg.recipe = (advc_recipe)o->recipe;
@@ -165,7 +173,10 @@ static int apply_recipe(const cli_parsed *p, train_opts *o)
                        whose);
     if (rc) return rc;
     snprintf(whose, sizeof whose, "--recipe %s", d->name);
-    return cli_refuse_unused("train", p, 2, used, whose);
+    if ((rc = cli_refuse_unused("train", p, 2, used, whose)) != 0) return rc;
+    if (advc_train_recipe_defaults(&o->cfg, flag_given, (void *)p) != ADVC_OK)
+        return cli_fail("train");
+    return 0;
 }
 
 /* ---- SIGINT and SIGTERM ---------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #include "avx512/avx512_kernels.h"
 #include "avx512/gemm_blocking_avx512.h"
+#include "avx2/transpose_avx2.h"
 
 enum { MR = 8, NR = 48 };
 /* zmm vectors (16 floats) per row of the tile: 48 / 16 */
@@ -101,38 +102,6 @@ void advc_sgemm_ukernel_8x48_avx512(int k, const float *a, const float *b,
  * op(B) = B^T (width NR), done in 8 x 8 register transposes (ymm: the
  * unpack/shuffle network is the same as AVX2's, and 8 rows match MR). */
 
-/* In-register transpose of the 8 x 8 block v[0..8) (row i = v[i]). */
-static inline void transpose8x8(__m256 v[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]);
-    __m256 t1 = _mm256_unpackhi_ps(v[0], v[1]);
-    __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]);
-    __m256 t3 = _mm256_unpackhi_ps(v[2], v[3]);
-    __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]);
-    __m256 t5 = _mm256_unpackhi_ps(v[4], v[5]);
-    __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]);
-    __m256 t7 = _mm256_unpackhi_ps(v[6], v[7]);
-    /* 0x44 takes elements (0,1) of each 128-bit lane of both inputs, 0xEE
-     * elements (2,3): this pairs up the 2 x 2 blocks made above. */
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44);
-    __m256 s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44);
-    __m256 s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44);
-    __m256 s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44);
-    __m256 s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    /* 0x20 joins the low 128-bit halves of two inputs, 0x31 the high. */
-    v[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    v[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    v[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    v[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    v[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    v[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    v[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    v[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 /* Stores the first w (1..8) floats of v at dst, touching nothing past
  * dst + w (a panel's last row must not spill into what follows it). */
 static inline void store_first(float *dst, __m256 v, int w)
@@ -144,14 +113,6 @@ static inline void store_first(float *dst, __m256 v, int w)
                               _mm512_castps256_ps512(v));
 }
 
-/* Row i of the source from column p (8 floats), or zeros past the last
- * row. */
-static inline __m256 load_row(const float *src, int ld, int rows, int i,
-                              int p)
-{
-    return i < rows ? _mm256_loadu_ps(src + (size_t)i * ld + p)
-                    : _mm256_setzero_ps();
-}
 
 /* Cache-line size in floats: 64 bytes. */
 enum { LINE_FLOATS = 16 };
