@@ -11,6 +11,10 @@
 #   make bench                verify-then-time microbenchmarks
 #   make data / make run      fetch MNIST + Fashion-MNIST / the main job
 #   make reproduce [PAPER=p] [BUDGET=quick|full]   the papers' experiments
+#   make install / uninstall [PREFIX=/usr/local] [DESTDIR=]   see the
+#                             install block; make man: $(BUILD)/advc.1
+#   make test-faults          the SIGKILL and full-disk checkpoint test
+#   make fuzz [FUZZ_SECONDS=30]   every libFuzzer target (clang-14)
 #   make clean
 
 CC      ?= cc
