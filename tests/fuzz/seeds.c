@@ -2,6 +2,8 @@
  * small valid inputs of every format, so the fuzzers start from files
  * that get past the first checks.  `make fuzz-seeds` runs it; the output
  * is committed, so this only needs running when a format changes.
+ * (corpus/values/ is written by hand: a byte picking the table, '0' +
+ * index, then a value as typed on the command line.)
  *   fuzz-seeds DIR       writes DIR/<target>/<name>
  */
 #include <errno.h>
