@@ -207,9 +207,15 @@ static void canonical_codes(huff *h, int n)
         code = (uint16_t)((code + count[b - 1]) << 1);
         next[b] = code;
     }
+    /* Built in a local array, then copied: indexing h->len and h->code in
+     * one loop let GCC 12 address code[s] as (288 - h) + 2 (h + s), a
+     * base with its top byte set, which qemu-aarch64 7.2 (make test-neon)
+     * stores to the wrong place. */
+    uint16_t codes[LITLEN_SYMS];
     for (int s = 0; s < n; s++)
-        h->code[s] = h->len[s] ? reverse_bits(next[h->len[s]]++, h->len[s])
-                               : 0;
+        codes[s] = h->len[s] ? reverse_bits(next[h->len[s]]++, h->len[s])
+                             : 0;
+    memcpy(h->code, codes, (size_t)n * sizeof *codes);
 }
 
 /* Huffman's algorithm: repeatedly join the two lightest trees.  Writes
