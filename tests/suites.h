@@ -13,6 +13,8 @@
     X(act)             \
     X(vec)             \
     X(data)            \
+    X(io)              \
+    X(deflate)         \
     X(augment)         \
     X(loss)            \
     X(optim)           \
@@ -26,7 +28,8 @@
     X(recipes)         \
     X(npz)             \
     X(interop)         \
-    X(resume)
+    X(resume)          \
+    X(npy)
 
 #define ADVC_DECLARE_SUITE(name) Suite *advc_suite_##name(void);
 ADVC_SUITES(ADVC_DECLARE_SUITE)

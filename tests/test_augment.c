@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "tmpdir.h"
 #include "advc/checkpoint.h"
 #include "advc/data.h"
 #include "advc/models.h"
@@ -164,20 +163,20 @@ static void write_cifar(const char *path, int first, int nrec)
 }
 
 /* data_batch_1..5.bin (per records each) and test_batch.bin in t. */
-static void write_cifar_dir(const tu_dir *t, int per)
+static void write_cifar_dir(const tu_tmpdir *t, int per)
 {
-    char p[256], name[32];
+    char name[32];
     for (int k = 1; k <= 5; k++) {
         snprintf(name, sizeof name, "data_batch_%d.bin", k);
-        write_cifar(tu_dir_path(t, name, p, sizeof p), (k - 1) * per, per);
+        write_cifar(tu_tmpdir_path(t, name), (k - 1) * per, per);
     }
-    write_cifar(tu_dir_path(t, "test_batch.bin", p, sizeof p), 1000, per);
+    write_cifar(tu_tmpdir_path(t, "test_batch.bin"), 1000, per);
 }
 
 START_TEST(default_rule)
 {
-    tu_dir t;
-    tu_dir_open(&t, "augment");
+    tu_tmpdir t;
+    tu_tmpdir_make(&t, "augment");
     write_cifar_dir(&t, 4);
     advc_dataset d;
     ck_assert_msg(advc_dataset_load_dir(t.dir, true, &d) == ADVC_OK, "%s",
@@ -193,7 +192,7 @@ START_TEST(default_rule)
         ck_assert_int_eq(advc_augment_parse(advc_augment_name(a)), a);
     ck_assert_int_eq(advc_augment_parse("default"), ADVC_AUGMENT_COUNT);
     ck_assert_int_eq(advc_augment_parse("flip"), ADVC_AUGMENT_COUNT);
-    tu_dir_close(&t);
+    tu_tmpdir_remove(&t);
 }
 END_TEST
 
@@ -261,13 +260,13 @@ static void augment_by_hand(advc_dataset *d)
 
 START_TEST(cifar_training)
 {
-    tu_dir t;
-    tu_dir_open(&t, "augment");
+    tu_tmpdir t;
+    tu_tmpdir_make(&t, "augment");
     write_cifar_dir(&t, 10);
     advc_dataset d;
     ck_assert(advc_dataset_load_dir(t.dir, true, &d) == ADVC_OK);
     char out[256];
-    tu_dir_path(&t, "m.advc", out, sizeof out);
+    snprintf(out, sizeof out, "%s", tu_tmpdir_path(&t, "m.advc"));
     size_t np, n2, n3, n4;
     float *def = train_linear(&d, ADVC_AUGMENT_DEFAULT, out, &np);
     /* The default on CIFAR-10 is crop-flip, and the checkpoint says so. */
@@ -291,7 +290,7 @@ START_TEST(cifar_training)
                   "the loop's crops differ from the documented draws");
     free(def), free(again), free(none), free(hand);
     advc_dataset_free(&d);
-    tu_dir_close(&t);
+    tu_tmpdir_remove(&t);
 }
 END_TEST
 

@@ -4,7 +4,8 @@
  * newer version, truncation at every length, any flipped byte, trailing
  * bytes, absurd counts) is an error naming the file, never a crash.  Failed
  * writes leave the old file and no temporary behind.  Also CRC-32 and the
- * metadata helpers.  Files live in a fresh mkdtemp directory per test.
+ * metadata helpers.  Files live in a fresh scratch directory per test
+ * (tu_tmpdir, testutil.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,66 +19,22 @@
 #include <unistd.h>
 #include "testutil.h"
 
-/* ---- temporary directories and whole-file helpers ----------------------- */
+/* ---- scratch directory (testutil.h) and whole-file helpers -------------- */
 
 typedef struct {
-    char dir[64];
-    char path[128]; /* dir/model.ckpt */
+    tu_tmpdir td;            /* the scratch directory              */
+    const char *dir;         /* td.dir                             */
+    char path[TU_PATH_MAX];  /* dir/model.ckpt                     */
 } tmpdir;
 
 static void tmp_open(tmpdir *t)
 {
-    strcpy(t->dir, "/tmp/advc-test-ckpt-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(t->dir));
-    snprintf(t->path, sizeof t->path, "%s/model.ckpt", t->dir);
+    tu_tmpdir_make(&t->td, "ckpt");
+    t->dir = t->td.dir;
+    strcpy(t->path, tu_tmpdir_path(&t->td, "model.ckpt"));
 }
 
-/* Entries in dir (not . and ..); their names, space-separated, in names. */
-static int dir_entries(const char *dir, char *names, size_t cap)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    if (names && cap) names[0] = '\0';
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        n++;
-        if (names && strlen(names) + strlen(e->d_name) + 2 < cap) {
-            strcat(names, e->d_name);
-            strcat(names, " ");
-        }
-    }
-    closedir(d);
-    return n;
-}
-
-/* Removes dir and everything in it (one level, plus one sub-level). */
-static void tmp_close(tmpdir *t)
-{
-    DIR *d = opendir(t->dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", t->dir, e->d_name);
-        if (remove(p) != 0) { /* a non-empty directory: empty it first */
-            DIR *s = opendir(p);
-            struct dirent *f;
-            char q[1024];
-            while (s && (f = readdir(s)))
-                if (strcmp(f->d_name, ".") && strcmp(f->d_name, "..")) {
-                    snprintf(q, sizeof q, "%s/%s", p, f->d_name);
-                    remove(q);
-                }
-            if (s) closedir(s);
-            remove(p);
-        }
-    }
-    closedir(d);
-    rmdir(t->dir);
-}
+static void tmp_close(tmpdir *t) { tu_tmpdir_remove(&t->td); }
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -291,7 +248,7 @@ START_TEST(roundtrip_bit_exact)
     advc_ckpt_tensor ts[NT];
     make_sample(&ck, ts);
     ck_assert_int_eq(advc_checkpoint_write(t.path, &ck), ADVC_OK);
-    ck_assert_int_eq(dir_entries(t.dir, NULL, 0), 1); /* no temp left */
+    ck_assert_int_eq(tu_tmpdir_entries(&t.td, NULL, 0), 1); /* no temp left */
     ck_assert_int_eq(advc_checkpoint_read(t.path, &back), ADVC_OK);
     assert_same(&ck, &back);
     /* spot-check the specials by value too */
@@ -308,7 +265,7 @@ START_TEST(roundtrip_bit_exact)
 
     /* writing the read-back checkpoint gives the same bytes */
     ck_assert_int_eq(advc_checkpoint_read(t.path, &back), ADVC_OK);
-    char p2[160];
+    char p2[TU_PATH_MAX];
     snprintf(p2, sizeof p2, "%s/again.ckpt", t.dir);
     ck_assert_int_eq(advc_checkpoint_write(p2, &back), ADVC_OK);
     size_t l1, l2;
@@ -456,7 +413,7 @@ START_TEST(truncated_at_every_length)
     unsigned char *b = slurp(t.path, &len);
     layout L = sample_layout(&ck);
     ck_assert_uint_eq(len, L.size);
-    char cut_path[160], ctx[64], want[128];
+    char cut_path[TU_PATH_MAX], ctx[64], want[128];
     snprintf(cut_path, sizeof cut_path, "%s/cut.ckpt", t.dir);
     for (size_t cut = 0; cut < len; cut++) {
         spit(cut_path, b, cut);
@@ -491,7 +448,7 @@ START_TEST(flipped_byte_anywhere)
     size_t len;
     unsigned char *b = slurp(t.path, &len);
     layout L = sample_layout(&ck);
-    char p[160], ctx[64];
+    char p[TU_PATH_MAX], ctx[64];
     snprintf(p, sizeof p, "%s/flip.ckpt", t.dir);
     for (size_t i = 0; i < len; i++) {
         for (int bit = 0; bit < 8; bit += 7) { /* low and high bit */
@@ -643,11 +600,11 @@ START_TEST(write_to_missing_directory)
     advc_checkpoint ck;
     advc_ckpt_tensor ts[NT];
     make_sample(&ck, ts);
-    char p[200];
+    char p[TU_PATH_MAX];
     snprintf(p, sizeof p, "%s/no/such/dir/model.ckpt", t.dir);
     ck_assert_int_eq(advc_checkpoint_write(p, &ck), ADVC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(advc_last_error(), p));
-    ck_assert_int_eq(dir_entries(t.dir, NULL, 0), 0);
+    ck_assert_int_eq(tu_tmpdir_entries(&t.td, NULL, 0), 0);
     tmp_close(&t);
 }
 END_TEST
@@ -687,18 +644,18 @@ START_TEST(failed_write_leaves_old_file)
     ck_assert_ptr_nonnull(strstr(advc_last_error(), t.path));
     ts[2].kind = 2;
     assert_old(t.path);
-    ck_assert_int_eq(dir_entries(t.dir, names, sizeof names), 1);
+    ck_assert_int_eq(tu_tmpdir_entries(&t.td, names, sizeof names), 1);
 
     /* rename fails: PATH is a non-empty directory */
-    char dpath[160], inner[200];
+    char dpath[TU_PATH_MAX], inner[TU_PATH_MAX + 16];
     snprintf(dpath, sizeof dpath, "%s/adir", t.dir);
     ck_assert_int_eq(mkdir(dpath, 0700), 0);
     snprintf(inner, sizeof inner, "%s/keep", dpath);
     write_old(inner);
     ck_assert_int_eq(advc_checkpoint_write(dpath, &ck), ADVC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(advc_last_error(), "rename"));
-    ck_assert_msg(dir_entries(t.dir, names, sizeof names) == 2, "left: %s",
-                  names);
+    ck_assert_msg(tu_tmpdir_entries(&t.td, names, sizeof names) == 2,
+                  "left: %s", names);
     assert_old(inner);
 
     /* the file-size limit hits mid-write (as a full disk would), in a
@@ -717,8 +674,8 @@ START_TEST(failed_write_leaves_old_file)
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "child: status 0x%x", (unsigned)status);
     assert_old(t.path);
-    ck_assert_msg(dir_entries(t.dir, names, sizeof names) == 2, "left: %s",
-                  names);
+    ck_assert_msg(tu_tmpdir_entries(&t.td, names, sizeof names) == 2,
+                  "left: %s", names);
 
     /* and a write that works replaces it */
     ck_assert_int_eq(advc_checkpoint_write(t.path, &ck), ADVC_OK);
@@ -726,8 +683,8 @@ START_TEST(failed_write_leaves_old_file)
     ck_assert_int_eq(advc_checkpoint_read(t.path, &back), ADVC_OK);
     assert_same(&ck, &back);
     advc_checkpoint_free(&back);
-    ck_assert_msg(dir_entries(t.dir, names, sizeof names) == 2, "left: %s",
-                  names);
+    ck_assert_msg(tu_tmpdir_entries(&t.td, names, sizeof names) == 2,
+                  "left: %s", names);
     tmp_close(&t);
 }
 END_TEST
@@ -764,7 +721,7 @@ START_TEST(write_rejects_invalid)
         }
         ck_assert_msg(advc_checkpoint_write(t.path, &ck) == ADVC_ERR_ARG,
                       "%s accepted", cases[k].what);
-        ck_assert_int_eq(dir_entries(t.dir, NULL, 0), 0);
+        ck_assert_int_eq(tu_tmpdir_entries(&t.td, NULL, 0), 0);
     }
     tmp_close(&t);
 }

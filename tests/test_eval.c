@@ -85,14 +85,16 @@ END_TEST
  * are the members' under m0., m1.; multi-exit members are refused. */
 START_TEST(test_ensemble)
 {
-    char dir[] = "/tmp/advc-ens-XXXXXX";
-    ck_assert(mkdtemp(dir) != NULL);
+    tu_tmpdir td;
+    tu_tmpdir_make(&td, "ens");
     char p[3][512], list[1100];
     const char *specs[3] = { "mlp:hidden=12", "linear",
                              "msdnet:blocks=2,base=2,growth=2,head=4" };
     advc_graph *m[3];
     for (int k = 0; k < 3; k++) {
-        snprintf(p[k], sizeof p[k], "%s/m%d.advc", dir, k);
+        char name[16];
+        snprintf(name, sizeof name, "m%d.advc", k);
+        snprintf(p[k], sizeof p[k], "%s", tu_tmpdir_path(&td, name));
         m[k] = model(specs[k], 10 + k);
         ck_assert(advc_model_save(p[k], m[k], specs[k], RELU, "") == ADVC_OK);
     }
@@ -120,11 +122,8 @@ START_TEST(test_ensemble)
     snprintf(list, sizeof list, "%s,%s", p[0], p[2]);
     ck_assert(advc_ensemble_load(list, B, NULL, &e, NULL) == ADVC_ERR_ARG);
     ck_assert(strstr(advc_last_error(), "single-exit") != NULL);
-    for (int k = 0; k < 3; k++) {
-        advc_graph_free(m[k]);
-        unlink(p[k]);
-    }
-    rmdir(dir);
+    for (int k = 0; k < 3; k++) advc_graph_free(m[k]);
+    tu_tmpdir_remove(&td);
 }
 END_TEST
 

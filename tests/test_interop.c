@@ -15,11 +15,14 @@
 static const advc_shape MNIST = { 1, 28, 28 };
 static const advc_act_spec RELU = { ADVC_ACT_RELU, 1.0f };
 
+/* Files go to one scratch directory per test (tests/testutil.h). */
+static tu_tmpdir td;
+static void setup(void) { tu_tmpdir_make(&td, "interop"); }
+static void teardown(void) { tu_tmpdir_remove(&td); }
+
 static void tmp_file(char *out, size_t n, const char *tag)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, n, "%s/advc-test-interop-%ld-%s",
-             dir && *dir ? dir : "/tmp", (long)getpid(), tag);
+    snprintf(out, n, "%s", tu_tmpdir_path(&td, tag));
 }
 
 static void check_msg(const char *path, const char *part)
@@ -352,6 +355,7 @@ Suite *advc_suite_interop(void)
 {
     Suite *s = suite_create("interop");
     TCase *t = tcase_create("torch");
+    tcase_add_checked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 60);
     tcase_add_test(t, names_follow_the_table);
     tcase_add_test(t, export_import_export_is_bit_exact);

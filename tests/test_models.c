@@ -35,11 +35,13 @@ static advc_graph *make(const char *spec, advc_shape in, int batch,
     return g;
 }
 
-static void tmp_path(char *out, size_t n, const char *tag)
+/* path = a fresh scratch directory (testutil.h) + "/<tag>.advc". */
+static void tmp_path(tu_tmpdir *td, char *path, const char *tag)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, n, "%s/advc-test-models-%ld-%s.advc",
-             dir && *dir ? dir : "/tmp", (long)getpid(), tag);
+    char name[64];
+    snprintf(name, sizeof name, "%s.advc", tag);
+    tu_tmpdir_make(td, "models");
+    strcpy(path, tu_tmpdir_path(td, name));
 }
 
 /* ---- every model builds and runs ---------------------------------------- */
@@ -198,6 +200,9 @@ static const bad_case bad[] = {
     {"resnet:depth=20,blocks=2-2", "depth or blocks"},
     {"resnet:blocks=2-0-2", "blocks must be"},
     {"resnet:preact=2", "preact must be one of"},
+    /* found by fuzz_model_spec: took over 10 s to build (quadratic) */
+    {"resnet:depth=4604", "2301 residual blocks in all is too many"},
+    {"resnet:blocks=1000-1", "1001 residual blocks in all"},
     {"resnet:depth", "'depth' is not key=value"},
     {"resnet:depth=", "missing value for key 'depth'"},
     {"resnet:depth=20,,width=4", "empty key=value"},
@@ -220,6 +225,27 @@ static const bad_case bad[] = {
     {"", "empty model spec"},
 };
 #define NBAD ((int)(sizeof bad / sizeof bad[0]))
+
+/* The deepest resnets the cap allows still build (graph only), and each
+ * of their 3,000-10,000 tensors is found by name at its own index (the
+ * name table is a hash table that grows as tensors are added). */
+START_TEST(test_deep_resnet_builds)
+{
+    const char *specs[] = { "resnet:depth=1202", "resnet:blocks=500-500" };
+    for (int i = 0; i < 2; i++) {
+        advc_graph *g = NULL;
+        ck_assert_msg(advc_model_build(specs[i], CIFAR, 10, relu(), &g) ==
+                          ADVC_OK, "%s", advc_last_error());
+        int nt = advc_graph_num_tensors(g);
+        ck_assert_int_gt(nt, 3000);
+        for (int j = 0; j < nt; j++)
+            ck_assert_int_eq(
+                advc_graph_find_tensor(g, advc_graph_tensor(g, j)->name), j);
+        ck_assert_int_eq(advc_graph_find_tensor(g, "stage1.block0.x"), -1);
+        advc_graph_free(g);
+    }
+}
+END_TEST
 
 START_TEST(test_spec_errors)
 {
@@ -473,8 +499,9 @@ static void round_trip(const char *spec, advc_shape in, advc_act_spec act,
     tu_fill(x, nx, 0.0f, 1.0f, 9);
     advc_graph_forward(g, x, batch, ADVC_MODE_TRAIN);
 
-    char path[256];
-    tmp_path(path, sizeof path, "rt");
+    tu_tmpdir td;
+    char path[TU_PATH_MAX];
+    tmp_path(&td, path, "rt");
     const char *meta = "epoch=3\nseed=5\n";
     ck_assert_msg(advc_model_save(path, g, spec, act, meta) == ADVC_OK,
                   "save '%s': %s", spec, advc_last_error());
@@ -513,7 +540,7 @@ static void round_trip(const char *spec, advc_shape in, advc_act_spec act,
     for (int e = 0; e < advc_graph_num_exits(g); e++)
         ck_assert(memcmp(advc_graph_logits(g, e), advc_graph_logits(h, e),
                          2 * 10 * sizeof(float)) == 0);
-    remove(path);
+    tu_tmpdir_remove(&td);
     free(x);
     advc_graph_free(g);
     advc_graph_free(h);
@@ -536,9 +563,10 @@ END_TEST
 static void expect_refused(void (*tamper)(advc_checkpoint *ck),
                            const char *expect)
 {
-    char path[256], bad_path[256];
-    tmp_path(path, sizeof path, "good");
-    tmp_path(bad_path, sizeof bad_path, "bad");
+    tu_tmpdir td;
+    char path[TU_PATH_MAX], bad_path[TU_PATH_MAX];
+    tmp_path(&td, path, "good");
+    strcpy(bad_path, tu_tmpdir_path(&td, "bad.advc"));
     advc_graph *g = make("cnn-small", MNIST, 2, 1);
     ck_assert_int_eq(advc_model_save(path, g, "cnn-small", relu(), ""),
                      ADVC_OK);
@@ -558,8 +586,7 @@ static void expect_refused(void (*tamper)(advc_checkpoint *ck),
                   msg, expect);
     ck_assert_msg(strstr(msg, bad_path) != NULL, "message '%s' lacks the "
                   "file name", msg);
-    remove(path);
-    remove(bad_path);
+    tu_tmpdir_remove(&td);
 }
 
 static advc_ckpt_tensor *find(advc_checkpoint *ck, const char *name)
@@ -611,6 +638,44 @@ static void bad_act(advc_checkpoint *ck)
     snprintf(ck->act, sizeof ck->act, "swish");
 }
 
+/* A small file naming a model of 8.6e9 parameters (fuzz_checkpoint found
+ * the like): refused by its tensors before anything is allocated for it
+ * (before the fix, compile tried to allocate 34 GB first). */
+static void huge_spec(advc_checkpoint *ck)
+{
+    snprintf(ck->spec, sizeof ck->spec, "mlp:hidden=65536-65536-65536");
+}
+
+/* A resnet's weights do not depend on the image size, so only a bound on
+ * the declared input shape stops a small file from asking for any amount
+ * of activation memory (fuzz_checkpoint found it). */
+START_TEST(test_load_bounds_input_shape)
+{
+    tu_tmpdir td;
+    char path[TU_PATH_MAX];
+    tmp_path(&td, path, "in");
+    const char *spec = "resnet:depth=8,width=2";
+    advc_graph *g = make(spec, (advc_shape){ 1, 8, 8 }, 1, 1);
+    ck_assert_int_eq(advc_model_save(path, g, spec, relu(), ""), ADVC_OK);
+    advc_graph_free(g);
+    advc_checkpoint ck;
+    ck_assert_int_eq(advc_checkpoint_read(path, &ck), ADVC_OK);
+    ck.h = ck.w = 2048; /* 4M values per image */
+    ck_assert_int_eq(advc_checkpoint_write(path, &ck), ADVC_OK);
+    advc_graph *h = NULL;
+    ck_assert_int_eq(advc_model_load(path, 1, NULL, &h, NULL),
+                     ADVC_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(advc_last_error(), "4194304 values"));
+    ck.h = ck.w = 512; /* 3x512x512 would fit; 1x512x512 loads */
+    ck_assert_int_eq(advc_checkpoint_write(path, &ck), ADVC_OK);
+    ck_assert_msg(advc_model_load(path, 1, NULL, &h, NULL) == ADVC_OK, "%s",
+                  advc_last_error());
+    advc_graph_free(h);
+    advc_checkpoint_free(&ck);
+    tu_tmpdir_remove(&td);
+}
+END_TEST
+
 START_TEST(test_load_refuses_mismatch)
 {
     expect_refused(widen_conv1, "tensor 'conv1.w' has shape (32,1,4,4), "
@@ -621,6 +686,8 @@ START_TEST(test_load_refuses_mismatch)
     expect_refused(respec, "the spec 'cnn' expects");
     expect_refused(bad_spec, "depth must be 6n+2");
     expect_refused(bad_act, "activation 'swish'");
+    expect_refused(huge_spec, "tensor 'conv1.w' is not in the model of "
+                              "spec 'mlp:hidden=65536-65536-65536'");
 
     advc_graph *h = NULL;
     ck_assert_int_ne(advc_model_load("/nonexistent/m.advc", 2, NULL, &h,
@@ -628,15 +695,16 @@ START_TEST(test_load_refuses_mismatch)
     ck_assert_ptr_null(h);
 
     /* Saving needs a compiled graph. */
-    char path[256];
-    tmp_path(path, sizeof path, "uncompiled");
+    tu_tmpdir td;
+    char path[TU_PATH_MAX];
+    tmp_path(&td, path, "uncompiled");
     ck_assert_int_eq(advc_model_build("linear", MNIST, 10, relu(), &h),
                      ADVC_OK);
     ck_assert_int_eq(advc_model_save(path, h, "linear", relu(), NULL),
                      ADVC_ERR_STATE);
     ck_assert_ptr_nonnull(strstr(advc_last_error(), "not compiled"));
     advc_graph_free(h);
-    remove(path);
+    tu_tmpdir_remove(&td);
 }
 END_TEST
 
@@ -694,6 +762,8 @@ Suite *advc_suite_models(void)
     tcase_add_test(tc, test_act_spec_round_trip);
     tcase_add_test(tc, test_save_load_bit_exact);
     tcase_add_test(tc, test_load_refuses_mismatch);
+    tcase_add_test(tc, test_load_bounds_input_shape);
+    tcase_add_test(tc, test_deep_resnet_builds);
     tcase_add_test(tc, test_cnn_small_sgd_lowers_loss);
     suite_add_tcase(s, tc);
     return s;

@@ -24,11 +24,14 @@ static void check_msg(const char *prefix, const char *part)
                       part);
 }
 
+/* Files go to one scratch directory per test (tests/testutil.h). */
+static tu_tmpdir td;
+static void setup(void) { tu_tmpdir_make(&td, "npz"); }
+static void teardown(void) { tu_tmpdir_remove(&td); }
+
 static void tmp_file(char *out, size_t n, const char *tag)
 {
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, n, "%s/advc-test-npz-%ld-%s", dir && *dir ? dir : "/tmp",
-             (long)getpid(), tag);
+    snprintf(out, n, "%s", tu_tmpdir_path(&td, tag));
 }
 
 static uint8_t *slurp(const char *path, size_t *n)
@@ -580,17 +583,20 @@ Suite *advc_suite_npz(void)
 {
     Suite *s = suite_create("npz");
     TCase *t = tcase_create("numpy");
+    tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, reads_numpy_savez_and_writes_the_same_bytes);
     tcase_add_test(t, compressed_member_is_refused_by_name);
     tcase_add_test(t, every_dtype_round_trips);
     suite_add_tcase(s, t);
     t = tcase_create("damage");
+    tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, every_truncation_is_an_error_saying_where);
     tcase_add_test(t, flipped_bytes_never_crash);
     tcase_add_test(t, zip64_records_are_followed);
     tcase_add_test(t, zip_structure_errors_name_the_member);
     suite_add_tcase(s, t);
     t = tcase_create("npy");
+    tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, npy_headers_numpy_may_write_are_read);
     tcase_add_test(t, npy_headers_are_refused_with_a_reason);
     tcase_add_test(t, npy_write_matches_the_encoder);

@@ -135,12 +135,34 @@ START_TEST(test_rows)
 }
 END_TEST
 
+/* Found by fuzz_values: the range was tested on the double but the field
+ * stores a float, so "1e-50" for a range open at 0 stored 0, which the
+ * row's own check then refused.  The range is now tested on the float:
+ * what set accepts, check accepts, also at an inexact bound. */
+START_TEST(test_range_is_the_stored_float)
+{
+    settings s;
+    memset(&s, 0, sizeof s);
+    expect_bad("eps", "1e-50");
+    expect_bad("eps", "1e39"); /* past float's range, not undefined */
+    ck_assert(advc_param_set(ROW("eps"), &s, "1e-40") == ADVC_OK);
+    ck_assert(s.x > 0.0f && advc_param_check(ROW("eps"), &s) == ADVC_OK);
+    const advc_param tenth = { "rate", "X", ADVC_PARAM_REAL,
+                               offsetof(settings, x), 0, 0.1, 0, NULL,
+                               "rate", NULL, 0, 0, NULL, NULL };
+    ck_assert(advc_param_set(&tenth, &s, "0.1") == ADVC_OK);
+    ck_assert(s.x == 0.1f && advc_param_check(&tenth, &s) == ADVC_OK);
+    ck_assert(advc_param_set(&tenth, &s, "0.11") == ADVC_ERR_ARG);
+}
+END_TEST
+
 Suite *advc_suite_param(void)
 {
     Suite *s = suite_create("param");
     TCase *tc = tcase_create("param");
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_rows);
+    tcase_add_test(tc, test_range_is_the_stored_float);
     suite_add_tcase(s, tc);
     return s;
 }

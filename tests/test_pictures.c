@@ -1,9 +1,10 @@
 /* test_pictures.c: the picture and array writers of advc/image.h.
  *
  * PNG files are decoded here by an independent reader (chunk walk with a
- * bitwise CRC-32, a zlib/stored-block inflater with its own Adler-32) and
- * must give back the exact pixels, at block boundaries and over many
- * blocks.  .npy headers are compared byte for byte with what NumPy
+ * bitwise CRC-32, then tests/inflate.c) and must give back the exact
+ * pixels, for noise (stored blocks, many IDAT chunks), picture-like grids
+ * (dynamic Huffman codes) and tiny images (fixed codes, checked byte for
+ * byte).  .npy headers are compared byte for byte with what NumPy
  * writes.  SVG output must be well-formed XML (a small tag-balance and
  * entity checker), carry every series name escaped, never contain a
  * non-finite number, and be the same bytes on every run.  Also the canvas,
@@ -15,49 +16,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "inflate.h"
 #include "advc/image.h"
 
 /* ---- files --------------------------------------------------------------- */
 
 typedef struct {
-    char dir[64];
-    char path[128];
+    tu_tmpdir td;           /* the scratch directory (testutil.h) */
+    const char *dir;        /* td.dir                             */
+    char path[TU_PATH_MAX]; /* dir/name                           */
 } tmpdir;
 
 static void tmp_open(tmpdir *t, const char *name)
 {
-    strcpy(t->dir, "/tmp/advc-test-pic-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(t->dir));
-    snprintf(t->path, sizeof t->path, "%s/%s", t->dir, name);
+    tu_tmpdir_make(&t->td, "pic");
+    t->dir = t->td.dir;
+    strcpy(t->path, tu_tmpdir_path(&t->td, name));
 }
 
 /* Number of entries in t->dir besides . and .. */
 static int tmp_entries(const tmpdir *t)
 {
-    DIR *d = opendir(t->dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
+    return tu_tmpdir_entries(&t->td, NULL, 0);
 }
 
-static void tmp_close(tmpdir *t)
-{
-    DIR *d = opendir(t->dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[384];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", t->dir, e->d_name);
-        remove(p);
-    }
-    closedir(d);
-    rmdir(t->dir);
-}
+static void tmp_close(tmpdir *t) { tu_tmpdir_remove(&t->td); }
 
 static uint8_t *slurp(const char *path, size_t *n)
 {
@@ -91,17 +74,6 @@ static uint32_t crc_bitwise(uint32_t crc, const uint8_t *p, size_t n)
     return ~crc;
 }
 
-/* Adler-32 straight from RFC 1950 section 8, modulo after every byte. */
-static uint32_t adler_slow(const uint8_t *p, size_t n)
-{
-    uint32_t a = 1, b = 0;
-    for (size_t i = 0; i < n; i++) {
-        a = (a + p[i]) % 65521u;
-        b = (b + a) % 65521u;
-    }
-    return b << 16 | a;
-}
-
 static uint32_t be32(const uint8_t *b)
 {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
@@ -110,15 +82,16 @@ static uint32_t be32(const uint8_t *b)
 
 typedef struct {
     int w, h, channels;
-    uint8_t *px;   /* (h, w, channels) */
-    int nidat;     /* IDAT chunks */
-    int nblocks;   /* stored deflate blocks */
+    uint8_t *px;         /* (h, w, channels) */
+    int nidat;           /* IDAT chunks */
+    tu_inflate_stats blocks; /* deflate blocks of each type */
+    size_t zlen;         /* bytes of zlib stream */
 } png_decoded;
 
 /* Decodes what advc_png_write produces (and fails the test on anything
  * else): every chunk CRC checked, IHDR first, IDATs together, IEND last
- * with nothing after it, zlib header and Adler-32 checked, stored blocks
- * only, LEN/NLEN complementary, filter byte 0 on every row. */
+ * with nothing after it, the zlib stream through tests/inflate.c (header,
+ * codes, Adler-32), filter byte 0 on every row. */
 static void png_decode(const uint8_t *f, size_t n, png_decoded *out)
 {
     static const uint8_t sig[8] = { 0x89, 0x50, 0x4E, 0x47,
@@ -172,37 +145,13 @@ static void png_decode(const uint8_t *f, size_t n, png_decoded *out)
     ck_assert(seen_ihdr && seen_iend && out->nidat > 0);
     ck_assert_int_eq(bitdepth, 8);
 
-    /* zlib: CMF (deflate, window <= 32K), FLG (check bits, no dict). */
-    ck_assert_uint_ge(zlen, 2 + 4);
-    ck_assert_int_eq(z[0] & 0x0F, 8);
-    ck_assert_int_le(z[0] >> 4, 7);
-    ck_assert_int_eq((z[0] * 256 + z[1]) % 31, 0);
-    ck_assert_int_eq(z[1] & 0x20, 0);
-    size_t raw_len = (size_t)out->h * (1 + (size_t)out->w * out->channels);
-    uint8_t *raw = malloc(raw_len);
-    ck_assert_ptr_nonnull(raw);
-    size_t zp = 2, rp = 0;
-    for (;;) {
-        ck_assert_uint_ge(zlen - zp, 5);
-        uint8_t hdr = z[zp];
-        ck_assert_int_eq((hdr >> 1) & 3, 0); /* BTYPE 00: stored */
-        uint32_t len = z[zp + 1] | (uint32_t)z[zp + 2] << 8;
-        uint32_t nlen = z[zp + 3] | (uint32_t)z[zp + 4] << 8;
-        ck_assert_uint_eq(len ^ nlen, 0xFFFFu);
-        zp += 5;
-        ck_assert_uint_le(len, zlen - zp);
-        ck_assert_uint_le(len, raw_len - rp);
-        memcpy(raw + rp, z + zp, len);
-        rp += len;
-        zp += len;
-        out->nblocks++;
-        if (hdr & 1) break; /* BFINAL */
-    }
-    ck_assert_uint_eq(rp, raw_len);
-    ck_assert_uint_eq(zlen - zp, 4); /* exactly the Adler-32 is left */
-    ck_assert_uint_eq(be32(z + zp), adler_slow(raw, raw_len));
-
+    uint8_t *raw;
+    size_t raw_len;
+    const char *err = tu_zlib_inflate(z, zlen, &raw, &raw_len, &out->blocks);
+    ck_assert_msg(err == NULL, "inflate: %s", err);
+    out->zlen = zlen;
     size_t row = (size_t)out->w * out->channels;
+    ck_assert_uint_eq(raw_len, (size_t)out->h * (row + 1));
     out->px = malloc(row * (size_t)out->h);
     ck_assert_ptr_nonnull(out->px);
     for (int y = 0; y < out->h; y++) {
@@ -214,17 +163,11 @@ static void png_decode(const uint8_t *f, size_t n, png_decoded *out)
     free(z);
 }
 
-/* Writes w x h x c pseudo-random pixels, decodes, compares. */
-static void png_roundtrip(int w, int h, int c, png_decoded *d)
+/* Writes px (w x h x c), decodes, compares. */
+static void png_check(const uint8_t *px, int w, int h, int c, png_decoded *d)
 {
     tmpdir t;
     tmp_open(&t, "x.png");
-    size_t bytes = (size_t)w * h * c;
-    uint8_t *px = malloc(bytes);
-    ck_assert_ptr_nonnull(px);
-    advc_rng r;
-    advc_rng_seed(&r, (uint64_t)(w * 131 + h * 7 + c), 3);
-    for (size_t i = 0; i < bytes; i++) px[i] = (uint8_t)advc_rng_u32(&r);
     ck_assert_int_eq(advc_png_write(t.path, px, w, h, c), ADVC_OK);
     ck_assert_int_eq(tmp_entries(&t), 1); /* no temporary left */
     size_t n;
@@ -233,20 +176,30 @@ static void png_roundtrip(int w, int h, int c, png_decoded *d)
     ck_assert_int_eq(d->w, w);
     ck_assert_int_eq(d->h, h);
     ck_assert_int_eq(d->channels, c);
-    ck_assert_int_eq(memcmp(d->px, px, bytes), 0);
+    ck_assert_int_eq(memcmp(d->px, px, (size_t)w * h * c), 0);
     free(f);
-    free(px);
     tmp_close(&t);
+}
+
+/* Pseudo-random pixels (incompressible) through png_check. */
+static void png_roundtrip(int w, int h, int c, png_decoded *d)
+{
+    size_t bytes = (size_t)w * h * c;
+    uint8_t *px = malloc(bytes);
+    ck_assert_ptr_nonnull(px);
+    advc_rng r;
+    advc_rng_seed(&r, (uint64_t)(w * 131 + h * 7 + c), 3);
+    for (size_t i = 0; i < bytes; i++) px[i] = (uint8_t)advc_rng_u32(&r);
+    png_check(px, w, h, c, d);
+    free(px);
 }
 
 START_TEST(png_small_gray_and_rgb)
 {
     png_decoded d;
     png_roundtrip(3, 2, 1, &d);
-    ck_assert_int_eq(d.nblocks, 1);
     free(d.px);
     png_roundtrip(7, 5, 3, &d);
-    ck_assert_int_eq(d.nblocks, 1);
     free(d.px);
     png_roundtrip(1, 1, 1, &d);
     free(d.px);
@@ -255,35 +208,33 @@ END_TEST
 
 START_TEST(png_known_bytes)
 {
-    /* A 2x1 gray image [0x00, 0xFF]: the IDAT data is fixed.  Raw data
-     * 00 00 FF (filter byte, two pixels); Adler-32: s1 = 1+0+0+255 = 256,
-     * s2 = 1 + 1 + 256 = 258, so 0x0102_0100. */
+    /* A 2x1 gray image [0x00, 0xFF]: raw data 00 00 FF (filter byte, two
+     * pixels), too short for a match, so three literals and the end of
+     * block in the fixed code: block header 1 (BFINAL), 01 (fixed); 0x00
+     * is the 8-bit code 00110000, 0xFF the 9-bit 111111111, end of block
+     * the 7-bit 0000000, each sent from its top bit; bytes fill from
+     * their low bit: 63 60 F8 0F 00.  zlib header 78 9C (deflate, 32K,
+     * default level, 0x789C = 31 * 995).  Adler-32: s1 = 1+0+0+255 =
+     * 256, s2 = 1 + 1 + 256 = 258, so 0x0102_0100. */
     tmpdir t;
     tmp_open(&t, "k.png");
     const uint8_t px[2] = { 0x00, 0xFF };
     ck_assert_int_eq(advc_png_write(t.path, px, 2, 1, 1), ADVC_OK);
     size_t n;
     uint8_t *f = slurp(t.path, &n);
-    /* sig 8 + IHDR 25 + IDAT (12 + 2 + 5 + 3 + 4) + IEND 12 */
-    ck_assert_uint_eq(n, 8 + 25 + 26 + 12);
-    const uint8_t idat_data[14] = { 0x78, 0x01, 0x01, 0x03, 0x00, 0xFC, 0xFF,
-                                    0x00, 0x00, 0xFF, 0, 0, 0, 0 };
-    uint8_t want[14];
-    memcpy(want, idat_data, 14);
-    const uint8_t raw[3] = { 0x00, 0x00, 0xFF };
-    uint32_t a = adler_slow(raw, 3);
-    want[10] = (uint8_t)(a >> 24);
-    want[11] = (uint8_t)(a >> 16);
-    want[12] = (uint8_t)(a >> 8);
-    want[13] = (uint8_t)a;
-    ck_assert_uint_eq(a, 0x01020100u);
-    ck_assert_int_eq(memcmp(f + 33 + 8, want, 14), 0);
+    /* sig 8 + IHDR 25 + IDAT (12 + 2 + 5 + 4) + IEND 12 */
+    ck_assert_uint_eq(n, 8 + 25 + 23 + 12);
+    const uint8_t want[11] = { 0x78, 0x9C, 0x63, 0x60, 0xF8, 0x0F, 0x00,
+                               0x01, 0x02, 0x01, 0x00 };
+    ck_assert_uint_eq(be32(f + 33), 11);
+    ck_assert_int_eq(memcmp(f + 33 + 8, want, 11), 0);
     /* IEND with its well-known CRC AE 42 60 82 */
     const uint8_t iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D',
                                0xAE, 0x42, 0x60, 0x82 };
     ck_assert_int_eq(memcmp(f + n - 12, iend, 12), 0);
     png_decoded d;
     png_decode(f, n, &d);
+    ck_assert_int_eq(d.blocks.fixed, 1);
     ck_assert_int_eq(d.px[0], 0);
     ck_assert_int_eq(d.px[1], 255);
     free(d.px);
@@ -292,32 +243,48 @@ START_TEST(png_known_bytes)
 }
 END_TEST
 
-START_TEST(png_block_boundaries)
+/* Noise does not compress: the stream falls back to stored blocks and
+ * stays within a few bytes per block of the raw size. */
+START_TEST(png_noise_is_stored)
 {
     png_decoded d;
-    /* raw = h * (w + 1): 257 * 255 = 65535, exactly one full block */
-    png_roundtrip(254, 257, 1, &d);
-    ck_assert_int_eq(d.nblocks, 1);
-    free(d.px);
-    /* 256 * 256 = 65536: a full block and a block of one byte */
-    png_roundtrip(255, 256, 1, &d);
-    ck_assert_int_eq(d.nblocks, 2);
-    free(d.px);
-    /* 65534: one byte short of a block */
-    png_roundtrip(32766, 2, 1, &d);
-    ck_assert_int_eq(d.nblocks, 1);
+    png_roundtrip(300, 400, 3, &d); /* raw 400 * 901 = 360400 bytes */
+    ck_assert_int_gt(d.blocks.stored, 1);
+    ck_assert_int_eq(d.blocks.dynamic + d.blocks.fixed, 0);
+    ck_assert_uint_le(d.zlen, 360400 + 6 + 5 * 64);
+    ck_assert_int_ge(d.nidat, 5); /* 64 KiB of stream per IDAT */
     free(d.px);
 }
 END_TEST
 
-START_TEST(png_many_blocks_and_idats)
+/* A picture like make run's grid: digits-like blobs blown up 4x, noise
+ * of a few levels beside them, a text-like band: dynamic codes, a small
+ * fraction of the raw size, the exact pixels back. */
+START_TEST(png_picture_compresses)
 {
+    const int w = 504, h = 600, c = 3, cell = 4;
+    uint8_t *px = malloc((size_t)w * h * c);
+    ck_assert_ptr_nonnull(px);
+    advc_rng r;
+    advc_rng_seed(&r, 11, 3);
+    for (int y = 0; y < h; y += cell)
+        for (int x = 0; x < w; x += cell) {
+            uint32_t u = advc_rng_u32(&r);
+            uint8_t v = x < w / 3 ? (uint8_t)((x / 28 + y / 28) % 5 ? 0 : 255)
+                      : x < 2 * w / 3 ? (uint8_t)(u & 1 ? 96 : 160)
+                                      : (uint8_t)(u % 7 * 36);
+            for (int dy = 0; dy < cell && y + dy < h; dy++)
+                for (int dx = 0; dx < cell && x + dx < w; dx++)
+                    for (int k = 0; k < c; k++)
+                        px[((size_t)(y + dy) * w + x + dx) * c + k] =
+                            (uint8_t)(v + 13 * k);
+        }
     png_decoded d;
-    /* 300 x 400 RGB: raw 400 * 901 = 360400 bytes, 6 blocks, 6 IDATs */
-    png_roundtrip(300, 400, 3, &d);
-    ck_assert_int_eq(d.nblocks, 6);
-    ck_assert_int_ge(d.nidat, 5);
+    png_check(px, w, h, c, &d);
+    ck_assert_int_ge(d.blocks.dynamic, 1);
+    ck_assert_uint_lt(d.zlen, (size_t)w * h * c / 10);
     free(d.px);
+    free(px);
 }
 END_TEST
 
@@ -331,7 +298,7 @@ START_TEST(png_rejects_bad_arguments)
     ck_assert_int_eq(advc_png_write(t.path, px, 2, -1, 3), ADVC_ERR_ARG);
     ck_assert_int_eq(advc_png_write(t.path, NULL, 2, 2, 1), ADVC_ERR_ARG);
     ck_assert_int_eq(tmp_entries(&t), 0);
-    char missing[160];
+    char missing[TU_PATH_MAX];
     snprintf(missing, sizeof missing, "%s/no/such/dir/x.png", t.dir);
     ck_assert_int_eq(advc_png_write(missing, px, 2, 2, 1), ADVC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(advc_last_error(), missing));
@@ -743,7 +710,7 @@ START_TEST(svg_well_formed_and_escaped)
     ck_assert_int_eq(count_substr(txt, "<circle "), 13);
 
     /* same input, same bytes */
-    char second[160];
+    char second[TU_PATH_MAX];
     snprintf(second, sizeof second, "%s/q.svg", t.dir);
     ck_assert_int_eq(advc_svg_plot(second, &p), ADVC_OK);
     size_t n2;
@@ -814,8 +781,8 @@ Suite *advc_suite_pictures(void)
     tcase_set_timeout(tp, 60);
     tcase_add_test(tp, png_small_gray_and_rgb);
     tcase_add_test(tp, png_known_bytes);
-    tcase_add_test(tp, png_block_boundaries);
-    tcase_add_test(tp, png_many_blocks_and_idats);
+    tcase_add_test(tp, png_noise_is_stored);
+    tcase_add_test(tp, png_picture_compresses);
     tcase_add_test(tp, png_rejects_bad_arguments);
     tcase_add_test(tp, png_overwrites_atomically);
     suite_add_tcase(s, tp);

@@ -914,11 +914,6 @@ static void force_collapse(advc_graph *g, int epoch, void *ctx)
     if (epoch == c->at) advc_graph_init_params(g, 999); /* ~10% accuracy */
 }
 
-static void tmp_path(char *buf, size_t sz, const char *tag)
-{
-    snprintf(buf, sz, "/tmp/advc-test-recipes-%ld-%s.advc", (long)getpid(),
-             tag);
-}
 
 static void guard_run(bool warn)
 {
@@ -927,10 +922,12 @@ static void guard_run(bool warn)
     advc_graph *g = build("cnn-small", 50, NULL, 1);
     advc_train_config c = quiet_config(ADVC_RECIPE_FGSM_RS, 4, 50);
     collapse col = { 3 };
-    char out[256], best[256], logp[300];
-    tmp_path(out, sizeof out, warn ? "warn" : "stop");
+    tu_tmpdir td; /* testutil.h */
+    tu_tmpdir_make(&td, "recipes");
+    char out[TU_PATH_MAX], best[TU_PATH_MAX], logp[TU_PATH_MAX];
+    strcpy(out, tu_tmpdir_path(&td, "m.advc"));
+    strcpy(logp, tu_tmpdir_path(&td, "m.csv"));
     advc_train_best_path(out, best, sizeof best);
-    snprintf(logp, sizeof logp, "%s.csv", out);
     c.rc.eps = 0.02f; /* small: PGD accuracy close to clean accuracy */
     c.guard.count = 100;
     c.guard.steps = 5;
@@ -1000,7 +997,7 @@ static void guard_run(bool warn)
     }
     fclose(f);
     ck_assert_int_eq(lines, warn ? 4 : 3);
-    remove(out), remove(best), remove(logp);
+    tu_tmpdir_remove(&td);
     advc_graph_free(g);
     advc_dataset_free(&hold);
     advc_dataset_free(&d);

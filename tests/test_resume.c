@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "tmpdir.h"
 #include "advc/checkpoint.h"
 #include "advc/data.h"
 #include "advc/models.h"
@@ -67,7 +66,7 @@ static bool stop_here(void *ctx, int epoch, int batch)
 
 typedef struct {
     advc_dataset d;
-    tu_dir dir;
+    tu_tmpdir dir;
     char out[256], log[256];
 } fixture;
 
@@ -78,13 +77,13 @@ static void open_fixture(fixture *f, const char *tag)
               ADVC_OK);
     ck_assert(advc_dataset_slice(&all, 0, NIMG, &f->d) == ADVC_OK);
     advc_dataset_free(&all);
-    tu_dir_open(&f->dir, tag);
+    tu_tmpdir_make(&f->dir, tag);
 }
 
 static void close_fixture(fixture *f)
 {
     advc_dataset_free(&f->d);
-    tu_dir_close(&f->dir);
+    tu_tmpdir_remove(&f->dir);
 }
 
 /* out and log for run `name` in the fixture's directory. */
@@ -92,9 +91,9 @@ static void name_run(fixture *f, const char *name)
 {
     char b[64];
     snprintf(b, sizeof b, "%s.advc", name);
-    tu_dir_path(&f->dir, b, f->out, sizeof f->out);
+    snprintf(f->out, sizeof f->out, "%s", tu_tmpdir_path(&f->dir, b));
     snprintf(b, sizeof b, "%s.csv", name);
-    tu_dir_path(&f->dir, b, f->log, sizeof f->log);
+    snprintf(f->log, sizeof f->log, "%s", tu_tmpdir_path(&f->dir, b));
 }
 
 static advc_train_config case_config(const rcase *c, const fixture *f)

@@ -1,12 +1,18 @@
 /* testutil.h: small helpers shared by the Check suites: seeded random
- * fills and error measures (absolute, relative, ulp). */
+ * fills, error measures (absolute, relative, ulp), and the one scratch
+ * directory helper every test that writes files uses. */
 #ifndef ADVC_TESTUTIL_H
 #define ADVC_TESTUTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "advc/advc.h"
 
 /* Lengths that reach every loop of every ISA's element-wise kernels: the
@@ -57,6 +63,91 @@ static inline int tu_all_finite(const float *a, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!isfinite(a[i])) return 0;
     return 1;
+}
+
+/* ---- scratch directories ------------------------------------------------
+ * A fresh directory per test under $TMPDIR (default /tmp), removed with
+ * everything in it by tu_tmpdir_remove:
+ *   tu_tmpdir t;
+ *   tu_tmpdir_make(&t, "ckpt");               // /tmp/advc-test-ckpt-XXXXXX
+ *   advc_checkpoint_write(tu_tmpdir_path(&t, "m.advc"), ...);
+ *   ck_assert_int_eq(tu_tmpdir_entries(&t, NULL, 0), 1);
+ *   tu_tmpdir_remove(&t);
+ */
+#define TU_PATH_MAX 512 /* longest scratch path a test builds */
+
+typedef struct {
+    char dir[TU_PATH_MAX];
+} tu_tmpdir;
+
+static inline void tu_tmpdir_make(tu_tmpdir *t, const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base) base = "/tmp";
+    int n = snprintf(t->dir, sizeof t->dir, "%s/advc-test-%s-XXXXXX", base,
+                     tag);
+    ck_assert(n > 0 && (size_t)n < sizeof t->dir / 2);
+    ck_assert_msg(mkdtemp(t->dir) != NULL, "mkdtemp %s failed", t->dir);
+}
+
+/* dir/name, in one of 8 rotating buffers (a test may hold a few). */
+static inline const char *tu_tmpdir_path(const tu_tmpdir *t, const char *name)
+{
+    static char ring[8][TU_PATH_MAX];
+    static int k;
+    char *p = ring[k++ % 8];
+    int n = snprintf(p, TU_PATH_MAX, "%s/%s", t->dir, name);
+    ck_assert(n > 0 && n < TU_PATH_MAX);
+    return p;
+}
+
+/* Entries in the directory (not . and ..); their names, space-separated,
+ * into names when it is not NULL. */
+static inline int tu_tmpdir_entries(const tu_tmpdir *t, char *names,
+                                    size_t cap)
+{
+    DIR *d = opendir(t->dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    if (names && cap) names[0] = '\0';
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        n++;
+        if (names && strlen(names) + strlen(e->d_name) + 2 < cap) {
+            strcat(names, e->d_name);
+            strcat(names, " ");
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Removes path and, when it is a directory, everything under it. */
+static inline void tu_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        char p[TU_PATH_MAX];
+        while (d && (e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            int n = snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+            if (n > 0 && n < (int)sizeof p) tu_remove_tree(p);
+        }
+        if (d) closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static inline void tu_tmpdir_remove(tu_tmpdir *t)
+{
+    tu_remove_tree(t->dir);
+    t->dir[0] = '\0';
 }
 
 #endif

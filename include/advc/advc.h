@@ -6,6 +6,7 @@
 #include "advc/param.h"
 #include "advc/kernels.h"
 #include "advc/data.h"
+#include "advc/io.h"
 #include "advc/nn.h"
 #include "advc/loss.h"
 #include "advc/optim.h"

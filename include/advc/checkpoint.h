@@ -6,16 +6,21 @@
  * named tensors (parameters and batch-norm state).  This floor (io) only
  * reads and writes the file; models/ turns it into a graph.
  *
- * Writing goes to "PATH.tmp.<pid>" then rename(), so a crash never leaves a
- * half-written model under PATH.  Reading validates magic, version, every
- * length against the file size, and the CRC32, and names the file and the
- * problem in the error.  The byte layout is documented in checkpoint.c.
+ * Writing goes through the safe-file writer (advc/io.h: "PATH.tmp.<pid>",
+ * fsync, rename), so a crash never leaves a half-written model under PATH.
+ * Reading validates magic, version, every length against the file size,
+ * and the CRC32, and names the file and the problem in the error.  The
+ * byte layout is documented in checkpoint.c.
  */
 #ifndef ADVC_CHECKPOINT_H
 #define ADVC_CHECKPOINT_H
 
 #include <stdint.h>
 #include "advc/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct {
     char name[64];
@@ -51,5 +56,9 @@ int advc_meta_get(const char *meta, const char *key, char *out,
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320), continuable:
  * crc = advc_crc32(0, a, na); crc = advc_crc32(crc, b, nb); */
 uint32_t advc_crc32(uint32_t crc, const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_CHECKPOINT_H */

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ADVC_VERSION "0.1.0"
 
 /* ---- status / errors -------------------------------------------------- */
@@ -106,5 +110,9 @@ void advc_split_range(size_t n, int t, int T, size_t align,
  * advc_free.  Returns NULL and sets the error on failure. */
 void *advc_alloc(size_t bytes);
 void advc_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_CORE_H */

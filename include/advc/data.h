@@ -10,6 +10,10 @@
 
 #include "advc/core.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A labelled image set, pixels scaled to [0,1] (byte / 255). */
 typedef struct {
     int n, c, h, w;     /* count, channels, height, width */
@@ -114,5 +118,9 @@ void advc_crop_flip(const float *in, float *out, int c, int h, int w, int dy,
  * none copies and draws nothing. */
 void advc_augment_image(advc_augment a, advc_rng *r, const float *in,
                         float *out, int c, int h, int w);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_DATA_H */

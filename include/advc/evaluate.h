@@ -23,6 +23,10 @@
 #include "advc/attack.h"
 #include "advc/data.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ADVC_EVAL_MAX_ATTACKS 16
 #define ADVC_EVAL_MAX_EXITS 16
 /* FGSM accuracy this far above PGD's (with FGSM >= 50%) means the model
@@ -131,5 +135,9 @@ advc_status advc_masking_checks(advc_graph *g, const advc_dataset *d,
                                 int limit, float eps, int steps,
                                 float large_eps, uint64_t seed,
                                 advc_masking_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_EVALUATE_H */

@@ -1,13 +1,14 @@
 /* advc/image.h: pictures and array files for people and for other tools:
- * an RGB/gray canvas with a 5x7 bitmap font, a PNG writer without zlib,
- * and SVG line plots (.npy arrays: advc/npy.h, included).
+ * an RGB/gray canvas with a 5x7 bitmap font, a PNG writer with its own
+ * deflate (no zlib), and SVG line plots (.npy arrays: advc/npy.h,
+ * included).
  *
- * Every writer builds the file under "PATH.tmp.<pid>", flushes, fsyncs
- * and renames it over PATH, so PATH is either the old file or the whole
- * new one.  Errors come back as an advc_status with a message naming the
+ * Every writer goes through the safe-file writer (advc/io.h: temporary
+ * file, fsync, rename), so PATH is either the old file or the whole new
+ * one.  Errors come back as an advc_status with a message naming the
  * file (advc_last_error()).  Output is deterministic: the same inputs give
- * the same bytes.  Not here: reading any of these formats (the tests carry
- * their own small readers), compression, fonts other than the built-in.
+ * the same bytes.  Not here: reading PNG or SVG (the tests carry their
+ * own small readers), fonts other than the built-in.
  */
 #ifndef ADVC_IMAGE_H
 #define ADVC_IMAGE_H
@@ -17,6 +18,10 @@
 #include <stdint.h>
 #include "advc/core.h"
 #include "advc/npy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ---- canvas -------------------------------------------------------------- */
 
@@ -64,8 +69,9 @@ void advc_image_text(advc_image *im, int x, int y, const char *s, int scale,
 /* ---- PNG ----------------------------------------------------------------- */
 
 /* Writes an 8-bit gray (channels 1) or RGB (channels 3) PNG: signature,
- * IHDR, IDAT chunks carrying a zlib stream of stored (uncompressed)
- * deflate blocks, IEND.  Files are about as large as the raw pixels. */
+ * IHDR, IDAT chunks carrying a deflate-compressed zlib stream (LZ77 and
+ * Huffman codes, src/io/deflate.c), IEND.  make run's 504x1752 grid
+ * takes 55 KB instead of 2.65 MB. */
 advc_status advc_png_write(const char *path, const uint8_t *px, int w, int h,
                            int channels);
 advc_status advc_image_write_png(const char *path, const advc_image *im);
@@ -119,5 +125,9 @@ advc_status advc_svg_write(const char *path, const advc_plot *panels,
                            int npanels, int width, int height);
 /* One panel of the default size. */
 advc_status advc_svg_plot(const char *path, const advc_plot *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_IMAGE_H */

@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include "advc/core.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* "avx2", "neon" or "scalar": the ISA this build's kernels use. */
 const char *advc_isa_name(void);
 
@@ -299,5 +303,9 @@ void advc_sgd_update_ref(size_t n, float *w, const float *g, float *v,
 void advc_adam_update_ref(size_t n, float *w, const float *g, float *m,
                           float *v, float lr, float b1, float b2, float eps,
                           float wd, int t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_KERNELS_H */

@@ -10,6 +10,10 @@
 #ifndef ADVC_LOSS_H
 #define ADVC_LOSS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* l_i = logsumexp(z_i) - z_i[y_i] */
 float advc_loss_xent(int n, int c, const float *z, const int *y,
                      float *losses, float *dz, float scale);
@@ -44,5 +48,9 @@ float advc_loss_kl(int n, int c, const float *zp, const float *zq,
 
 /* argmax per row: pred (n). */
 void advc_argmax_rows(int n, int c, const float *z, int *pred);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_LOSS_H */

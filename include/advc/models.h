@@ -12,6 +12,10 @@
 #include "advc/checkpoint.h"
 #include "advc/npy.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Builds (does not compile) the graph for spec on inputs of shape `input`
  * with `classes` outputs per exit.  Error: ADVC_ERR_ARG with a message
  * naming the spec and the bad key or value. */
@@ -105,5 +109,9 @@ advc_status advc_model_import_npz(const char *npz_path, const char *spec,
 advc_status advc_model_export_npz(const char *model_path,
                                   const char *npz_path,
                                   advc_checkpoint *ck_out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_MODELS_H */

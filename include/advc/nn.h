@@ -29,6 +29,10 @@
 #include "advc/core.h"
 #include "advc/kernels.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Per-sample shape; a flat vector of f features is (f, 1, 1). */
 typedef struct {
     int c, h, w;
@@ -258,5 +262,9 @@ void advc_graph_set_rng_state(advc_graph *g, uint64_t seed, uint64_t step);
 void advc_graph_describe(const advc_graph *g, void (*line)(const char *s,
                                                            void *ctx),
                          void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_NN_H */

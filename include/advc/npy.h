@@ -4,12 +4,14 @@
  * without any library.
  *
  * Readers are pure functions over a byte buffer (advc_npy_parse,
- * advc_npz_parse): every header field is checked against the buffer's
- * length before it is used, and a bad buffer is an ADVC_ERR_FORMAT with a
- * one-line message naming the file and the array.  Writers produce exactly
- * the bytes NumPy 1.24 (Debian 12) writes for the same arrays, through
- * "PATH.tmp.<pid>" and rename.  Not here: compressed archives (refused with
- * a message that says so), pickled object arrays, Fortran-order data.
+ * advc_npz_parse; advc_npy_read and advc_npz_read read a file into one
+ * first): every header field is checked against the buffer's length
+ * before it is used, and a bad buffer is an ADVC_ERR_FORMAT with a
+ * one-line message naming the file and the array.  Writers produce
+ * exactly the bytes NumPy 1.24 (Debian 12) writes for the same arrays,
+ * through the safe-file writer (advc/io.h).  Not here: compressed
+ * archives (refused with a message that says so), pickled object arrays,
+ * Fortran-order data.
  */
 #ifndef ADVC_NPY_H
 #define ADVC_NPY_H
@@ -18,6 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "advc/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Element types; the descr is what the .npy header says.  Multi-byte types
  * are little-endian in the file whatever the host's byte order. */
@@ -73,6 +79,18 @@ typedef struct {
  * every message, e.g. "m.npz: tensor 'fc.weight'". */
 advc_status advc_npy_parse(const uint8_t *buf, size_t len, const char *what,
                            advc_npy_array *out);
+/* A .npy file read whole: a points into buf, which the struct owns. */
+typedef struct {
+    uint8_t *buf;          /* the file's bytes (malloc'd) */
+    advc_npy_array a;
+} advc_npy_file;
+
+/* Reads the file at path and parses it as advc_npy_parse does (messages
+ * name the file).  *out is zeroed first and stays zeroed on failure; a
+ * missing, unreadable or non-regular file is ADVC_ERR_IO.  Free with
+ * advc_npy_free. */
+advc_status advc_npy_read(const char *path, advc_npy_file *out);
+void advc_npy_free(advc_npy_file *f);
 /* dst[i] = element i, for an ADVC_NPY_F32 array (bit patterns kept). */
 void advc_npy_get_f32(const advc_npy_array *a, float *dst);
 /* Element i of an integer array as int64; false if it does not fit (a
@@ -121,5 +139,9 @@ typedef struct {
  * refused (they would need zip64 end records). */
 advc_status advc_npz_write(const char *path, const advc_npz_item *items,
                            int n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_NPY_H */

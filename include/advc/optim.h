@@ -11,6 +11,10 @@
 
 #include "advc/nn.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum { ADVC_OPT_SGD = 0, ADVC_OPT_ADAM } advc_opt_kind;
 
 typedef struct {
@@ -81,5 +85,9 @@ float advc_schedule_lr(const advc_schedule *s, double t, double total);
 /* The spec string of s, without its lr ("cyclic:0.4", "step:50,75@0.1");
  * advc_schedule_parse reads it back. */
 void advc_schedule_format(const advc_schedule *s, char *buf, size_t bufsz);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_OPTIM_H */

@@ -24,6 +24,10 @@
 #include "advc/data.h"
 #include "advc/param.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum {
     ADVC_PROGRESS_NONE = 0, /* silent                                      */
     ADVC_PROGRESS_EPOCH,    /* one line per epoch on stderr (not a tty)   */
@@ -299,5 +303,9 @@ advc_status advc_train(advc_graph *g, const advc_dataset *data,
  * (may be NULL) gets the final exit's mean cross-entropy. */
 advc_status advc_eval_clean(advc_graph *g, const advc_dataset *d, int limit,
                             float *acc, float *loss);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* ADVC_TRAIN_H */

@@ -275,8 +275,7 @@ void cli_help(FILE *f, const cli_spec *spec, const cli_parsed *p)
 
 /* ---- the man page --------------------------------------------------------- */
 
-/* s with roff's special characters escaped ('\' and a leading '.'). */
-static void roff(FILE *f, const char *s)
+void cli_roff(FILE *f, const char *s)
 {
     if (*s == '.' || *s == '\'') fputs("\\&", f);
     for (; *s; s++) {
@@ -285,6 +284,8 @@ static void roff(FILE *f, const char *s)
         else fputc(*s, f);
     }
 }
+
+static void roff(FILE *f, const char *s) { cli_roff(f, s); }
 
 static void man_rows(FILE *f, const advc_param *ps, int n)
 {

@@ -80,6 +80,8 @@ void cli_help_rows(FILE *f, const advc_param *ps, int n, int indent,
                    int col);
 /* The whole --help of a command. */
 void cli_help(FILE *f, const cli_spec *spec, const cli_parsed *p);
+/* s with roff's special characters escaped ('\', '-', a leading '.'). */
+void cli_roff(FILE *f, const char *s);
 /* The command's section of the man page (roff). */
 void cli_man(FILE *f, const cli_spec *spec, const cli_parsed *p);
 

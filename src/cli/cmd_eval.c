@@ -407,11 +407,14 @@ static int run_sweep(advc_graph *g, const advc_dataset *test, int n,
 {
     int rc = check_sweep(g, o, atk, natk);
     if (rc) return rc;
+    /* Through the safe writer: an old CSV stays whole until the new one
+     * is complete. */
+    advc_out_file out;
     FILE *csv = NULL;
-    if (o->sweep_csv && !(csv = fopen(o->sweep_csv, "w"))) {
-        fprintf(stderr, "advc eval: %s: cannot write the sweep CSV\n",
-                o->sweep_csv);
-        return 1;
+    if (o->sweep_csv) {
+        if (advc_out_open(&out, o->sweep_csv) != ADVC_OK)
+            return cli_fail("eval");
+        csv = out.f;
     }
     sweep_header(csv, o, n, atk, natk);
     for (int i = 0; i < o->nsweep && !rc; i++) {
@@ -427,10 +430,11 @@ static int run_sweep(advc_graph *g, const advc_dataset *test, int n,
         }
         sweep_line(csv, o, o->sweep[i], &r, cf, natk);
     }
-    if (csv && fclose(csv) != 0 && !rc) {
-        fprintf(stderr, "advc eval: %s: write failed\n", o->sweep_csv);
-        rc = 1;
-    } else if (csv && !rc && !o->json) {
+    if (csv && rc) {
+        advc_out_abort(&out);
+    } else if (csv && advc_out_commit(&out) != ADVC_OK) {
+        rc = cli_fail("eval");
+    } else if (csv && !o->json) {
         printf("sweep written to %s (plot: advc plot --sweep %s --out "
                "sweep.svg)\n", o->sweep_csv, o->sweep_csv);
     }

@@ -17,10 +17,18 @@ static const char usage[] =
     "\n"
     "commands:\n";
 
+/* The commands main.c answers itself, after the table's; a '\n' in the
+ * text breaks the line in the usage (a space in the man page). */
+static const struct {
+    const char *name, *args, *what;
+} builtins[] = {
+    { "help", "CMD", "CMD's options (the same as advc CMD --help); help "
+      "--man:\nthe man page advc(1) in roff" },
+    { "version", "", "the version and the kernels' ISA (also --version)" },
+};
+#define NBUILTINS (sizeof builtins / sizeof builtins[0])
+
 static const char usage_tail[] =
-    "  help CMD    CMD's options (the same as advc CMD --help); help --man:\n"
-    "              the man page advc(1) in roff\n"
-    "  version     the version and the kernels' ISA (also --version)\n"
     "\n"
     "Run 'advc COMMAND --help' for a command's options.\n";
 
@@ -29,7 +37,37 @@ static void print_usage(FILE *f)
     fputs(usage, f);
     for (const cli_command *c = cli_commands; c->name; c++)
         fprintf(f, "  %-10s  %s\n", c->name, c->summary);
+    for (size_t i = 0; i < NBUILTINS; i++) {
+        char head[32];
+        snprintf(head, sizeof head, "%s %s", builtins[i].name,
+                 builtins[i].args);
+        fprintf(f, "  %-10s  ", head);
+        for (const char *s = builtins[i].what; *s; s++)
+            if (*s == '\n') fprintf(f, "\n%14s", "");
+            else fputc(*s, f);
+        fputc('\n', f);
+    }
     fputs(usage_tail, f);
+}
+
+/* The built-in commands' sections of the man page. */
+static void man_builtins(void)
+{
+    for (size_t i = 0; i < NBUILTINS; i++) {
+        char what[160];
+        snprintf(what, sizeof what, "%s", builtins[i].what);
+        for (char *s = what; *s; s++)
+            if (*s == '\n') *s = ' ';
+        printf(".SS \"advc %s\"\n.B advc %s\n", builtins[i].name,
+               builtins[i].name);
+        if (*builtins[i].args) {
+            cli_roff(stdout, builtins[i].args);
+            fputc('\n', stdout);
+        }
+        fputs(".PP\n", stdout);
+        cli_roff(stdout, what);
+        fputs(".\n", stdout);
+    }
 }
 
 static void print_version(void)
@@ -67,6 +105,7 @@ static int man_page(void)
            "the file.\n.SH COMMANDS\n", ADVC_VERSION);
     for (const cli_command *c = cli_commands; c->name; c++)
         if (with_groups(c, stdout, true)) return 1;
+    man_builtins();
     printf(".SH ENVIRONMENT\n.TP\n.B ADVC_THREADS\nworker threads when "
            "\\-\\-threads is not given (an integer from 1 to 1024).\n"
            ".SH SEE ALSO\nThe README and src/adv/METHODS.md of the source "

@@ -5,6 +5,7 @@
 #include "advc/param.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -113,9 +114,23 @@ static const void *cfield(const advc_param *p, const void *base)
     return (const char *)base + p->offset;
 }
 
+/* d as a float, +-inf past float's range (a plain cast would be
+ * undefined there). */
+static float to_float(double d)
+{
+    if (d > FLT_MAX) return INFINITY;
+    if (d < -FLT_MAX) return -INFINITY;
+    return (float)d;
+}
+
+/* Whether v, as the float the field stores, lies in the row's range.  The
+ * test is on the float, as advc_param_check sees it: "1e-50" for a range
+ * open at 0 stores 0 and is refused, and a bound as typed ("0.1" for hi
+ * 0.1) is accepted although (float)0.1 > 0.1. */
 static bool in_range(const advc_param *p, double v)
 {
-    return (p->lo_open ? v > p->lo : v >= p->lo) && v <= p->hi;
+    float f = to_float(v), lo = to_float(p->lo), hi = to_float(p->hi);
+    return isfinite(f) && (p->lo_open ? f > lo : f >= lo) && f <= hi;
 }
 
 /* "%g" but with enough digits to tell 8/255 from 0.0314. */
@@ -306,14 +321,14 @@ advc_status advc_param_check(const advc_param *p, const void *base)
         break;
     case ADVC_PARAM_REAL:
         v = *(const float *)src;
-        if (isfinite(v) && in_range(p, v)) return ADVC_OK;
+        if (in_range(p, v)) return ADVC_OK;
         break;
     case ADVC_PARAM_REALS: {
         const float *a = src;
         int n = *(const int *)((const char *)base + p->count_offset);
         if (n < 0 || n > p->max_items) break;
         for (int i = 0; i < n; i++)
-            if (!isfinite(a[i]) || !in_range(p, a[i])) {
+            if (!in_range(p, a[i])) {
                 n = -1;
                 break;
             }

@@ -1,8 +1,9 @@
 /* checkpoint.c: reads and writes advc model files (advc/checkpoint.h), and
- * the "key=value" metadata helpers.  Writing goes to PATH.tmp.<pid>, is
- * flushed and fsync'd, then renamed over PATH, so PATH is always either the
- * old file or the complete new one.  Reading checks every length against
- * what is left of the file before allocating or reading, then the CRC.
+ * the "key=value" metadata helpers.  Writing goes through the one safe-file
+ * writer (advc/io.h: temporary file, fsync, rename), so PATH is always
+ * either the old file or the complete new one.  Reading checks every length
+ * against what is left of the file before allocating or reading, then the
+ * CRC.
  * Not here: turning a checkpoint into a graph (models/).
  *
  * Byte layout, version 1.  Every integer is unsigned little-endian; floats
@@ -34,15 +35,13 @@
  * advc_checkpoint_free releases both.
  */
 #include "advc/checkpoint.h"
+#include "advc/io.h"
 #include "data_file.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CKPT_MAGIC "ADVCKPT" /* plus its terminating NUL: 8 bytes */
 #define CKPT_MAGIC_LEN 8
@@ -76,18 +75,13 @@ static uint64_t get_le64(const uint8_t *b)
 /* ---- writing ------------------------------------------------------------ */
 
 typedef struct {
-    FILE *f;
-    uint32_t crc; /* of every byte written so far */
-    int err;      /* first errno from a failed write, 0 if none */
+    advc_out_file out; /* errors are sticky there; commit reports them */
+    uint32_t crc;      /* of every byte written so far                  */
 } ckpt_writer;
 
 static void w_bytes(ckpt_writer *w, const void *p, size_t n)
 {
-    if (w->err || n == 0) return;
-    if (fwrite(p, 1, n, w->f) != n) {
-        w->err = errno ? errno : EIO;
-        return;
-    }
+    advc_out_write(&w->out, p, n);
     w->crc = advc_crc32(w->crc, p, n);
 }
 
@@ -116,7 +110,7 @@ static void w_floats(ckpt_writer *w, const float *x, size_t n)
 {
     uint8_t buf[CKPT_CHUNK];
     size_t per = sizeof buf / 4;
-    for (size_t i = 0; i < n && !w->err; i += per) {
+    for (size_t i = 0; i < n && !w->out.err; i += per) {
         size_t k = n - i < per ? n - i : per;
         for (size_t j = 0; j < k; j++) {
             uint32_t u;
@@ -213,26 +207,6 @@ static void write_body(ckpt_writer *w, const advc_checkpoint *ck)
     w_u32(w, w->crc); /* the CRC of everything before it */
 }
 
-/* Best effort: make the rename itself durable.  Failure is not an error:
- * the file is complete either way. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir) return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 advc_status advc_checkpoint_write(const char *path, const advc_checkpoint *ck)
 {
     if (!path || !*path || !ck)
@@ -240,46 +214,10 @@ advc_status advc_checkpoint_write(const char *path, const advc_checkpoint *ck)
                               "checkpoint: path is empty or checkpoint NULL");
     advc_status s = check_for_write(path, ck);
     if (s != ADVC_OK) return s;
-
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp)
-        return advc_set_error(ADVC_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-
-    ckpt_writer w = { fopen(tmp, "wb"), 0, 0 };
-    if (!w.f) {
-        s = advc_set_error(ADVC_ERR_IO, "%s: cannot create temporary file "
-                           "'%s': %s", path, tmp, strerror(errno));
-        free(tmp);
-        return s;
-    }
+    ckpt_writer w = { .crc = 0 };
+    if ((s = advc_out_open(&w.out, path)) != ADVC_OK) return s;
     write_body(&w, ck);
-    const char *step = "write";
-    if (!w.err && fflush(w.f) != 0) { w.err = errno; step = "flush"; }
-    /* fsync before rename: otherwise a crash can leave PATH naming a file
-     * whose blocks never reached the disk.  EINVAL: cannot sync (e.g. a
-     * pipe-like target), nothing more we can do. */
-    if (!w.err && fsync(fileno(w.f)) != 0 && errno != EINVAL) {
-        w.err = errno;
-        step = "fsync";
-    }
-    if (fclose(w.f) != 0 && !w.err) {
-        w.err = errno ? errno : EIO;
-        step = "close";
-    }
-    if (!w.err && rename(tmp, path) != 0) { w.err = errno; step = "rename"; }
-    if (w.err) {
-        s = advc_set_error(ADVC_ERR_IO, "%s: %s of '%s' failed: %s; %s left "
-                           "unchanged", path, step, tmp, strerror(w.err),
-                           path);
-        remove(tmp);
-        free(tmp);
-        return s;
-    }
-    free(tmp);
-    sync_parent_dir(path);
-    return ADVC_OK;
+    return advc_out_commit(&w.out);
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -5,6 +5,7 @@
 #include "data_file.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -48,6 +49,36 @@ advc_status advc_data_read(FILE *f, void *buf, size_t n, const char *path)
     return advc_set_error(ADVC_ERR_FORMAT,
                           "%s: file ended early (changed while reading?)",
                           path);
+}
+
+advc_status advc_data_read_all(const char *path, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f;
+    uint64_t n;
+    advc_status st = advc_data_open(path, &f, &n);
+    if (st != ADVC_OK) return st;
+    if (n > SIZE_MAX - 1) {
+        fclose(f);
+        return advc_set_error(ADVC_ERR_FORMAT, "%s: too large to read "
+                              "(%llu bytes)", path, (unsigned long long)n);
+    }
+    uint8_t *b = malloc(n ? (size_t)n : 1); /* malloc(0) may return NULL */
+    if (!b) {
+        fclose(f);
+        return advc_set_error(ADVC_ERR_NOMEM, "%s: no memory for %llu bytes",
+                              path, (unsigned long long)n);
+    }
+    st = advc_data_read(f, b, (size_t)n, path);
+    fclose(f);
+    if (st != ADVC_OK) {
+        free(b);
+        return st;
+    }
+    *buf = b;
+    *len = (size_t)n;
+    return ADVC_OK;
 }
 
 void advc_data_to_unit(const uint8_t *src, float *dst, size_t n)

@@ -1,5 +1,6 @@
-/* data_file.h: file helpers shared by the dataset readers (idx.c, cifar.c):
- * open with the length known up front, exact reads, byte -> [0,1] pixels.
+/* data_file.h: file helpers shared by the readers (idx.c, cifar.c, npy.c,
+ * npz.c): open with the length known up front, exact reads, whole files,
+ * byte -> [0,1] pixels.
  * Every error names the file.  Private to src/io/.
  */
 #ifndef ADVC_IO_DATA_FILE_H
@@ -15,6 +16,10 @@ advc_status advc_data_open(const char *path, FILE **f, uint64_t *len);
 /* Reads exactly n bytes.  A short read is ADVC_ERR_IO (read error) or
  * ADVC_ERR_FORMAT (the file ended early, e.g. it shrank after open). */
 advc_status advc_data_read(FILE *f, void *buf, size_t n, const char *path);
+
+/* The whole file into *buf (malloc'd, *len bytes; the caller frees it).
+ * Errors as advc_data_open and advc_data_read, or ADVC_ERR_NOMEM. */
+advc_status advc_data_read_all(const char *path, uint8_t **buf, size_t *len);
 
 /* Reads n bytes and stores dst[i] = byte / 255, in fixed-size chunks so no
  * byte copy of the whole file is ever held. */

@@ -17,7 +17,8 @@
  * '\n', so the data starts on a multiple of 64 bytes.
  */
 #include "advc/npy.h"
-#include "out_file.h"
+#include "advc/io.h"
+#include "data_file.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -427,4 +428,21 @@ bool advc_npy_get_int(const advc_npy_array *a, size_t i, int64_t *v)
     if (!is_signed && u > (uint64_t)INT64_MAX) return false;
     memcpy(v, &u, sizeof *v); /* two's complement reinterpretation */
     return true;
+}
+
+advc_status advc_npy_read(const char *path, advc_npy_file *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t len;
+    advc_status st = advc_data_read_all(path, &out->buf, &len);
+    if (st == ADVC_OK) st = advc_npy_parse(out->buf, len, path, &out->a);
+    if (st != ADVC_OK) advc_npy_free(out);
+    return st;
+}
+
+void advc_npy_free(advc_npy_file *f)
+{
+    if (!f) return;
+    free(f->buf);
+    memset(f, 0, sizeof *f);
 }

@@ -57,24 +57,10 @@ advc_status advc_npz_read(const char *path, advc_npz *out)
     memset(out, 0, sizeof *out);
     if (!path || !*path)
         return advc_set_error(ADVC_ERR_ARG, "npz: empty file name");
-    FILE *f;
-    uint64_t len;
-    advc_status st = advc_data_open(path, &f, &len);
-    if (st != ADVC_OK) return st;
-    if (len > SIZE_MAX - 1) {
-        fclose(f);
-        return advc_set_error(ADVC_ERR_FORMAT, "%s: too large to read "
-                              "(%llu bytes)", path, (unsigned long long)len);
-    }
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
-    if (!buf) {
-        fclose(f);
-        return advc_set_error(ADVC_ERR_NOMEM, "%s: no memory for %llu bytes",
-                              path, (unsigned long long)len);
-    }
-    st = advc_data_read(f, buf, (size_t)len, path);
-    fclose(f);
-    if (st == ADVC_OK) st = advc_npz_parse(buf, (size_t)len, path, out);
+    uint8_t *buf;
+    size_t len;
+    advc_status st = advc_data_read_all(path, &buf, &len);
+    if (st == ADVC_OK) st = advc_npz_parse(buf, len, path, out);
     if (st != ADVC_OK) {
         free(buf);
         return st;

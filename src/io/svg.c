@@ -14,7 +14,7 @@
  * Not here: log axes, bar charts, reading SVG.
  */
 #include "advc/image.h"
-#include "out_file.h"
+#include "advc/io.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* zip.h: uncompressed zip archives, the container of NumPy's .npz files.
  * The reader is a pure function over a byte buffer; the writer streams
- * members through out_file.h (temporary file, then rename).  Private to
+ * members through the safe-file writer (advc/io.h).  Private to
  * src/io/ (npz.c is the user); the format notes are in zip.c.
  */
 #ifndef ADVC_IO_ZIP_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "advc/core.h"
-#include "out_file.h"
+#include "advc/io.h"
 
 typedef struct {
     char *name;            /* NUL-terminated copy (malloc'd)         */

@@ -1,9 +1,9 @@
 /* model_io.c: model files.  Saving turns a compiled graph's tensor table
  * (names, kinds, shapes, ranges of the parameter and state slabs) into an
  * advc_checkpoint with the spec, activation, input shape and class count;
- * loading rebuilds the graph from that spec, compiles it, checks that
- * every stored tensor matches the rebuilt one by name, kind and shape, and
- * copies the data in: a round trip is bit-exact.
+ * loading rebuilds the graph from that spec, checks that every stored
+ * tensor matches the rebuilt one by name, kind and shape, and only then
+ * compiles it and copies the data in: a round trip is bit-exact.
  * Not here: the byte layout (src/io/checkpoint.c).
  */
 #include "model_spec.h"
@@ -12,6 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Most input values per image a model file may declare (3x512x512 fits).
+ * The file holds only the weights, and a convolutional net's weights do
+ * not grow with the image, so a small file could otherwise ask compile
+ * for activations of any size. */
+#define MODEL_MAX_INPUT (1u << 20)
 
 /* "(16,1,4,4)" */
 static void fmt_dims(char *out, size_t outsz, int ndim, const int *dims)
@@ -118,16 +124,16 @@ static const char *kind_name(int k)
     }
 }
 
-/* Checks ck's tensors (named "<prefix><name>" in g) against g's and
- * copies them in; with a prefix, only g's tensors under it must be there. */
-static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
-                                advc_graph *g, const char *prefix)
+/* Checks ck's tensors (named "<prefix><name>" in g) against g's, before
+ * the graph is compiled: every tensor of g under the prefix once, with its
+ * kind and shape.  Compiling allocates what the spec asks for, so a file
+ * whose tensors do not cover the spec must be refused first: otherwise a
+ * few hundred bytes naming a huge model would make us allocate gigabytes. */
+static advc_status check_tensors(const char *path, const advc_checkpoint *ck,
+                                 const advc_graph *g, const char *prefix)
 {
     size_t plen = strlen(prefix);
     int nt = advc_graph_num_tensors(g);
-    size_t np = 0, ns = 0;
-    float *params = advc_graph_params(g, &np);
-    float *state = advc_graph_state(g, &ns);
     bool *seen = calloc((size_t)(nt > 0 ? nt : 1), sizeof *seen);
     if (!seen)
         return advc_set_error(ADVC_ERR_NOMEM, "model file '%s': no memory",
@@ -168,16 +174,6 @@ static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
                                 path, t->name, a, ck->spec, b);
             break;
         }
-        bool is_state = ti->kind == ADVC_TENSOR_STATE;
-        float *slab = is_state ? state : params;
-        size_t slab_n = is_state ? ns : np;
-        if (ti->count > 0 && (!slab || ti->offset + ti->count > slab_n)) {
-            st = advc_set_error(ADVC_ERR_STATE, "model file '%s': tensor "
-                                "'%s' lies outside its slab", path, t->name);
-            break;
-        }
-        if (ti->count > 0)
-            memcpy(slab + ti->offset, t->data, ti->count * sizeof(float));
     }
     for (int j = 0; j < nt && st == ADVC_OK; j++) {
         if (!seen[j] && !strncmp(advc_graph_tensor(g, j)->name, prefix, plen))
@@ -189,10 +185,37 @@ static advc_status load_tensors(const char *path, const advc_checkpoint *ck,
     return st;
 }
 
+/* Copies ck's tensors (already checked) into the compiled graph's slabs. */
+static advc_status copy_tensors(const char *path, const advc_checkpoint *ck,
+                                advc_graph *g, const char *prefix)
+{
+    size_t np = 0, ns = 0;
+    float *params = advc_graph_params(g, &np);
+    float *state = advc_graph_state(g, &ns);
+    for (int i = 0; i < ck->ntensors; i++) {
+        const advc_ckpt_tensor *t = &ck->tensors[i];
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        const advc_tensor_info *ti =
+            advc_graph_tensor(g, advc_graph_find_tensor(g, name));
+        bool is_state = ti->kind == ADVC_TENSOR_STATE;
+        float *slab = is_state ? state : params;
+        size_t slab_n = is_state ? ns : np;
+        if (ti->count == 0) continue;
+        if (!slab || ti->offset + ti->count > slab_n)
+            return advc_set_error(ADVC_ERR_STATE, "model file '%s': tensor "
+                                  "'%s' lies outside its slab", path,
+                                  t->name);
+        memcpy(slab + ti->offset, t->data, ti->count * sizeof(float));
+    }
+    return ADVC_OK;
+}
+
 advc_status advc_model_load_tensors(const char *path,
                                     const advc_checkpoint *ck, advc_graph *g)
 {
-    return load_tensors(path, ck, g, "");
+    advc_status st = check_tensors(path, ck, g, "");
+    return st == ADVC_OK ? copy_tensors(path, ck, g, "") : st;
 }
 
 /* Prefixes the last error with the file name (the message is copied
@@ -230,17 +253,25 @@ advc_status advc_model_load(const char *path, int batch, advc_pool *pool,
         goto done;
     }
     advc_shape in = {ck.c, ck.h, ck.w};
+    if (advc_shape_size(in) > MODEL_MAX_INPUT) {
+        st = advc_set_error(ADVC_ERR_FORMAT, "model file '%s': input shape "
+                            "(%d, %d, %d) has %zu values per image, more "
+                            "than advc loads (%u)", path, in.c, in.h, in.w,
+                            advc_shape_size(in), MODEL_MAX_INPUT);
+        goto done;
+    }
     st = advc_model_build(ck.spec, in, ck.classes, act, &g);
     if (st != ADVC_OK) {
         st = refuse(path);
         goto done;
     }
+    if ((st = check_tensors(path, &ck, g, "")) != ADVC_OK) goto done;
     st = advc_graph_compile(g, batch, pool);
     if (st != ADVC_OK) goto done;
     /* Everything is overwritten below; init first so the slabs never hold
      * undefined bytes, whatever the graph keeps outside its tensors. */
     advc_graph_init_params(g, 0);
-    st = advc_model_load_tensors(path, &ck, g);
+    st = copy_tensors(path, &ck, g, "");
 
 done:
     if (st == ADVC_OK) {
@@ -333,12 +364,17 @@ advc_status advc_ensemble_load(const char *paths, int batch,
         advc_graph_set_name_prefix(g, "");
         if (advc_graph_mean_of_exits(g) < 0) st = ADVC_ERR_ARG;
     }
+    for (int k = 0; st == ADVC_OK && k < l->n; k++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "m%d.", k);
+        st = check_tensors(l->paths[k], &cks[k], g, prefix);
+    }
     if (st == ADVC_OK) st = advc_graph_compile(g, batch, pool);
     if (st == ADVC_OK) advc_graph_init_params(g, 0);
     for (int k = 0; st == ADVC_OK && k < l->n; k++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "m%d.", k);
-        st = load_tensors(l->paths[k], &cks[k], g, prefix);
+        st = copy_tensors(l->paths[k], &cks[k], g, prefix);
     }
     if (st == ADVC_OK && ck_out) {
         *ck_out = cks[0];

@@ -34,6 +34,14 @@
 
 #include <stdio.h>
 
+/* Most residual blocks a spec may ask for.  ResNet-1202, the deepest
+ * network of the paper, has 600; a spec far beyond is a typo that would
+ * take minutes to compile and train.  (fuzz_model_spec found
+ * resnet:depth=4604 running past its 10 s timeout: building was then
+ * quadratic in the tensor count, which the name table of graph.c has
+ * since made linear.) */
+#define RESNET_MAX_BLOCKS 1000
+
 static int conv(const mctx *m, const char *name, int x, int cout, int k,
                 int stride, int pad)
 {
@@ -108,6 +116,12 @@ advc_status advc_build_resnet(const mctx *m)
         nstages = 3;
         for (int s = 0; s < 3; s++) blocks[s] = (depth - 2) / 6;
     }
+    int total = 0;
+    for (int s = 0; s < nstages; s++) total += blocks[s];
+    if (total > RESNET_MAX_BLOCKS)
+        return mspec_error(m->s, "%d residual blocks in all is too many (at "
+                                 "most %d; ResNet-1202 has 600)", total,
+                           RESNET_MAX_BLOCKS);
     if ((long)width << (nstages - 1) > 4096)
         return mspec_error(m->s, "width %d doubled over %d stages exceeds "
                                  "4096 channels", width, nstages);

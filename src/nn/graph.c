@@ -57,6 +57,9 @@ struct advc_graph {
     int nnodes, nodes_cap;
     nn_tensor *tensors;
     int ntensors, tensors_cap;
+    int *name_slot;         /* (name_cap) hash table of tensor names:
+                               tensor index + 1, 0 = empty               */
+    int name_cap;           /* a power of 2 >= 2 * ntensors, or 0         */
     nn_auxdecl *aux;
     int naux, aux_cap;
     nn_exit *exits;
@@ -167,6 +170,7 @@ void advc_graph_free(advc_graph *g)
         free(g->nodes[i]);
     }
     free(g->nodes), free(g->tensors), free(g->aux), free(g->exits);
+    free(g->name_slot);
     advc_free(g->params), advc_free(g->grads), advc_free(g->state);
     free_run_buffers(g);
     free(g);
@@ -231,17 +235,56 @@ nn_node *nn_add(advc_graph *g, const nn_op *op, const char *name,
     return v;
 }
 
+/* ---- tensor names: a hash table, so that adding the n-th tensor checks
+ * its name against the others in constant time.  A linear scan made
+ * building quadratic in the tensor count: 0.19 s for a 1000-block resnet
+ * (10,000 tensors), seconds under the sanitizers.  Open addressing with
+ * linear probing; the table stays at most half full. */
+
+#define NAME_SLOTS_MIN 64 /* first table size (a power of 2) */
+
+/* FNV-1a, 32 bits: offset basis 2166136261, prime 16777619. */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static void name_insert(int *slot, int cap, const char *name, int index)
+{
+    uint32_t i = name_hash(name) & (uint32_t)(cap - 1);
+    while (slot[i]) i = (i + 1) & (uint32_t)(cap - 1);
+    slot[i] = index + 1;
+}
+
+/* Room for one more name: doubles and refills the table when it would
+ * pass half full.  False when out of memory. */
+static bool names_reserve(advc_graph *g)
+{
+    if (2 * (g->ntensors + 1) <= g->name_cap) return true;
+    int cap = g->name_cap ? 2 * g->name_cap : NAME_SLOTS_MIN;
+    int *slot = calloc((size_t)cap, sizeof *slot);
+    if (!slot) return false;
+    for (int i = 0; i < g->ntensors; i++)
+        name_insert(slot, cap, g->tensors[i].info.name, i);
+    free(g->name_slot);
+    g->name_slot = slot;
+    g->name_cap = cap;
+    return true;
+}
+
 bool nn_param(advc_graph *g, nn_node *v, const char *suffix,
               advc_tensor_kind kind, nn_init init, int fan_in, int ndim,
               const int *dims, float **val, float **grad)
 {
     nn_tensor *ts = grow(g->tensors, &g->tensors_cap, g->ntensors + 1,
                          sizeof *g->tensors);
-    if (!ts) {
+    if (ts) g->tensors = ts;
+    if (!ts || !names_reserve(g)) {
         nn_fail(g, "%s: out of memory", v->name);
         return false;
     }
-    g->tensors = ts;
     nn_tensor t;
     memset(&t, 0, sizeof t);
     int len = snprintf(t.info.name, sizeof t.info.name, "%s.%s", v->name,
@@ -277,6 +320,7 @@ bool nn_param(advc_graph *g, nn_node *v, const char *suffix,
     t.fan_in = fan_in;
     t.val = val;
     t.grad = kind == ADVC_TENSOR_STATE ? NULL : grad;
+    name_insert(g->name_slot, g->name_cap, t.info.name, g->ntensors);
     g->tensors[g->ntensors++] = t;
     return true;
 }
@@ -643,8 +687,12 @@ const advc_tensor_info *advc_graph_tensor(const advc_graph *g, int i)
 
 int advc_graph_find_tensor(const advc_graph *g, const char *name)
 {
-    for (int i = 0; i < g->ntensors; i++)
-        if (strcmp(g->tensors[i].info.name, name) == 0) return i;
+    if (g->name_cap == 0) return -1;
+    uint32_t mask = (uint32_t)(g->name_cap - 1);
+    for (uint32_t i = name_hash(name) & mask; g->name_slot[i];
+         i = (i + 1) & mask)
+        if (strcmp(g->tensors[g->name_slot[i] - 1].info.name, name) == 0)
+            return g->name_slot[i] - 1;
     return -1;
 }
 
