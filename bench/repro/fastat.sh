@@ -20,6 +20,7 @@
 #                       arm's name as '_', e.g. V_mnist_cnn="fast")
 #   AA_VARIANTS="..."   variants also evaluated with --attack aa (default:
 #                       all; the others get PGD-50x10 and aa-lite only)
+#   AA_CACHED=1         AutoAttack figures only from runs already made
 #   LOCK=/path          the cost measurements run under `flock $LOCK`
 #   COST_LIMIT=6000     training images per cost-measurement epoch
 #   COST=0              leave the cost tables out (measure them later)
@@ -91,7 +92,9 @@ one() {
     [ -n "$lite" ] ||
         lite=$(json_get "$m.aa-lite$NEVAL.json" robust_acc '"attack":"worst"')
     aa=-
-    if wants_aa $var; then
+    if [ "${AA_CACHED:-0}" = 1 ] && [ ! -s "$m.aa$NEVAL.json" ]; then
+        : # AA_CACHED=1: only the AutoAttack runs already made
+    elif wants_aa $var; then
         evaljson "$m.aa$NEVAL.json" --model "$m" --data data/$data \
             --attack aa --eps $eps --limit $NEVAL --seed $seed
         aa=$(json_get "$m.aa$NEVAL.json" robust_acc '"attack":"aa"')
@@ -108,20 +111,32 @@ one() {
     echo "$clean $pgd $lite $aa $co $secs"
 }
 
+# aa_cell: the AutoAttack figure of a row, naming its seeds when AutoAttack
+# ran on only some of them.
+aa_cell() {
+    if [ -z "$aas" ]; then echo -; return; fi
+    if [ "$(echo $aseeds | wc -w)" = "$(echo $seeds | wc -w)" ]; then
+        stats $aas
+    else
+        echo "$(stats $aas) (seed$( [ $(echo $aseeds | wc -w) = 1 ] || echo s) $(echo $aseeds | tr ' ' ','))"
+    fi
+}
+
 # row DATA MODEL EPS VARIANT "SEEDS" LABEL: one table row over the seeds.
 row() {
     data=$1 model=$2 eps=$3 v=$4 seeds=$5 label=$6
-    cl="" pg="" li="" aas="" cos=0 ts=""
+    cl="" pg="" li="" aas="" aseeds="" w="" cos=0 ts=""
     for s in $seeds; do
         set -- $(one $data $model $eps $v $s)
         cl="$cl $(pct $1)" pg="$pg $(pct $2)" li="$li $(pct $3)"
-        [ "$4" = - ] || aas="$aas $(pct $4)"
+        [ "$4" = - ] || { aas="$aas $(pct $4)" aseeds="$aseeds $s"; }
+        if [ "$4" = - ]; then w="$w $(pct $3)"; else w="$w $(pct $4)"; fi
         cos=$((cos + $5)) ts="$ts $6"
     done
-    worst=$(echo ${aas:-$li} | tr ' ' '\n' | sort -n | head -n 1)
+    worst=$(echo $w | tr ' ' '\n' | sort -n | head -n 1)
     printf '| %s | %s | %s | %s | %s | %s | %d of %d | %.0f |\n' "$label" \
         "$(stats $cl)" "$(stats $pg)" "$(stats $li)" \
-        "$(if [ -n "$aas" ]; then stats $aas; else echo -; fi)" "$worst" "$cos" \
+        "$(aa_cell)" "$worst" "$cos" \
         "$(echo $seeds | wc -w)" "$(mean $ts)" >>"$WORK/rows.md"
 }
 
@@ -166,7 +181,7 @@ cost() {
 arm() {
     data=$1 model=$2 eps=$3 vars=${VARIANTS:-$4} seeds=$5
     section_plain "$data, $model, eps $eps" \
-        "Mean ± std over seeds $seeds; clean accuracy on the whole test set, robust accuracy on the first $NEVAL test images (aa-lite: APGD-CE, APGD-DLR, APGD-T, an upper bound on AutoAttack's number; aa: AutoAttack, '-' where not run); worst seed: the lowest AutoAttack (else aa-lite) number; collapsed: runs that end below 20% under PGD-50x10, or whose guard saw catastrophic overfitting (the checkpoint evaluated is then the one before it) or a model that never became robust; train s: wall seconds of a whole run on a shared machine (the cost table below is the fair comparison)."
+        "Mean ± std over seeds $seeds; clean accuracy on the whole test set, robust accuracy on the first $NEVAL test images (aa-lite: APGD-CE, APGD-DLR, APGD-T, an upper bound on AutoAttack's number; aa: AutoAttack, '-' where not run); worst seed: the lowest of the seeds' AutoAttack (else aa-lite) numbers; collapsed: runs that end below 20% under PGD-50x10, or whose guard saw catastrophic overfitting (the checkpoint evaluated is then the one before it) or a model that never became robust; train s: wall seconds of a whole run on a shared machine (the cost table below is the fair comparison)."
     printf '| recipe | clean | PGD-50x%s | aa-lite | aa | worst seed | collapsed | train s |\n|---|---|---|---|---|---|---|---|\n' \
         "$RESTARTS" >>"$WORK/rows.md"
     for v in $vars; do
