@@ -174,7 +174,8 @@ typedef struct {
     advc_guard_config guard;
     /* Outputs (each may be NULL). */
     const char *out_path;     /* checkpoint, rewritten every epoch        */
-    const char *log_path;     /* CSV, one line per epoch                  */
+    const char *log_path;     /* CSV, one line per epoch, rewritten whole
+                                 through the safe writer each epoch      */
     const char *spec;         /* stored in the checkpoint                 */
     const char *data_name;    /* the data set's name, stored (or NULL)    */
     const char *data_test;    /* the test split's fingerprint "n:crc32"

@@ -203,6 +203,7 @@ static void run_close(train_run *t)
 {
     if (t->rules_on) train_set_rules(t, false);
     if (t->log) fclose(t->log);
+    free(t->log_text);
     advc_optimizer_free(t->opt);
     recipe_ws_free(&t->sc);
     guard_close(t);

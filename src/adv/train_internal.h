@@ -192,7 +192,13 @@ typedef struct {
     float *exit_acc;        /* (E) scratch for validation accuracies     */
     guard_set gs;
     uint64_t guard_seed;
-    FILE *log;              /* the CSV log, or NULL                       */
+    FILE *log;              /* the CSV log's text (a memory stream over
+                               log_text), or NULL; after every epoch the
+                               whole text is written to cfg.log_path
+                               through the safe writer (advc/io.h)        */
+    char *log_text;
+    size_t log_len;
+    bool log_failed;        /* a write failed (reported once)             */
     char best_path[4096];
     char data_train[32];    /* fingerprint of the data trained on        */
     bool rules_on;          /* the SAT backward rules are installed       */
@@ -237,6 +243,7 @@ void log_progress(const train_run *t, int epoch, int s, double t0,
                   double *last_draw);
 void log_epoch(train_run *t, int epoch);
 advc_status log_open_csv(train_run *t);
+advc_status log_write_csv(train_run *t);
 advc_status log_checkpoints(train_run *t, int epoch);
 
 /* train.c: epoch e's order of the training images: the previous epoch's
@@ -246,12 +253,12 @@ void train_shuffle(train_run *t, int epoch);
 /* train_resume.c: the resumable state NAME.resume (after `epochs` epochs
  * and `batches` batches of the next), continuing from it (cfg.resume:
  * checks it is the same run, restores the state, replays the shuffles),
- * the line saying so, and the CSV log cut back to the epochs done (*keep:
- * something is left to append to). */
+ * the line saying so, and the CSV log's lines of the epochs done, copied
+ * into `into` (*keep: there were some: the header and whole rows). */
 advc_status resume_save(train_run *t, int epochs, int batches);
 advc_status resume_open(train_run *t);
 void resume_note(const train_run *t);
-advc_status resume_trim_log(const train_run *t, const char *path,
+advc_status resume_read_log(const train_run *t, const char *path, FILE *into,
                             bool *keep);
 
 /* train_params.c: the run's settings as "key=value" joined by sep (the

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "advc/checkpoint.h"
+#include "advc/io.h"
 #include "advc/models.h"
 #include "train_internal.h"
 
@@ -141,14 +142,15 @@ advc_status log_open_csv(train_run *t)
     const char *path = t->cfg.log_path;
     t->log = NULL;
     if (!path) return ADVC_OK;
-    bool keep = false; /* a resumed run appends to its log */
+    FILE *f = open_memstream(&t->log_text, &t->log_len);
+    if (!f) return advc_set_error(ADVC_ERR_NOMEM, "%s: no memory for the "
+                                  "log", path);
+    t->log = f;
+    bool keep = false; /* a resumed run continues its log */
     if (t->resumed) {
-        advc_status st = resume_trim_log(t, path, &keep);
+        advc_status st = resume_read_log(t, path, f, &keep);
         if (st != ADVC_OK) return st;
     }
-    FILE *f = fopen(path, keep ? "a" : "w");
-    if (!f)
-        return advc_set_error(ADVC_ERR_IO, "%s: cannot write the log", path);
     if (!keep) {
         fprintf(f, "epoch,lr,loss,train_acc,val_acc,clean_acc,fgsm_acc,"
                    "pgd_acc,seconds");
@@ -158,9 +160,18 @@ advc_status log_open_csv(train_run *t)
                     e, e, e, e);
         fputc('\n', f);
     }
-    fflush(f);
-    t->log = f;
-    return ADVC_OK;
+    return log_write_csv(t);
+}
+
+/* The whole log so far to cfg.log_path through the safe writer: the file
+ * is always the old log or the new one, never a torn line. */
+advc_status log_write_csv(train_run *t)
+{
+    if (!t->log) return ADVC_OK;
+    if (fflush(t->log) != 0)
+        return advc_set_error(ADVC_ERR_NOMEM, "%s: no memory for the log",
+                              t->cfg.log_path);
+    return advc_write_file(t->cfg.log_path, t->log_text, t->log_len);
 }
 
 /* "%.6f" of v, or "" when v < 0 (not measured). */
@@ -188,7 +199,6 @@ static void csv_line(const train_run *t, int epoch)
                 opt_num(measured ? pt->exit_pgd[e] : -1, b[2], 32),
                 opt_num(measured ? pt->exit_fc_norm[e] : -1, b[3], 32));
     fputc('\n', t->log);
-    fflush(t->log);
 }
 
 void log_epoch(train_run *t, int epoch)
@@ -197,7 +207,14 @@ void log_epoch(train_run *t, int epoch)
         print_epoch(t, epoch);
         print_warnings(t, epoch);
     }
-    if (t->log) csv_line(t, epoch);
+    if (!t->log) return;
+    csv_line(t, epoch);
+    /* A log that cannot be written is said once; training goes on (the
+     * checkpoints are what must not be lost). */
+    if (log_write_csv(t) != ADVC_OK && !t->log_failed) {
+        fprintf(stderr, "advc train: warning: %s\n", advc_last_error());
+        t->log_failed = true;
+    }
 }
 
 /* ---- checkpoints ----------------------------------------------------------- */

@@ -436,33 +436,32 @@ void resume_note(const train_run *t)
 
 /* ---- the CSV log ------------------------------------------------------------ */
 
-advc_status resume_trim_log(const train_run *t, const char *path,
+advc_status resume_read_log(const train_run *t, const char *path, FILE *into,
                             bool *keep)
 {
     *keep = false;
-    FILE *f = fopen(path, "r+");
+    FILE *f = fopen(path, "r");
     if (!f) {
         if (errno == ENOENT) return ADVC_OK; /* a new log */
         return advc_set_error(ADVC_ERR_IO, "%s: cannot open the log: %s",
                               path, strerror(errno));
     }
-    /* The header, then whole lines of the epochs done; cut the rest (an
+    /* The header, then whole lines of the epochs done; not the rest (an
      * epoch logged after the resume file was written, a torn line). */
     char *line = NULL;
     size_t cap = 0;
-    long kept = 0, at = 0;
     ssize_t len;
     for (int row = 0; (len = getline(&line, &cap, f)) > 0; row++) {
         if (line[len - 1] != '\n') break;
         if (row > 0 && atol(line) > t->start_epoch) break;
-        at += (long)len;
-        kept = at;
+        fwrite(line, 1, (size_t)len, into);
+        *keep = true;
     }
+    bool bad = ferror(f);
     free(line);
-    int bad = ftruncate(fileno(f), kept);
-    if (fclose(f) != 0 || bad)
-        return advc_set_error(ADVC_ERR_IO, "%s: cannot trim the log to the "
-                              "resumed epoch: %s", path, strerror(errno));
-    *keep = kept > 0;
+    fclose(f);
+    if (bad)
+        return advc_set_error(ADVC_ERR_IO, "%s: cannot read the log: %s",
+                              path, strerror(errno));
     return ADVC_OK;
 }
