@@ -16,8 +16,11 @@
 #   UNSEEN="6 7 8 9 10" seeds for the fast recipe's not-tuned-on row
 #   NEVAL=10000         test images attacked (clean accuracy: always all)
 #   VARIANTS="..."      the variants of every arm (default: per arm below)
-#   V_<arm>="...", S_<arm>="..."  one arm's variants and seeds ('-' in the
-#                       arm's name as '_', e.g. V_mnist_cnn="fast")
+#   V_<arm>="...", S_<arm>="...", L_<arm>=N  one arm's variants, seeds and
+#                       cost-epoch size ('-' in the arm's name as '_', e.g.
+#                       V_mnist_cnn="fast")
+#   STUDY_NOTE="..."    a paragraph for the results file (how this run was
+#                       assembled, when it reuses earlier runs)
 #   AA_VARIANTS="..."   variants also evaluated with --attack aa (default:
 #                       all; the others get PGD-50x10 and aa-lite only)
 #   AA_CACHED=1         AutoAttack figures only from runs already made
@@ -37,7 +40,7 @@ else
     UNSEEN=${UNSEEN:-6 7 8 9 10}
 fi
 SEEDS_BIG=${SEEDS_BIG:-$(echo $SEEDS | cut -d' ' -f1-3)}
-COST_LIMIT=${COST_LIMIT:-6000}
+COST_LIMIT0=${COST_LIMIT:-6000}
 AA=aa
 "$ADVC" eval --help | grep -q "^  aa " || AA=""
 AA_NOTE=""
@@ -207,6 +210,7 @@ for a in $ARMS; do
     *) echo "fastat: unknown arm '$a'" >&2; exit 2 ;;
     esac
     vars=$(pick V_$k "$vars") seeds=$(pick S_$k "$seeds")
+    COST_LIMIT=$(pick L_$k "$COST_LIMIT0")
     case $a in
     mnist-cnn-small) arm mnist cnn-small 0.3 "$vars" "$seeds" ;;
     fmnist-cnn-small) arm fashion-mnist cnn-small 0.1 "$vars" "$seeds" ;;
@@ -216,4 +220,5 @@ for a in $ARMS; do
             "$seeds" ;;
     esac
 done
+[ -z "${STUDY_NOTE:-}" ] || text "$STUDY_NOTE"
 paper_end
