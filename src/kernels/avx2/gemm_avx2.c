@@ -160,15 +160,8 @@ void advc_sgemm_pack_t_avx2(int kc, int rows, int width, const float *src,
             _mm_prefetch((const char *)(next + (size_t)i * ld + p),
                          _MM_HINT_T1); /* into L2: L1 holds the panels */
         for (int r0 = 0; r0 < width; r0 += 8) {
-            const float *s = src + (size_t)r0 * ld;
-            int n = rows - r0;
-            __m256 v[8] = {
-                load_row(s, ld, n, 0, p), load_row(s, ld, n, 1, p),
-                load_row(s, ld, n, 2, p), load_row(s, ld, n, 3, p),
-                load_row(s, ld, n, 4, p), load_row(s, ld, n, 5, p),
-                load_row(s, ld, n, 6, p), load_row(s, ld, n, 7, p),
-            };
-            transpose8x8(v);
+            __m256 v[8];
+            load_transposed8(src, ld, rows, r0, p, v);
             int w = width - r0 < 8 ? width - r0 : 8;
             float *d = dst + (size_t)p * width + r0;
             store_first(d, v[0], w);

@@ -48,4 +48,17 @@ static inline __m256 load_row(const float *src, int ld, int rows, int i,
                     : _mm256_setzero_ps();
 }
 
+/* v[q] = column p + q of rows [r0, r0 + 8) of the row-major src (ld
+ * floats per row; rows at or past `rows` read as zeros): the 8 x 8 block
+ * loaded row by row, then transposed in registers. */
+static inline void load_transposed8(const float *src, int ld, int rows,
+                                    int r0, int p, __m256 v[8])
+{
+    const float *s = src + (size_t)r0 * ld;
+    int n = rows - r0;
+    for (int i = 0; i < 8; i++)
+        v[i] = load_row(s, ld, n, i, p);
+    transpose8x8(v);
+}
+
 #endif

@@ -123,15 +123,8 @@ enum { LINE_FLOATS = 16 };
 static inline void block8(const float *src, int ld, int rows, int r0, int p,
                           float *dst, int width)
 {
-    const float *s = src + (size_t)r0 * ld;
-    int n = rows - r0;
-    __m256 v[8] = {
-        load_row(s, ld, n, 0, p), load_row(s, ld, n, 1, p),
-        load_row(s, ld, n, 2, p), load_row(s, ld, n, 3, p),
-        load_row(s, ld, n, 4, p), load_row(s, ld, n, 5, p),
-        load_row(s, ld, n, 6, p), load_row(s, ld, n, 7, p),
-    };
-    transpose8x8(v);
+    __m256 v[8];
+    load_transposed8(src, ld, rows, r0, p, v);
     int w = width - r0 < 8 ? width - r0 : 8;
     float *d = dst + (size_t)p * width + r0;
     store_first(d, v[0], w);
