@@ -127,6 +127,10 @@ advc_status advc_train_recipe_defaults(advc_train_config *cfg,
     int n;
     const advc_param *rows = advc_train_params(&n);
     char buf[256], *save = NULL;
+    if (strlen(d->train_defaults) >= sizeof buf)
+        return advc_set_error(ADVC_ERR_ARG, "recipe %s: training defaults "
+                              "longer than %zu characters", d->name,
+                              sizeof buf - 1);
     snprintf(buf, sizeof buf, "%s", d->train_defaults);
     for (char *t = strtok_r(buf, " ", &save); t;
          t = strtok_r(NULL, " ", &save)) {
