@@ -71,6 +71,23 @@ for a in apgd-ce apgd-t fab-t square aa; do
     fi
 done
 
+# The masking checks in --json name each failed check, as many as the
+# table marks FAILED, and "passed" agrees.
+expect 0 "" eval --model "$tmp/m.advc" --data $data --attack pgd --eps 0.3 \
+    --limit 20 --json --threads 1
+line=$(grep '"check":"gradient-masking"' "$tmp/out")
+nj=$(echo "$line" | sed -n 's/.*"failed":"\([^"]*\)".*/\1/p' | tr ',' '\n' |
+    grep -c .)
+pj=$(echo "$line" | sed -n 's/.*"passed":\([a-z]*\).*/\1/p')
+expect 0 "" eval --model "$tmp/m.advc" --data $data --attack pgd --eps 0.3 \
+    --limit 20 --threads 1
+nt=$(grep -c '\[FAILED\]' "$tmp/out")
+if [ -z "$line" ] || [ "$nj" != "$nt" ] ||
+    [ "$pj" != "$( [ "$nt" = 0 ] && echo true || echo false)" ]; then
+    echo "cli: FAIL: masking checks: --json lists $nj failed (passed=$pj), the table $nt"
+    fails=$((fails + 1))
+fi
+
 # One parser per value type: a flag means the same, with the same range,
 # in every command (these drifted apart before the option tables).
 expect 0 "" eval --model "$tmp/m.advc" --data $data --attack fgsm \

@@ -103,6 +103,17 @@ json_get() {
         sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
 
+# masking FILE.json: the gradient-masking checks of an advc eval --json
+# run: "pass", or "FLAGGED: " and the failed checks' names.
+masking() {
+    f=$(grep -F '"check":"gradient-masking"' "$1" | head -n 1 |
+        sed -n 's/.*"failed":"\([^"]*\)".*/\1/p')
+    p=$(json_get "$1" passed '"check":"gradient-masking"')
+    if [ -z "$p" ]; then echo "not run"
+    elif [ "$p" = true ]; then echo pass
+    else echo "FLAGGED: $f"; fi
+}
+
 # pct X: a [0,1] share as a percentage with one decimal.
 pct() { awk -v v="$1" 'BEGIN { printf "%.1f", 100 * v }'; }
 
@@ -113,6 +124,16 @@ stats() {
         if (n > 1) printf "%.1f ± %.1f", m, sqrt(q / (n - 1));
         else printf "%.1f", m }'
 }
+
+# sd V1 V2 ...: the sample standard deviation (0 for one value).
+sd() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; m = s / NF;
+    q = 0; for (i = 1; i <= NF; i++) q += ($i - m) ^ 2;
+    printf "%.2f", NF > 1 ? sqrt(q / (NF - 1)) : 0 }'; }
+
+# noise2 SD_A SD_B N: two standard errors of the difference of two means
+# over N seeds each, the line a difference must clear to count.
+noise2() { awk -v a="$1" -v b="$2" -v n="$3" \
+    'BEGIN { printf "%.1f", 2 * sqrt((a * a + b * b) / n) }'; }
 
 # mean V1 V2 ...
 mean() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i;

@@ -275,6 +275,24 @@ static void print_checks(const advc_masking_report *m, int steps, int fails)
                "be false robustness (gradient masking)\n", fails);
 }
 
+/* The failed checks' short names (NAMES holds 6), as --json lists them;
+ * returns how many failed. */
+static int failed_checks(const advc_masking_report *m, const char **names)
+{
+    const struct { bool ok; const char *name; } c[] = {
+        { m->large_eps_ok, "large-eps" },
+        { m->pgd_vs_fgsm_ok, "pgd-weaker-than-fgsm" },
+        { m->fgsm_vs_clean_ok, "fgsm-above-clean" },
+        { m->noise_ok, "noise-stronger-than-pgd" },
+        { m->zero_grad_ok, "zero-gradients" },
+        { m->fgsm_only_ok, "fgsm-only" },
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (!c[i].ok) names[n++] = c[i].name;
+    return n;
+}
+
 /* The checks run at the budget of the first L-inf attack of the list. */
 static int run_checks(advc_graph *g, const advc_dataset *test, int n,
                       const eval_opts *o, const cli_parsed *p,
@@ -298,8 +316,8 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
     if (advc_masking_checks(g, test, n < 500 ? n : 500, first->eps, (int)steps,
                             1.0f, o->seed, &m) != ADVC_OK)
         return cli_fail("eval");
-    int fails = !m.large_eps_ok + !m.pgd_vs_fgsm_ok + !m.noise_ok +
-                !m.zero_grad_ok + !m.fgsm_vs_clean_ok + !m.fgsm_only_ok;
+    const char *failed[6];
+    int fails = failed_checks(&m, failed);
     if (!o->json) {
         print_checks(&m, (int)steps, fails);
         return 0;
@@ -310,12 +328,14 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
            "\"large_eps\":%g,\"large_eps_acc\":%.4f,\"fgsm_acc\":%.4f,"
            "\"pgd_acc\":%.4f,\"noise_acc\":%.4f,\"zero_grad_share\":%.4f,"
            "\"clean_acc\":%.4f,\"fgsm_only\":%s,\"passed\":%s,"
-           "\"seed\":%llu}\n",
+           "\"failed\":\"",
            m.n, (double)m.eps, (double)m.large_eps, (double)m.acc_large_eps,
            (double)m.acc_fgsm, (double)m.acc_pgd, (double)m.acc_noise,
            (double)m.zero_grad_share, (double)m.acc_clean,
-           m.fgsm_only_ok ? "false" : "true", fails ? "false" : "true",
-           (unsigned long long)o->seed);
+           m.fgsm_only_ok ? "false" : "true", fails ? "false" : "true");
+    for (int i = 0; i < fails; i++)
+        printf("%s%s", i ? "," : "", failed[i]);
+    printf("\",\"seed\":%llu}\n", (unsigned long long)o->seed);
     return 0;
 }
 
