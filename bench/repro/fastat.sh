@@ -103,9 +103,7 @@ one() {
         aa=$(json_get "$m.aa$NEVAL.json" robust_acc '"attack":"aa"')
     fi
     co=0
-    grep -q -e "catastrophic overfitting" -e "never became robust" \
-        "$m.err" && co=1
-    [ "$(holds "$pgd < 0.2")" = yes ] && co=1
+    [ -z "$(collapsed "$m" "$pgd")" ] || co=1
     secs=$(train_seconds "$m")
     for k in clean pgd lite aa co secs; do
         eval "v=\$$k"

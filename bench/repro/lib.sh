@@ -114,6 +114,19 @@ masking() {
     else echo "FLAGGED: $f"; fi
 }
 
+# collapsed OUT PGD: why the training run of OUT counts as collapsed, or
+# nothing: its guard saw held-out PGD accuracy fall (catastrophic
+# overfitting), or it never became robust (FGSM-only from the start), or
+# its final PGD accuracy PGD (a [0,1] share) is under 20%.
+collapsed() {
+    why=$(sed -n 's/^advc train: catastrophic overfitting.*at epoch \([0-9]*\).*/collapse at epoch \1/p' "$1.err" | head -n 1)
+    [ -n "$why" ] || ! grep -q "never became robust" "$1.err" ||
+        why="never robust (FGSM-only)"
+    [ -n "$why" ] || [ "$(holds "$2 < 0.2")" = no ] ||
+        why="below 20% under PGD"
+    echo "$why"
+}
+
 # pct X: a [0,1] share as a percentage with one decimal.
 pct() { awk -v v="$1" 'BEGIN { printf "%.1f", 100 * v }'; }
 

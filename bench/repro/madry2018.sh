@@ -48,7 +48,7 @@ for s in $SEEDS; do
     a2=$(json_get "$m.pgd50.json" robust_acc '"attack":"pgd"')
     a3=$(json_get "$m.$AA.json" robust_acc "\"attack\":\"$AA\"")
     [ -n "$a3" ] || a3=$(json_get "$m.$AA.json" robust_acc '"attack":"worst"')
-    grep -q "catastrophic overfitting" "$m.err" && cos=$((cos + 1))
+    [ -z "$(collapsed "$m" "$a2")" ] || cos=$((cos + 1))
     t=$(train_seconds "$m")
     for k in c:clean a1:pgd100 a2:pgd50x10 a3:$AA t:train_seconds; do
         eval "v=\$${k%%:*}"
