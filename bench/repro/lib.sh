@@ -141,7 +141,7 @@ stats() {
 # sd V1 V2 ...: the sample standard deviation (0 for one value).
 sd() { echo "$@" | awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; m = s / NF;
     q = 0; for (i = 1; i <= NF; i++) q += ($i - m) ^ 2;
-    printf "%.2f", NF > 1 ? sqrt(q / (NF - 1)) : 0 }'; }
+    printf "%.2f", (NF > 1) ? sqrt(q / (NF - 1)) : 0 }'; }
 
 # noise2 SD_A SD_B N: two standard errors of the difference of two means
 # over N seeds each, the line a difference must clear to count.
