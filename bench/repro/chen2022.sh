@@ -137,10 +137,19 @@ for ds in $DATASETS; do
         fell=$(awk '$5 > 0 { printf "%s%s@%s", n++ ? ", " : "", $1, $5 }' "$f")
         nf=$(awk '$5 > 0' "$f" | wc -l)
         ng=$(awk '$5 > 0' "$g" | wc -l)
-        # deeper first: among the exits that fell, a deeper one never
-        # falls later than a shallower one, and some exit fell.
-        deep=$(awk '$5 > 0 { if (n++ && $5 > last) bad = 1; last = $5 }
-            END { print (n > 0 && !bad) ? "yes" : "no" }' "$f")
+        # deeper first: some exit fell; whenever a shallower exit fell, every
+        # deeper exit fell too, no later; and the order shows (a deeper exit
+        # fell strictly earlier, or a shallower one never fell).  Exits in
+        # the order of the file, shallow to deep.
+        deep=$(awk '{ fell[NR] = $5; n = NR }
+            END { any = 0; bad = 0; strict = 0
+                for (i = 1; i <= n; i++) {
+                    if (fell[i] > 0) any = 1
+                    for (j = i + 1; j <= n; j++) {
+                        if (fell[i] > 0 && (fell[j] == 0 || fell[j] > fell[i])) bad = 1
+                        if (fell[j] > 0 && (fell[i] == 0 || fell[j] < fell[i])) strict = 1
+                    } }
+                print (any && !bad && strict) ? "yes" : "no" }' "$f")
         claim "$d, $r without L2: deeper exits overfit catastrophically first" \
             "yes" "exits that fell (exit@epoch): ${fell:-none}" \
             "$( [ "$deep" = yes ] && echo reproduced || echo 'not reproduced')" \
@@ -163,7 +172,7 @@ for ds in $DATASETS; do
         END { for (i = 2; i <= NR; i++) if (v[i] < v[i - 1]) bad = 1;
               print bad ? "no" : "yes" }')
     claim "$d: deeper exits' features move more under attack (PGD)" "yes" \
-        "$(tail -n +2 "$WORK/$d-features.csv" | awk -F, '{ printf "%s%.2f", NR > 1 ? " / " : "", $5 }')" \
+        "$(tail -n +2 "$WORK/$d-features.csv" | awk -F, '{ printf "%s%.2f", (NR > 1) ? " / " : "", $5 }')" \
         "$( [ $inc = yes ] && echo reproduced || echo 'not reproduced')" \
         "mean L2 distance per exit, shallow to deep."
 done
