@@ -51,7 +51,8 @@ static size_t col_floats(const advc_conv_geom *g, int q, bool lowered)
  * than lowering twice.  Only a forward that an UPDATE backward may follow
  * keeps it (nn_ctx.keep_saved): an attack's forward lowers into the
  * thread's buffer, which stays in L2 (writing the kept copy to memory was
- * a third of a Square attack's time on cnn-small).  Implicit keeps none. */
+ * a quarter of a Square attack's time on cnn-small: 4.2 s against 3.1 s
+ * for 256 images and 1000 queries at one thread).  Implicit keeps none. */
 enum { KEEP_FLOATS = 1 << 14 };
 
 size_t conv_gemm_saved_floats(const conv_op *d)
