@@ -9,16 +9,17 @@
 #       m.advc data/mnist 0.3 500
 #
 # For each thread count in THREADS (default "1 2") and REPS repetitions
-# (default 3) it runs both builds on both attack sets, each run under
-# `flock $LOCK` (default /work/cpu.lock, the shared machine's benchmark
-# lock; LOCK=none runs without it), and prints one run= line per run: the
+# (default 3) it runs both builds on both attack sets and prints one run=
+# line per run: the
 # process's wall time and, for aa, the attacks' own seconds (from --json;
 # eval reports no time for an attack run alone).  Then a median= line per
 # (set, threads) with both builds' median wall times and old / new.  Every run's robust accuracies must equal the first run's of
 # the same set and thread count, whichever build (the change is meant to
 # keep the bits): otherwise the script says FAIL and exits 1.  The FMA
 # peak (advc-bench peak, one core, of NEW's build folder) is printed
-# before and after.
+# before and after.  On a shared machine run the whole script under
+# `flock /work/cpu.lock` (one lock for all runs: taking it per run let
+# other jobs in between and into the timings).
 set -eu
 if [ $# -ne 6 ]; then
     echo "usage: aa-old-vs-new.sh OLD NEW MODEL DATA EPS N" >&2
@@ -27,7 +28,6 @@ fi
 old=$1 new=$2 model=$3 data=$4 eps=$5 n=$6
 THREADS=${THREADS:-"1 2"}
 REPS=${REPS:-3}
-LOCK=${LOCK:-/work/cpu.lock}
 for b in "$old" "$new"; do
     [ -x "$b" ] || { echo "aa-old-vs-new: $b: not an executable" >&2; exit 1; }
 done
@@ -36,15 +36,14 @@ bench=$(dirname "$new")/advc-bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-locked() { if [ "$LOCK" = none ]; then "$@"; else flock "$LOCK" "$@"; fi; }
-peak() { [ -x "$bench" ] && locked "$bench" peak --threads 1 | grep 'width=512\|width=256' | sed 's/^/peak: /' || true; }
+peak() { [ -x "$bench" ] && "$bench" peak --threads 1 | grep 'width=512\|width=256' | sed 's/^/peak: /' || true; }
 now() { date +%s.%N; }
 
 # one BUILD-NAME BINARY SET THREADS: one run; prints its run= line and
 # leaves the accuracies in $tmp/acc.
 one() {
     t0=$(now)
-    locked "$2" eval --model "$model" --data "$data" --attack "$3" --eps "$eps" \
+    "$2" eval --model "$model" --data "$data" --attack "$3" --eps "$eps" \
         --limit "$n" --threads "$4" --seed 1 --json --no-checks >"$tmp/out"
     t1=$(now)
     secs=$(sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' "$tmp/out" |
