@@ -71,6 +71,11 @@ START_TEST(test_im2col_matches_reference)
     check_geometry(3, 32, 32, 3, 3, 1, 1);  /* CIFAR conv */
     check_geometry(16, 14, 14, 4, 4, 2, 1); /* cnn-small conv2 */
     check_geometry(1, 28, 28, 5, 5, 1, 2);  /* cnn conv1 */
+    /* strided, at least 7 outputs wide (im2col.c's tap planes), with
+     * kernels and images that are not square */
+    check_geometry(3, 9, 20, 3, 4, 2, 1);
+    check_geometry(5, 30, 23, 5, 3, 3, 2);
+    check_geometry(9, 16, 15, 2, 4, 2, 0);
 }
 END_TEST
 

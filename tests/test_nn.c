@@ -429,6 +429,7 @@ typedef struct {
     bool no_fusion;       /* advc_graph_set_fusion(g, false)           */
     advc_act_spec rule;   /* UPDATE-pass backward override (f = COUNT:
                              none)                                     */
+    bool keep_nothing;    /* forward as for an ATTACK backward          */
 } step_opts;
 
 /* One training-mode step on n samples: logits, input gradient, parameter
@@ -444,7 +445,9 @@ static size_t run_step_as(const step_opts *o, int n, float *out)
     advc_graph_init_params(g, 3);
     advc_graph_set_seed(g, 4);
     float *x = random_input(g, n, 5);
-    advc_graph_forward(g, x, n, ADVC_MODE_TRAIN);
+    advc_graph_forward_for(g, x, n, ADVC_MODE_TRAIN,
+                           o->keep_nothing ? ADVC_PASS_ATTACK
+                                           : ADVC_PASS_UPDATE);
     random_dlogits(g, n, 6);
     advc_graph_zero_grads(g);
     advc_graph_backward(g, ADVC_PASS_UPDATE);
@@ -469,7 +472,7 @@ static size_t run_step_as(const step_opts *o, int n, float *out)
 static size_t run_step(int threads, int n, float *out)
 {
     step_opts o = { threads, ADVC_CONV_AUTO, false,
-                    { ADVC_ACT_COUNT, 0.0f } };
+                    { ADVC_ACT_COUNT, 0.0f }, false };
     return run_step_as(&o, n, out);
 }
 
@@ -504,7 +507,7 @@ START_TEST(test_conv_algos_threads_bitwise)
     for (int n = 2; n <= 7; n += 5)
         for (int al = ADVC_CONV_GEMM; al < ADVC_CONV_COUNT; al++) {
             step_opts o = { 1, (advc_conv_algo)al, false,
-                            { ADVC_ACT_COUNT, 0.0f } };
+                            { ADVC_ACT_COUNT, 0.0f }, false };
             size_t na = run_step_as(&o, n, a);
             ck_assert(na < cap);
             for (o.threads = 2; o.threads <= 3; o.threads++) {
@@ -519,6 +522,30 @@ START_TEST(test_conv_algos_threads_bitwise)
                               "n = %d: gemm and implicit differ", n);
         }
     free(a), free(b), free(gemm);
+}
+END_TEST
+
+/* A forward that keeps nothing for the weight gradients (an attack's)
+ * gives the same logits, and an UPDATE backward after it (which lowers
+ * the convolutions' inputs again) the same gradients, bit for bit, for
+ * every convolution algorithm and 1 or 2 threads. */
+START_TEST(test_forward_for_attack_bitwise)
+{
+    size_t cap = 1 << 16;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    for (int al = ADVC_CONV_GEMM; al < ADVC_CONV_COUNT; al++)
+        for (int t = 1; t <= 2; t++) {
+            step_opts o = { t, (advc_conv_algo)al, false,
+                            { ADVC_ACT_COUNT, 0.0f }, false };
+            size_t na = run_step_as(&o, 7, a);
+            ck_assert(na < cap);
+            o.keep_nothing = true;
+            ck_assert(run_step_as(&o, 7, b) == na);
+            ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
+                          "%s, %d thread(s): keeping nothing changed bits",
+                          advc_conv_algo_name(o.conv), t);
+        }
+    free(a), free(b);
 }
 END_TEST
 
@@ -540,7 +567,7 @@ START_TEST(test_fusion_bitwise)
                                { ADVC_ACT_PSOFTPLUS, 10.0f } };
     for (int r = 0; r < 2; r++)
         for (int t = 1; t <= 2; t++) {
-            step_opts o = { t, ADVC_CONV_AUTO, false, rules[r] };
+            step_opts o = { t, ADVC_CONV_AUTO, false, rules[r], false };
             size_t na = run_step_as(&o, 7, a);
             o.no_fusion = true;
             ck_assert(run_step_as(&o, 7, b) == na);
@@ -648,6 +675,7 @@ Suite *advc_suite_nn(void)
     tcase_add_test(tc, test_builder_errors);
     tcase_add_test(tc, test_threads_bitwise);
     tcase_add_test(tc, test_conv_algos_threads_bitwise);
+    tcase_add_test(tc, test_forward_for_attack_bitwise);
     tcase_add_test(tc, test_fusion_bitwise);
     tcase_add_test(tc, test_dropout_mask);
     tcase_add_test(tc, test_tensor_table);

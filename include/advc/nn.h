@@ -222,6 +222,14 @@ double advc_graph_forward_macs(const advc_graph *g);
 /* ---- running ------------------------------------------------------------ */
 /* x: (n, c, h, w) with n <= the compiled batch.  Copies x in. */
 void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode);
+/* The same forward for a caller that knows which backward may follow:
+ * with next = ADVC_PASS_ATTACK (or none at all) it skips keeping what
+ * only an UPDATE backward's weight gradients read (a convolution's
+ * lowered input, written to memory and never read in an attack).  The
+ * outputs are bitwise the same; an UPDATE backward after it still works
+ * (it lowers again).  advc_graph_forward is next = ADVC_PASS_UPDATE. */
+void advc_graph_forward_for(advc_graph *g, const float *x, int n,
+                            advc_mode mode, advc_pass next);
 /* Exit e's logits from the last forward: (n, classes). */
 const float *advc_graph_logits(const advc_graph *g, int e);
 /* What exit e's last layer reads (its input node: for a dense classifier,

@@ -271,7 +271,7 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
         w->ey[j] = c->y[idx[j]];
         if (c->loss_tgt) w->et[j] = c->loss_tgt[idx[j]];
     }
-    advc_graph_forward(c->g, in, m, c->cfg->mode);
+    advc_graph_forward_for(c->g, in, m, c->cfg->mode, ADVC_PASS_ATTACK);
 
     if (obj)
         for (int j = 0; j < m; j++) obj[idx[j]] = 0.0f;

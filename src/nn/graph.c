@@ -83,6 +83,7 @@ struct advc_graph {
     bool grads_stale;       /* zero_grads pending: grads are semantically
                                0, their memory is not (yet)              */
     advc_mode last_mode;
+    bool last_kept;         /* the last forward filled the saved buffers  */
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
     advc_conv_algo conv_algo; /* how convolutions are computed          */
     bool no_fusion;         /* advc_graph_set_fusion(g, false)            */
@@ -875,18 +876,26 @@ static nn_ctx make_ctx(advc_graph *g, int n, advc_mode mode, advc_pass pass)
     return c;
 }
 
-void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode)
+void advc_graph_forward_for(advc_graph *g, const float *x, int n,
+                            advc_mode mode, advc_pass next)
 {
     assert(g->batch > 0 && "advc_graph_forward: graph not compiled");
     assert(n >= 1 && n <= g->batch);
     nn_node *in = g->nodes[0];
     memcpy(in->y, x, (size_t)n * nn_size(in) * sizeof *x);
     nn_ctx c = make_ctx(g, n, mode, ADVC_PASS_ATTACK);
+    c.keep_saved = next == ADVC_PASS_UPDATE;
     for (int i = 1; i < g->nnodes; i++)
         g->nodes[i]->op->forward(g->nodes[i], &c);
     g->last_n = n;
     g->last_mode = mode;
+    g->last_kept = c.keep_saved;
     if (mode == ADVC_MODE_TRAIN) g->step++;
+}
+
+void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode)
+{
+    advc_graph_forward_for(g, x, n, mode, ADVC_PASS_UPDATE);
 }
 
 const float *advc_graph_logits(const advc_graph *g, int e)
@@ -917,6 +926,7 @@ void advc_graph_backward(advc_graph *g, advc_pass pass)
                             "through");
     int n = g->last_n;
     nn_ctx c = make_ctx(g, n, g->last_mode, pass);
+    c.keep_saved = g->last_kept;
     for (int i = 0; i < g->nnodes; i++) g->nodes[i]->grad_live = false;
 
     size_t classes = (size_t)advc_graph_classes(g);

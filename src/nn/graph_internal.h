@@ -85,6 +85,9 @@ struct nn_ctx {
                                zeros); graph.c zeroes those of ops that do
                                not run                                   */
     float *ws;              /* shared workspace (max over nodes)           */
+    bool keep_saved;        /* forward: fill v->saved (an UPDATE backward
+                               may follow); backward: the last forward
+                               did, so v->saved may be read              */
     uint64_t seed, step;    /* randomness: graph seed, forward counter     */
 };
 

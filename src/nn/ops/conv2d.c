@@ -184,7 +184,7 @@ static conv_job make_job(nn_node *v, const nn_ctx *c)
     j.c = c;
     j.x = v->in[0]->y;
     j.shared = c->ws;
-    j.cols = v->saved;
+    j.cols = c->keep_saved ? v->saved : NULL; /* NULL: lower again */
     return j;
 }
 
