@@ -152,7 +152,7 @@ for ds in $DATASETS; do
                 print (any && !bad && strict) ? "yes" : "no" }' "$f")
         claim "$d, $r without L2: deeper exits overfit catastrophically first" \
             "yes" "exits that fell (exit@epoch): ${fell:-none}" \
-            "$( [ "$deep" = yes ] && echo reproduced || echo 'not reproduced')" \
+            "$( [ $nf -eq 0 ] && echo 'not tested' || { [ "$deep" = yes ] && echo reproduced || echo 'not reproduced'; })" \
             "$( [ $nf -eq 0 ] && echo 'no exit collapsed in this setting' || echo "$nf of $E exits fell more than 20 points below their best")."
         # FC norms: the exits that fell have larger norms (at the fall)
         # than the ones that did not (at the end).

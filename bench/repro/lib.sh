@@ -9,7 +9,8 @@
 #
 # Environment: BUDGET=quick|full (default quick), ADVC (default
 # build/advc), THREADS (default 2), NICE (default 10: experiments yield to
-# benchmarks on a shared machine; set 0 for timing runs).
+# benchmarks on a shared machine; set 0 for timing runs), RUN_NOTE (a line
+# for the results file saying how the run was made, e.g. in stages).
 
 ADVC=${ADVC:-build/advc}
 BUDGET=${BUDGET:-quick}
@@ -92,8 +93,10 @@ evaljson() {
             >>"$WORK/commands.txt"
         return 0
     fi
+    t0=$(date +%s)
     run "$ADVC" eval --threads "$THREADS" --json "$@" >"$out.tmp" 2>"$out.err" &&
         mv "$out.tmp" "$out" || { tail -n 3 "$out.err" >&2; return 1; }
+    echo $(($(date +%s) - t0)) >"$out.secs"
 }
 
 # json_get FILE KEY [MATCH]: the value of KEY on the first line of FILE
@@ -203,6 +206,19 @@ machine() {
         "$("$ADVC" --version)"
 }
 
+# made_time: how long the training runs and evaluations behind this
+# paper's figures took when they were made, reused or not (train's .done
+# and evaljson's .secs files; evaluations made before .secs existed are
+# counted as untimed).
+made_time() {
+    tr=$(cat "$WORK"/*.done 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s / 60 }')
+    ev=$(cat "$WORK"/*.secs 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s / 60 }')
+    nj=$(ls "$WORK"/*.json 2>/dev/null | wc -l)
+    ns=$(ls "$WORK"/*.secs 2>/dev/null | wc -l)
+    printf '%s min of training, %s min of evaluation' "$tr" "$ev"
+    [ "$nj" -le "$ns" ] || printf ' (%d of %d evaluations untimed)' $((nj - ns)) "$nj"
+}
+
 # paper_end: the results file, with the command, budget, machine, date and
 # wall time, the tables, and the commands that produced them.
 paper_end() {
@@ -216,8 +232,10 @@ paper_end() {
         echo "- **Budget:** $BUDGET. $BUDGET_NOTE"
         echo "- **Machine:** $(machine)"
         echo "- **Date:** $(date -u '+%Y-%m-%d %H:%M UTC'); wall time" \
-            "$((secs / 60)) min $((secs % 60)) s (models reused from an" \
-            "earlier run are not retrained)."
+            "of this run $((secs / 60)) min $((secs % 60)) s; the runs that" \
+            "made the models and evaluations it shows took $(made_time)" \
+            "(those found in build/repro/$PAPER are reused, not redone)."
+        [ -z "${RUN_NOTE:-}" ] || echo "- **How this run was made:** $RUN_NOTE"
         echo "- **Raw numbers:** [$PAPER.csv]($PAPER.csv)."
         cat "$WORK/rows.md"
         echo
