@@ -51,6 +51,7 @@ static inline void vstore_n(float *p, vf v, size_t r)
 static inline vf vadd(vf a, vf b) { return a + b; }
 static inline vf vsub(vf a, vf b) { return a - b; }
 static inline vf vmul(vf a, vf b) { return a * b; }
+static inline vf vdiv(vf a, vf b) { return a / b; }
 static inline vmask vcmp_gt(vf a, vf b) { return a > b; }
 static inline vf vsel(vmask m, vf a, vf b) { return m ? a : b; }
 static inline void vdeinterleave4(const float *p, vf q[4])
@@ -147,16 +148,18 @@ static inline vf load_lanes(const float *src, int n)
 
 /* ---- filters --------------------------------------------------------------*/
 
-/* u = G g (3 values to 6): u1 = -(g0 + g1 + g2) / 6, ... */
-static void g_1d(const float *g, int gs, float *u, int us)
+/* u = G g (3 values to 6) on L filters: u1 = -((g0 + g1) + g2) / 6, ... */
+static inline void g_1d(vf g0, vf g1, vf g2, vf u[6])
 {
-    float g0 = g[0], g1 = g[gs], g2 = g[2 * gs];
-    u[0] = g0 / 4.0f;
-    u[us] = -((g0 + g1) + g2) / 6.0f;
-    u[2 * us] = -((g0 - g1) + g2) / 6.0f;
-    u[3 * us] = (g0 / 24.0f + g1 / 12.0f) + g2 / 6.0f;
-    u[4 * us] = (g0 / 24.0f - g1 / 12.0f) + g2 / 6.0f;
-    u[5 * us] = g2;
+    vf c4 = vdup(4.0f), c6 = vdup(6.0f), c12 = vdup(12.0f);
+    vf c24 = vdup(24.0f), neg = vdup(-1.0f); /* x * -1 = -x exactly */
+    vf a = vdiv(g0, c24), b = vdiv(g1, c12), c = vdiv(g2, c6);
+    u[0] = vdiv(g0, c4);
+    u[1] = vdiv(vmul(neg, vadd(vadd(g0, g1), g2)), c6);
+    u[2] = vdiv(vmul(neg, vadd(vsub(g0, g1), g2)), c6);
+    u[3] = vadd(vadd(a, b), c);
+    u[4] = vadd(vsub(a, b), c);
+    u[5] = g2;
 }
 
 /* g = G^T u (6 values to 3), the adjoint of g_1d. */
@@ -169,19 +172,40 @@ static void gt_1d(const float *u, int us, float *g, int gs)
     g[2 * gs] = ((u3 + u4) - (u1 + u2)) / 6.0f + u5;
 }
 
+/* gg[k*L + l] = tap k of filter at0 + l of U's order (at = o c + i, or
+ * with flip i cout + o and the taps reversed), for l < n; 0 past n. */
+static void gather_filters(int cout, int c, const float *w, bool flip,
+                           size_t at0, int n, float *gg)
+{
+    for (int l = 0; l < L; l++) {
+        size_t at = at0 + (size_t)l;
+        size_t oi = flip ? (at % (size_t)cout) * c + at / (size_t)cout : at;
+        const float *f = w + oi * 9;
+        for (int k = 0; k < 9; k++)
+            gg[k * L + l] = l >= n ? 0.0f : flip ? f[8 - k] : f[k];
+    }
+}
+
+/* L filters at a time, one per lane: U's rows are contiguous in at. */
 void advc_wino_weights(int cout, int c, const float *w, bool flip, float *U)
 {
     size_t plane = (size_t)cout * c; /* floats per transform point */
-    for (int o = 0; o < cout; o++)
-        for (int i = 0; i < c; i++) {
-            const float *f = w + ((size_t)o * c + i) * 9;
-            float gg[9], t[A * 3], u[A * A];
-            for (int k = 0; k < 9; k++) gg[k] = flip ? f[8 - k] : f[k];
-            for (int x = 0; x < 3; x++) g_1d(gg + x, 3, t + x, 3);
-            for (int r = 0; r < A; r++) g_1d(t + r * 3, 1, u + r * A, 1);
-            size_t at = flip ? (size_t)i * cout + o : (size_t)o * c + i;
-            for (int k = 0; k < A * A; k++) U[k * plane + at] = u[k];
+    float gg[9 * L];
+    for (size_t at0 = 0; at0 < plane; at0 += L) {
+        int n = plane - at0 < (size_t)L ? (int)(plane - at0) : L;
+        vf g[9], t[A * 3], u[A];
+        gather_filters(cout, c, w, flip, at0, n, gg);
+        load_col(gg, L, 9, g);
+        for (int x = 0; x < 3; x++) { /* columns: t = G g */
+            g_1d(g[x], g[3 + x], g[6 + x], u);
+            for (int r = 0; r < A; r++) t[r * 3 + x] = u[r];
         }
+        for (int r = 0; r < A; r++) { /* rows: u = t G^T */
+            g_1d(t[r * 3], t[r * 3 + 1], t[r * 3 + 2], u);
+            for (int s = 0; s < A; s++)
+                store_lanes(U + (size_t)(r * A + s) * plane + at0, u[s], n);
+        }
+    }
 }
 
 void advc_wino_weights_adjoint(int cout, int c, const float *dU, float *dw)
