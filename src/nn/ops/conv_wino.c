@@ -9,10 +9,11 @@
  *   weight grad  per chunk V as above and D = A dY A^T (36, cout, nt),
  *                dU_xi (+)= D_xi V_xi^T (one GEMM per point, summed over
  *                the chunk's tiles), then dW += G^T dU G
- * Chunks are whole tile rows of images, so the transforms' 8-tile blocks
- * are full; a chunk's V and M stay in L2 between the transforms and the
- * GEMMs.  A tile's forward and input-gradient results depend on its own
- * patch only (the GEMMs' sums run over channels in a fixed order), so
+ * Forward and input-gradient chunks are multiples of 16 tiles, so the
+ * transforms' blocks are full; weight-gradient chunks are whole tile rows.
+ * A chunk's V and M stay in L2 between the transforms and the GEMMs.
+ * A tile's forward and input-gradient results depend on its own patch
+ * only (the GEMMs' sums run over channels in a fixed order), so
  * chunks, threads and the rest of the batch do not change their bits; the
  * weight gradient sums chunks in groups fixed by the batch and the
  * geometry, as the GEMM path does.
@@ -35,17 +36,35 @@ enum {
                               channel 7x7 layer spent 3.5% of a ResNet
                               step adding partials)                      */
     MAX_TILES = 256,       /* tiles per chunk, at most                    */
+    WINO_BLOCK = 16,       /* tiles per transform block, at most (the
+                              widest ISA's lanes, a multiple of the
+                              others')                                   */
     PART_FLOATS = 1 << 22  /* all groups' dU partials, at most (16 MB)    */
 };
 
-/* Tiles per chunk for in -> out channels and rows of tw tiles: whole
- * rows, the two transformed blocks within `floats` (at least one row). */
+/* Tiles per chunk for in -> out channels and rows of tw tiles: the two
+ * transformed blocks within `floats`, in whole rows (at least one). */
 static int tiles_per_chunk(int in, int out, int tw, size_t floats)
 {
     size_t nt = floats / ((size_t)P * (in + out));
     if (nt > MAX_TILES) nt = MAX_TILES;
     nt = nt / (size_t)tw * (size_t)tw;
     return nt < (size_t)tw ? tw : (int)nt;
+}
+
+/* Tiles per forward or input-gradient chunk: the nearest multiple of
+ * WINO_BLOCK to what fits `floats` (at least one): the transforms move
+ * up to 16 tiles at a time (a block may span tile rows) and the AVX-512
+ * micro-kernel 16 columns, so a chunk of 28 tiles (64 channels on 7x7)
+ * cost as much as 32 in both.  Any size gives the same bits here (each
+ * tile's results depend on its own patch); not used for the weight
+ * gradient, whose chunks set the order of its sums. */
+static int tiles_per_pass_chunk(int in, int out, size_t floats)
+{
+    size_t nt = floats / ((size_t)P * (in + out));
+    nt = (nt + WINO_BLOCK / 2) / WINO_BLOCK * WINO_BLOCK;
+    if (nt > MAX_TILES) nt = MAX_TILES;
+    return nt < WINO_BLOCK ? WINO_BLOCK : (int)nt;
 }
 
 static int tile_cols(const advc_conv_geom *g)
@@ -58,9 +77,8 @@ void conv_wino_plan(conv_op *d)
     advc_conv_geom_init(&d->bgeom, d->cout, d->geom.oh, d->geom.ow, 3, 3, 1,
                         2 - d->geom.pad);
     int tw = tile_cols(&d->geom);
-    d->wt = tiles_per_chunk(d->geom.c, d->cout, tw, WINO_FLOATS);
-    d->wtb = tiles_per_chunk(d->cout, d->geom.c, tile_cols(&d->bgeom),
-                             WINO_FLOATS);
+    d->wt = tiles_per_pass_chunk(d->geom.c, d->cout, WINO_FLOATS);
+    d->wtb = tiles_per_pass_chunk(d->cout, d->geom.c, WINO_FLOATS);
     d->wtw = tiles_per_chunk(d->geom.c, d->cout, tw, WGRAD_FLOATS);
 }
 
