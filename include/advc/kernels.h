@@ -177,9 +177,11 @@ int advc_wino_tiles(const advc_conv_geom *g);
 /* U (36, cout, c) = G w_oi G^T.  With flip, the filters of the input
  * gradient instead: U (36, c, cout) from w_oi rotated by 180 degrees (the
  * input gradient of a 3x3 stride-1 convolution is the convolution of dy
- * with those filters and padding 2 - pad). */
+ * with those filters and padding 2 - pad).  With trans, each point's
+ * matrix transposed: (36, c, cout), or (36, cout, c) with flip (the GEMMs
+ * then take it as op(A) = A^T, whose packing is a copy). */
 void advc_wino_weights(int cout, int c, const float *w, bool flip,
-                       float *U);
+                       bool trans, float *U);
 /* V = B^T d_t B for tiles [t0, t0 + nt) of the n images x. */
 void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
                      int nt, float *V, int ldv);
@@ -204,7 +206,7 @@ void advc_wino_output_adjoint_ref(const advc_conv_geom *g, int cout,
 void advc_wino_weights_adjoint_ref(int cout, int c, const float *dU,
                                    float *dw);
 void advc_wino_weights_ref(int cout, int c, const float *w, bool flip,
-                           float *U);
+                           bool trans, float *U);
 void advc_wino_input_ref(const advc_conv_geom *g, const float *x, size_t t0,
                          int nt, float *V, int ldv);
 void advc_wino_output_ref(const advc_conv_geom *g, int cout, const float *M,

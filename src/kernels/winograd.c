@@ -173,13 +173,16 @@ static void gt_1d(const float *u, int us, float *g, int gs)
 }
 
 /* gg[k*L + l] = tap k of filter at0 + l of U's order (at = o c + i, or
- * with flip i cout + o and the taps reversed), for l < n; 0 past n. */
+ * i cout + o when flip != trans; taps reversed with flip), for l < n; 0
+ * past n. */
 static void gather_filters(int cout, int c, const float *w, bool flip,
-                           size_t at0, int n, float *gg)
+                           bool trans, size_t at0, int n, float *gg)
 {
     for (int l = 0; l < L; l++) {
         size_t at = at0 + (size_t)l;
-        size_t oi = flip ? (at % (size_t)cout) * c + at / (size_t)cout : at;
+        size_t oi = flip != trans
+                        ? (at % (size_t)cout) * c + at / (size_t)cout
+                        : at;
         const float *f = w + oi * 9;
         for (int k = 0; k < 9; k++)
             gg[k * L + l] = l >= n ? 0.0f : flip ? f[8 - k] : f[k];
@@ -187,14 +190,15 @@ static void gather_filters(int cout, int c, const float *w, bool flip,
 }
 
 /* L filters at a time, one per lane: U's rows are contiguous in at. */
-void advc_wino_weights(int cout, int c, const float *w, bool flip, float *U)
+void advc_wino_weights(int cout, int c, const float *w, bool flip,
+                       bool trans, float *U)
 {
     size_t plane = (size_t)cout * c; /* floats per transform point */
     float gg[9 * L];
     for (size_t at0 = 0; at0 < plane; at0 += L) {
         int n = plane - at0 < (size_t)L ? (int)(plane - at0) : L;
         vf g[9], t[A * 3], u[A];
-        gather_filters(cout, c, w, flip, at0, n, gg);
+        gather_filters(cout, c, w, flip, trans, at0, n, gg);
         load_col(gg, L, 9, g);
         for (int x = 0; x < 3; x++) { /* columns: t = G g */
             g_1d(g[x], g[3 + x], g[6 + x], u);

@@ -1,11 +1,12 @@
 /* conv_wino.c: 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (the
  * transforms and their accuracy: advc/kernels.h, src/kernels/winograd.c).
- *   forward      U = G W G^T (36, cout, cin), once per pass; per chunk of
+ *   forward      U = G W G^T, once per pass, stored transposed (36, cin,
+ *                cout) so that the GEMMs pack it by copies; per chunk of
  *                tiles: V = B^T d B (36, cin, nt), M_xi = U_xi V_xi for
  *                each of the 36 points (one GEMM each), y = A^T M A + b
- *   input grad   the same on dy with the filters flipped (U (36, cin,
- *                cout)) and padding 2 - pad, which is the input gradient
- *                of a 3x3 stride-1 convolution, into dx
+ *   input grad   the same on dy with the filters flipped (U (36, cout,
+ *                cin), transposed too) and padding 2 - pad, which is the
+ *                input gradient of a 3x3 stride-1 convolution, into dx
  *   weight grad  per chunk V as above and D = A dY A^T (36, cout, nt),
  *                dU_xi (+)= D_xi V_xi^T (one GEMM per point, summed over
  *                the chunk's tiles), then dW += G^T dU G
@@ -118,7 +119,8 @@ size_t conv_wino_part_floats(const conv_op *d, int n)
 /* ---- forward and input gradient -------------------------------------- */
 
 /* One Winograd convolution over the batch: geometry g (g->c channels in),
- * cout channels out, filters U (36, cout, g->c) in j->shared. */
+ * cout channels out, filters U (36, g->c, cout) (transposed) in
+ * j->shared. */
 typedef struct {
     conv_job *j;
     const advc_conv_geom *g;
@@ -141,8 +143,8 @@ static void pass_chunks(void *p, size_t lo, size_t hi, int t)
         int n = w->tiles - t0 < (size_t)nt ? (int)(w->tiles - t0) : nt;
         advc_wino_input(w->g, w->x, t0, n, V, ld);
         for (int xi = 0; xi < P; xi++)
-            advc_sgemm(w->j->gemm_pool, ADVC_NOTRANS, ADVC_NOTRANS, w->cout,
-                       n, cin, U + (size_t)xi * w->cout * cin, cin,
+            advc_sgemm(w->j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, w->cout,
+                       n, cin, U + (size_t)xi * w->cout * cin, w->cout,
                        V + (size_t)xi * cin * ld, ld, false,
                        M + (size_t)xi * w->cout * ld, ld);
         advc_wino_output(w->g, w->cout, M, ld, t0, n, w->bias, w->acc, w->y);
@@ -159,7 +161,7 @@ static void run_pass(wino_pass *w)
 void conv_wino_forward(conv_job *j)
 {
     const conv_op *d = j->d;
-    advc_wino_weights(d->cout, d->geom.c, d->w, false, j->shared);
+    advc_wino_weights(d->cout, d->geom.c, d->w, false, true, j->shared);
     wino_pass w = { j, &d->geom, d->cout, d->wt, 0, j->x, d->b, j->y,
                     false };
     run_pass(&w);
@@ -168,7 +170,7 @@ void conv_wino_forward(conv_job *j)
 void conv_wino_input_grad(conv_job *j)
 {
     const conv_op *d = j->d;
-    advc_wino_weights(d->cout, d->geom.c, d->w, true, j->shared);
+    advc_wino_weights(d->cout, d->geom.c, d->w, true, true, j->shared);
     wino_pass w = { j, &d->bgeom, d->geom.c, d->wtb, 0, j->dy, NULL, j->dx,
                     j->dx_acc };
     run_pass(&w);
