@@ -304,6 +304,7 @@ static void load_rows(const float *plane, int h, int w, int iy0, int ix0,
                       int rows, int cols, float *dst, int ld)
 {
     int u0 = -ix0 > 0 ? -ix0 : 0, u1 = w - ix0 < cols ? w - ix0 : cols;
+    if (u0 > cols) u0 = cols;
     if (u1 < u0) u1 = u0;
     for (int r = 0; r < rows; r++, dst += ld) {
         int iy = iy0 + r;
