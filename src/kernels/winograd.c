@@ -121,15 +121,18 @@ static inline void a_1d(const vf y[4], vf o[6])
     o[5] = y[3];
 }
 
-/* v[k] = p[k*ld], k < n */
+/* v[k] = p[k*ld], k < n.  Unrolled (n is 4, 6 or 9), so that the small
+ * vf arrays of the transforms live in registers, not on the stack. */
 static inline void load_col(const float *p, int ld, int n, vf *v)
 {
+#pragma GCC unroll 9
     for (int k = 0; k < n; k++) v[k] = vload(p + k * ld);
 }
 
 /* p[k*ld] = v[k], k < n */
 static inline void store_col(float *p, int ld, int n, const vf *v)
 {
+#pragma GCC unroll 9
     for (int k = 0; k < n; k++) vstore(p + k * ld, v[k]);
 }
 
@@ -272,10 +275,29 @@ static int next_blocks(const advc_conv_geom *g, size_t *t, size_t end,
 
 enum { MAX_BLOCKS = 64 }; /* blocks handled per batch */
 
+/* Images up to and including the one of tile t0 + nt - 1 (nt > 0): the
+ * part of the batch's tensors that tiles [t0, t0 + nt) may read. */
+static size_t images_end(const advc_conv_geom *g, size_t t0, int nt)
+{
+    if (nt <= 0) return 0;
+    return (t0 + (size_t)nt - 1) / (size_t)advc_wino_tiles(g) + 1;
+}
+
+/* The first r < L floats at p in the first r lanes; the other lanes
+ * unspecified.  A whole vector when one fits below end (the end of the
+ * buffer p is in), which is cheaper than the masked load used otherwise:
+ * masked tails of input rows were 28% of a resnet training step. */
+static inline vf load_tail(const float *p, size_t r, const float *end)
+{
+    return end - p >= L ? vload(p) : vload_n(p, r);
+}
+
 /* dst[0..n) = src[0..n) + bias (acc: dst + (src + bias)), in vectors and
- * a partial tail vector. */
+ * a partial tail vector; src_end and dst_end end the buffers src and dst
+ * are in (dst_end is read only with acc). */
 static inline void copy_run(float *dst, const float *src, int n, vf bias,
-                            bool acc)
+                            bool acc, const float *src_end,
+                            const float *dst_end)
 {
     int u = 0;
     for (; u + L <= n; u += L) {
@@ -284,8 +306,9 @@ static inline void copy_run(float *dst, const float *src, int n, vf bias,
     }
     if (u < n) {
         size_t r = (size_t)(n - u);
-        vf s = vadd(vload_n(src + u, r), bias);
-        vstore_n(dst + u, acc ? vadd(vload_n(dst + u, r), s) : s, r);
+        vf s = vadd(load_tail(src + u, r, src_end), bias);
+        if (acc) s = vadd(load_tail(dst + u, r, dst_end), s);
+        vstore_n(dst + u, s, r);
     }
 }
 
@@ -298,10 +321,11 @@ static inline void zero_run(float *dst, int n)
 }
 
 /* dst[r*ld + u] = plane[iy0 + r][ix0 + u] for r < rows, u < cols, 0
- * outside the plane's h x w.  The copies add +0 (-0 becomes +0), as the
- * transforms always have. */
-static void load_rows(const float *plane, int h, int w, int iy0, int ix0,
-                      int rows, int cols, float *dst, int ld)
+ * outside the plane's h x w; end ends the buffer the plane is in.  The
+ * copies add +0 (-0 becomes +0), as the transforms always have. */
+static void load_rows(const float *plane, const float *end, int h, int w,
+                      int iy0, int ix0, int rows, int cols, float *dst,
+                      int ld)
 {
     int u0 = -ix0 > 0 ? -ix0 : 0, u1 = w - ix0 < cols ? w - ix0 : cols;
     if (u0 > cols) u0 = cols;
@@ -314,7 +338,7 @@ static void load_rows(const float *plane, int h, int w, int iy0, int ix0,
         }
         zero_run(dst, u0);
         copy_run(dst + u0, plane + (size_t)iy * w + ix0 + u0, u1 - u0,
-                 vdup(0.0f), false);
+                 vdup(0.0f), false, end, NULL);
         zero_run(dst + u1, cols - u1);
     }
 }
@@ -325,8 +349,9 @@ static void load_rows(const float *plane, int h, int w, int iy0, int ix0,
  * [4l, 4l + 4) (rows SW apart), 4 and 5 at 4l + 4, 4l + 5 except for a
  * segment's last lane, whose columns 4 and 5 are lane l of side rows r
  * and A + r (rows L apart). */
-static void load_input(const advc_conv_geom *g, const float *x, int ci,
-                        const tile_block *b, float *strip, float *side)
+static void load_input(const advc_conv_geom *g, const float *x,
+                       const float *x_end, int ci, const tile_block *b,
+                       float *strip, float *side)
 {
     size_t hw = (size_t)g->h * g->w;
     for (int j = 0; j < b->nseg; j++) {
@@ -335,9 +360,9 @@ static void load_input(const advc_conv_geom *g, const float *x, int ci,
         int iy0 = s->ty * M - g->pad, ix0 = s->tx * M - g->pad;
         int e = s->l0 + s->n - 1, ix = ix0 + M * s->n;
         float two[2 * A]; /* the segment's columns 4 and 5, by rows */
-        load_rows(plane, g->h, g->w, iy0, ix0, A, M * s->n,
+        load_rows(plane, x_end, g->h, g->w, iy0, ix0, A, M * s->n,
                   strip + M * s->l0, SW);
-        load_rows(plane, g->h, g->w, iy0, ix, A, 2, two, 2);
+        load_rows(plane, x_end, g->h, g->w, iy0, ix, A, 2, two, 2);
         for (int r = 0; r < A; r++) {
             side[r * L + e] = two[2 * r];
             side[(A + r) * L + e] = two[2 * r + 1];
@@ -382,13 +407,14 @@ void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
     float t[A * SW] = { 0 }, v[P * L];
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)g->c * ldv, end = t0 + (size_t)nt;
+    const float *x_end = x + images_end(g, t0, nt) * g->c * g->h * g->w;
     for (size_t t1 = t0; t1 < end;) {
         size_t tb = t1;
         int nb = next_blocks(g, &t1, end, blk, MAX_BLOCKS);
         for (int ci = 0; ci < g->c; ci++) {
             float *dst = V + (size_t)ci * ldv + (tb - t0);
             for (int k = 0; k < nb; k++) {
-                load_input(g, x, ci, &blk[k], strip, side);
+                load_input(g, x, x_end, ci, &blk[k], strip, side);
                 input_block(strip, side, &blk[k], t, v);
                 for (int xi = 0; xi < P; xi++)
                     store_lanes(dst + xi * plane, vload(v + xi * L),
@@ -422,7 +448,7 @@ static void output_block(const float *m, float *q, float *strip)
  * clipped to the output's oh x ow. */
 static void store_output(const advc_conv_geom *g, int cout, int co,
                          const tile_block *b, const float *strip, vf bias,
-                         bool acc, float *y)
+                         bool acc, float *y, const float *y_end)
 {
     size_t ohw = (size_t)g->oh * g->ow;
     for (int j = 0; j < b->nseg; j++) {
@@ -433,7 +459,8 @@ static void store_output(const advc_conv_geom *g, int cout, int co,
         float *yo = y + (s->img * cout + co) * ohw + (size_t)oy0 * g->ow +
                     ox0;
         for (int i = 0; i < rows; i++, yo += g->ow)
-            copy_run(yo, strip + i * SW + M * s->l0, cols, bias, acc);
+            copy_run(yo, strip + i * SW + M * s->l0, cols, bias, acc,
+                     strip + M * SW, y_end);
     }
 }
 
@@ -444,6 +471,7 @@ void advc_wino_output(const advc_conv_geom *g, int cout, const float *Mt,
     float m[P * L], q[A * SW] = { 0 }, strip[M * SW];
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)cout * ldm, end = t0 + (size_t)nt;
+    const float *y_end = y + images_end(g, t0, nt) * cout * g->oh * g->ow;
     for (size_t t = t0; t < end;) {
         size_t tb = t;
         int nb = next_blocks(g, &t, end, blk, MAX_BLOCKS);
@@ -456,7 +484,7 @@ void advc_wino_output(const advc_conv_geom *g, int cout, const float *Mt,
                            load_lanes(src + xi * plane, blk[k].n));
                 output_block(m, q, strip);
                 store_output(g, cout, co, &blk[k], strip, b0, accumulate,
-                             y);
+                             y, y_end);
                 src += blk[k].n;
             }
         }
@@ -490,6 +518,7 @@ void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)cout * ldd, ohw = (size_t)g->oh * g->ow;
     size_t end = t0 + (size_t)nt;
+    const float *dy_end = dy + images_end(g, t0, nt) * cout * ohw;
     for (size_t t = t0; t < end;) {
         size_t tb = t;
         int nb = next_blocks(g, &t, end, blk, MAX_BLOCKS);
@@ -499,8 +528,8 @@ void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
                 const tile_block *b = &blk[k];
                 for (int j = 0; j < b->nseg; j++) {
                     const tile_seg *s = &b->s[j];
-                    load_rows(dy + (s->img * cout + co) * ohw, g->oh, g->ow,
-                              s->ty * M, s->tx * M, M, M * s->n,
+                    load_rows(dy + (s->img * cout + co) * ohw, dy_end, g->oh,
+                              g->ow, s->ty * M, s->tx * M, M, M * s->n,
                               strip + M * s->l0, SW);
                 }
                 adjoint_block(strip, q, v);
