@@ -167,9 +167,9 @@ void advc_conv_cols_t_ref(const void *chunk, int p0, int kc, int j, int nr,
 #define ADVC_WINO_TILE 4     /* output tile: m x m, m = 4                */
 #define ADVC_WINO_ALPHA 6    /* input patch: alpha = m + 3 - 1           */
 #define ADVC_WINO_POINTS 36  /* alpha^2 transform points                 */
-/* Rows of V, M and D (below) hold nt + ADVC_WINO_PAD floats: the
- * transforms move 8 tiles at a time and may write, or read and ignore, up
- * to 7 columns past nt. */
+/* Rows of V, M and D (below) hold nt + ADVC_WINO_PAD floats (spare
+ * columns the callers keep; the transforms move up to 16 tiles at a time
+ * but read and write nothing past nt). */
 #define ADVC_WINO_PAD 7
 
 /* Tiles per image of geometry g (3x3, stride 1): th * tw. */
