@@ -184,11 +184,13 @@ START_TEST(test_wino_transforms)
     float *w = frand((size_t)cout * 3 * 9, 7);
     float *u1 = malloc((size_t)36 * cout * 3 * 4), *u2 = malloc(36 * cout *
                                                                  3 * 4);
-    for (int flip = 0; flip <= 1; flip++) {
-        advc_wino_weights(cout, 3, w, flip, u1);
-        advc_wino_weights_ref(cout, 3, w, flip, u2);
-        ck_assert(tu_max_abs_diff(u1, u2, (size_t)36 * cout * 3) <= 1e-6);
-    }
+    for (int flip = 0; flip <= 1; flip++)
+        for (int trans = 0; trans <= 1; trans++) {
+            advc_wino_weights(cout, 3, w, flip, trans, u1);
+            advc_wino_weights_ref(cout, 3, w, flip, trans, u2);
+            ck_assert(tu_max_abs_diff(u1, u2, (size_t)36 * cout * 3) <=
+                      1e-6);
+        }
     size_t nx = (size_t)n * 3 * 9 * 7;
     float *x = frand(nx, 8);
     float *v1 = calloc((size_t)36 * 3 * ld, 4), *v2 = calloc(36 * 3 * ld, 4);
@@ -242,14 +244,15 @@ static void wino_conv(const advc_conv_geom *g, int cout, const float *x,
     float *U = malloc((size_t)36 * cout * cin * 4);
     float *V = calloc((size_t)36 * cin * ld, 4);
     float *Mx = calloc((size_t)36 * cout * ld, 4);
-    advc_wino_weights(flip ? cin : cout, flip ? cout : cin, w, flip, U);
+    advc_wino_weights(flip ? cin : cout, flip ? cout : cin, w, flip, true,
+                      U);
     size_t tiles = (size_t)n * T;
     for (size_t t0 = 0; t0 < tiles; t0 += chunk) {
         int nt = tiles - t0 < (size_t)chunk ? (int)(tiles - t0) : chunk;
         advc_wino_input(g, x, t0, nt, V, ld);
         for (int xi = 0; xi < 36; xi++)
-            advc_sgemm(NULL, ADVC_NOTRANS, ADVC_NOTRANS, cout, nt, cin,
-                       U + (size_t)xi * cout * cin, cin,
+            advc_sgemm(NULL, ADVC_TRANS, ADVC_NOTRANS, cout, nt, cin,
+                       U + (size_t)xi * cout * cin, cout,
                        V + (size_t)xi * cin * ld, ld, false,
                        Mx + (size_t)xi * cout * ld, ld);
         advc_wino_output(g, cout, Mx, ld, t0, nt, b, false, y);

@@ -167,9 +167,9 @@ void advc_conv_cols_t_ref(const void *chunk, int p0, int kc, int j, int nr,
 #define ADVC_WINO_TILE 4     /* output tile: m x m, m = 4                */
 #define ADVC_WINO_ALPHA 6    /* input patch: alpha = m + 3 - 1           */
 #define ADVC_WINO_POINTS 36  /* alpha^2 transform points                 */
-/* Rows of V, M and D (below) hold nt + ADVC_WINO_PAD floats: the
- * transforms move 8 tiles at a time and may write, or read and ignore, up
- * to 7 columns past nt. */
+/* Rows of V, M and D (below) hold nt + ADVC_WINO_PAD floats (spare
+ * columns the callers keep; the transforms move up to 16 tiles at a time
+ * but read and write nothing past nt). */
 #define ADVC_WINO_PAD 7
 
 /* Tiles per image of geometry g (3x3, stride 1): th * tw. */
@@ -177,9 +177,11 @@ int advc_wino_tiles(const advc_conv_geom *g);
 /* U (36, cout, c) = G w_oi G^T.  With flip, the filters of the input
  * gradient instead: U (36, c, cout) from w_oi rotated by 180 degrees (the
  * input gradient of a 3x3 stride-1 convolution is the convolution of dy
- * with those filters and padding 2 - pad). */
+ * with those filters and padding 2 - pad).  With trans, each point's
+ * matrix transposed: (36, c, cout), or (36, cout, c) with flip (the GEMMs
+ * then take it as op(A) = A^T, whose packing is a copy). */
 void advc_wino_weights(int cout, int c, const float *w, bool flip,
-                       float *U);
+                       bool trans, float *U);
 /* V = B^T d_t B for tiles [t0, t0 + nt) of the n images x. */
 void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
                      int nt, float *V, int ldv);
@@ -204,7 +206,7 @@ void advc_wino_output_adjoint_ref(const advc_conv_geom *g, int cout,
 void advc_wino_weights_adjoint_ref(int cout, int c, const float *dU,
                                    float *dw);
 void advc_wino_weights_ref(int cout, int c, const float *w, bool flip,
-                           float *U);
+                           bool trans, float *U);
 void advc_wino_input_ref(const advc_conv_geom *g, const float *x, size_t t0,
                          int nt, float *V, int ldv);
 void advc_wino_output_ref(const advc_conv_geom *g, int cout, const float *M,

@@ -177,4 +177,40 @@ static inline double vd_hsum(vd v)
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+/* ---- stride-4 shuffles (Winograd tiles: 4 columns per lane) ---------- */
+/* q[k] = (p[k], p[4 + k], ..., p[4 (VEC_LANES - 1) + k]), k < 4: the
+ * 4 VEC_LANES floats at p de-interleaved by 4 */
+static inline void vdeinterleave4(const float *p, vf q[4])
+{
+    /* rows a-d = lanes (0|4), (1|5), (2|6), (3|7); then a 4x4 transpose
+     * in each 128-bit half */
+    vf a = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)),
+                                _mm_loadu_ps(p + 16), 1);
+    vf b = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p + 4)),
+                                _mm_loadu_ps(p + 20), 1);
+    vf c = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p + 8)),
+                                _mm_loadu_ps(p + 24), 1);
+    vf d = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p + 12)),
+                                _mm_loadu_ps(p + 28), 1);
+    vf t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
+    vf t2 = _mm256_unpacklo_ps(c, d), t3 = _mm256_unpackhi_ps(c, d);
+    q[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    q[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    q[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    q[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+/* p[4l + k] = lane l of q[k]: the inverse of vdeinterleave4 */
+static inline void vinterleave4(float *p, const vf q[4])
+{
+    vf t0 = _mm256_unpacklo_ps(q[0], q[1]), t1 = _mm256_unpackhi_ps(q[0], q[1]);
+    vf t2 = _mm256_unpacklo_ps(q[2], q[3]), t3 = _mm256_unpackhi_ps(q[2], q[3]);
+    vf a = _mm256_shuffle_ps(t0, t2, 0x44), b = _mm256_shuffle_ps(t0, t2, 0xEE);
+    vf c = _mm256_shuffle_ps(t1, t3, 0x44), d = _mm256_shuffle_ps(t1, t3, 0xEE);
+    /* a = lanes 0 | 4, b = 1 | 5, c = 2 | 6, d = 3 | 7 */
+    vstore(p, _mm256_permute2f128_ps(a, b, 0x20));
+    vstore(p + 8, _mm256_permute2f128_ps(c, d, 0x20));
+    vstore(p + 16, _mm256_permute2f128_ps(a, b, 0x31));
+    vstore(p + 24, _mm256_permute2f128_ps(c, d, 0x31));
+}
+
 #endif /* ADVC_VEC_AVX2_H */

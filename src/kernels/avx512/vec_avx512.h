@@ -172,4 +172,46 @@ static inline vd vd_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
 static inline vd vd_fma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
 static inline double vd_hsum(vd v) { return _mm512_reduce_add_pd(v); }
 
+/* ---- stride-4 shuffles (Winograd tiles: 4 columns per lane) ---------- */
+/* q[k] = (p[k], p[4 + k], ..., p[4 (VEC_LANES - 1) + k]), k < 4: the
+ * 4 VEC_LANES floats at p de-interleaved by 4 */
+static inline void vdeinterleave4(const float *p, vf q[4])
+{
+    /* x0 = columns 0 and 1 of lanes 0-7, x1 = columns 2 and 3; y0, y1 the
+     * same for lanes 8-15; then 256-bit halves joined */
+    static const int32_t i0[16] = { 0, 4, 8, 12, 16, 20, 24, 28,
+                                    1, 5, 9, 13, 17, 21, 25, 29 };
+    static const int32_t i1[16] = { 2, 6, 10, 14, 18, 22, 26, 30,
+                                    3, 7, 11, 15, 19, 23, 27, 31 };
+    __m512i j0 = _mm512_loadu_si512(i0), j1 = _mm512_loadu_si512(i1);
+    vf a = vload(p), b = vload(p + 16), c = vload(p + 32), d = vload(p + 48);
+    vf x0 = _mm512_permutex2var_ps(a, j0, b);
+    vf x1 = _mm512_permutex2var_ps(a, j1, b);
+    vf y0 = _mm512_permutex2var_ps(c, j0, d);
+    vf y1 = _mm512_permutex2var_ps(c, j1, d);
+    q[0] = _mm512_shuffle_f32x4(x0, y0, 0x44); /* low halves  */
+    q[1] = _mm512_shuffle_f32x4(x0, y0, 0xEE); /* high halves */
+    q[2] = _mm512_shuffle_f32x4(x1, y1, 0x44);
+    q[3] = _mm512_shuffle_f32x4(x1, y1, 0xEE);
+}
+/* p[4l + k] = lane l of q[k]: the inverse of vdeinterleave4 */
+static inline void vinterleave4(float *p, const vf q[4])
+{
+    /* index of p[4l + k], l < 4, in (x0, x1): k&1 picks x's half, k>>1
+     * which x; lanes 4-7 are the same shifted by 4 */
+    static const int32_t ia[16] = { 0, 8, 16, 24, 1, 9, 17, 25,
+                                    2, 10, 18, 26, 3, 11, 19, 27 };
+    static const int32_t ib[16] = { 4, 12, 20, 28, 5, 13, 21, 29,
+                                    6, 14, 22, 30, 7, 15, 23, 31 };
+    __m512i ja = _mm512_loadu_si512(ia), jb = _mm512_loadu_si512(ib);
+    vf x0 = _mm512_shuffle_f32x4(q[0], q[1], 0x44);
+    vf x1 = _mm512_shuffle_f32x4(q[2], q[3], 0x44);
+    vf y0 = _mm512_shuffle_f32x4(q[0], q[1], 0xEE);
+    vf y1 = _mm512_shuffle_f32x4(q[2], q[3], 0xEE);
+    vstore(p, _mm512_permutex2var_ps(x0, ja, x1));
+    vstore(p + 16, _mm512_permutex2var_ps(x0, jb, x1));
+    vstore(p + 32, _mm512_permutex2var_ps(y0, ja, y1));
+    vstore(p + 48, _mm512_permutex2var_ps(y0, jb, y1));
+}
+
 #endif /* ADVC_VEC_AVX512_H */

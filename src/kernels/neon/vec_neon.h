@@ -148,4 +148,19 @@ static inline vd vd_mul(vd a, vd b) { return vmulq_f64(a, b); }
 static inline vd vd_fma(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
 static inline double vd_hsum(vd v) { return vaddvq_f64(v); }
 
+/* ---- stride-4 shuffles (Winograd tiles: 4 columns per lane) ---------- */
+/* q[k] = (p[k], p[4 + k], ..., p[4 (VEC_LANES - 1) + k]), k < 4: the
+ * 4 VEC_LANES floats at p de-interleaved by 4 */
+static inline void vdeinterleave4(const float *p, vf q[4])
+{
+    float32x4x4_t v = vld4q_f32(p);
+    q[0] = v.val[0], q[1] = v.val[1], q[2] = v.val[2], q[3] = v.val[3];
+}
+/* p[4l + k] = lane l of q[k]: the inverse of vdeinterleave4 */
+static inline void vinterleave4(float *p, const vf q[4])
+{
+    float32x4x4_t v = { { q[0], q[1], q[2], q[3] } };
+    vst4q_f32(p, v);
+}
+
 #endif /* ADVC_VEC_NEON_H */

@@ -27,7 +27,7 @@ static const double AT[M][A] = { /* output: Y = A^T m A */
 };
 
 void advc_wino_weights_ref(int cout, int c, const float *w, bool flip,
-                           float *U)
+                           bool trans, float *U)
 {
     for (int o = 0; o < cout; o++)
         for (int i = 0; i < c; i++) {
@@ -41,8 +41,10 @@ void advc_wino_weights_ref(int cout, int c, const float *w, bool flip,
                     t[r][x] = 0;
                     for (int y = 0; y < 3; y++) t[r][x] += G[r][y] * gg[y][x];
                 }
-            /* flip: the input gradient maps dy (cout) to dx (c). */
-            size_t at = flip ? (size_t)i * cout + o : (size_t)o * c + i;
+            /* flip: the input gradient maps dy (cout) to dx (c); trans
+             * transposes that. */
+            size_t at = flip != trans ? (size_t)i * cout + o
+                                      : (size_t)o * c + i;
             for (int r = 0; r < A; r++)
                 for (int s = 0; s < A; s++) {
                     double u = 0;

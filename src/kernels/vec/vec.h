@@ -17,6 +17,8 @@
  *   vcmp_gt/ge/lt/le/ne vsel vkeep vdrop   ordered compares and selects
  *   vshl23                           bits << 23 (2^n in the exp core)
  *   vhsum vhmax                      horizontal sum / max (fixed tree)
+ *   vdeinterleave4 vinterleave4      4 vectors <-> 4 VEC_LANES floats
+ *                                    taken 4 apart (Winograd's tiles)
  *   vd_lo vd_hi vd_load vd_to_vf vd_add vd_mul vd_fma vd_hsum vd_zero
  *   vd_dup                           widening to double and back
  *

@@ -1,18 +1,20 @@
 /* conv_wino.c: 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (the
  * transforms and their accuracy: advc/kernels.h, src/kernels/winograd.c).
- *   forward      U = G W G^T (36, cout, cin), once per pass; per chunk of
+ *   forward      U = G W G^T, once per pass, stored transposed (36, cin,
+ *                cout) so that the GEMMs pack it by copies; per chunk of
  *                tiles: V = B^T d B (36, cin, nt), M_xi = U_xi V_xi for
  *                each of the 36 points (one GEMM each), y = A^T M A + b
- *   input grad   the same on dy with the filters flipped (U (36, cin,
- *                cout)) and padding 2 - pad, which is the input gradient
- *                of a 3x3 stride-1 convolution, into dx
+ *   input grad   the same on dy with the filters flipped (U (36, cout,
+ *                cin), transposed too) and padding 2 - pad, which is the
+ *                input gradient of a 3x3 stride-1 convolution, into dx
  *   weight grad  per chunk V as above and D = A dY A^T (36, cout, nt),
  *                dU_xi (+)= D_xi V_xi^T (one GEMM per point, summed over
  *                the chunk's tiles), then dW += G^T dU G
- * Chunks are whole tile rows of images, so the transforms' 8-tile blocks
- * are full; a chunk's V and M stay in L2 between the transforms and the
- * GEMMs.  A tile's forward and input-gradient results depend on its own
- * patch only (the GEMMs' sums run over channels in a fixed order), so
+ * Forward and input-gradient chunks are multiples of 16 tiles, so the
+ * transforms' blocks are full; weight-gradient chunks are whole tile rows.
+ * A chunk's V and M stay in L2 between the transforms and the GEMMs.
+ * A tile's forward and input-gradient results depend on its own patch
+ * only (the GEMMs' sums run over channels in a fixed order), so
  * chunks, threads and the rest of the batch do not change their bits; the
  * weight gradient sums chunks in groups fixed by the batch and the
  * geometry, as the GEMM path does.
@@ -35,17 +37,35 @@ enum {
                               channel 7x7 layer spent 3.5% of a ResNet
                               step adding partials)                      */
     MAX_TILES = 256,       /* tiles per chunk, at most                    */
+    WINO_BLOCK = 16,       /* tiles per transform block, at most (the
+                              widest ISA's lanes, a multiple of the
+                              others')                                   */
     PART_FLOATS = 1 << 22  /* all groups' dU partials, at most (16 MB)    */
 };
 
-/* Tiles per chunk for in -> out channels and rows of tw tiles: whole
- * rows, the two transformed blocks within `floats` (at least one row). */
+/* Tiles per chunk for in -> out channels and rows of tw tiles: the two
+ * transformed blocks within `floats`, in whole rows (at least one). */
 static int tiles_per_chunk(int in, int out, int tw, size_t floats)
 {
     size_t nt = floats / ((size_t)P * (in + out));
     if (nt > MAX_TILES) nt = MAX_TILES;
     nt = nt / (size_t)tw * (size_t)tw;
     return nt < (size_t)tw ? tw : (int)nt;
+}
+
+/* Tiles per forward or input-gradient chunk: the nearest multiple of
+ * WINO_BLOCK to what fits `floats` (at least one): the transforms move
+ * up to 16 tiles at a time (a block may span tile rows) and the AVX-512
+ * micro-kernel 16 columns, so a chunk of 28 tiles (64 channels on 7x7)
+ * cost as much as 32 in both.  Any size gives the same bits here (each
+ * tile's results depend on its own patch); not used for the weight
+ * gradient, whose chunks set the order of its sums. */
+static int tiles_per_pass_chunk(int in, int out, size_t floats)
+{
+    size_t nt = floats / ((size_t)P * (in + out));
+    nt = (nt + WINO_BLOCK / 2) / WINO_BLOCK * WINO_BLOCK;
+    if (nt > MAX_TILES) nt = MAX_TILES;
+    return nt < WINO_BLOCK ? WINO_BLOCK : (int)nt;
 }
 
 static int tile_cols(const advc_conv_geom *g)
@@ -58,9 +78,8 @@ void conv_wino_plan(conv_op *d)
     advc_conv_geom_init(&d->bgeom, d->cout, d->geom.oh, d->geom.ow, 3, 3, 1,
                         2 - d->geom.pad);
     int tw = tile_cols(&d->geom);
-    d->wt = tiles_per_chunk(d->geom.c, d->cout, tw, WINO_FLOATS);
-    d->wtb = tiles_per_chunk(d->cout, d->geom.c, tile_cols(&d->bgeom),
-                             WINO_FLOATS);
+    d->wt = tiles_per_pass_chunk(d->geom.c, d->cout, WINO_FLOATS);
+    d->wtb = tiles_per_pass_chunk(d->cout, d->geom.c, WINO_FLOATS);
     d->wtw = tiles_per_chunk(d->geom.c, d->cout, tw, WGRAD_FLOATS);
 }
 
@@ -100,7 +119,8 @@ size_t conv_wino_part_floats(const conv_op *d, int n)
 /* ---- forward and input gradient -------------------------------------- */
 
 /* One Winograd convolution over the batch: geometry g (g->c channels in),
- * cout channels out, filters U (36, cout, g->c) in j->shared. */
+ * cout channels out, filters U (36, g->c, cout) (transposed) in
+ * j->shared. */
 typedef struct {
     conv_job *j;
     const advc_conv_geom *g;
@@ -123,8 +143,8 @@ static void pass_chunks(void *p, size_t lo, size_t hi, int t)
         int n = w->tiles - t0 < (size_t)nt ? (int)(w->tiles - t0) : nt;
         advc_wino_input(w->g, w->x, t0, n, V, ld);
         for (int xi = 0; xi < P; xi++)
-            advc_sgemm(w->j->gemm_pool, ADVC_NOTRANS, ADVC_NOTRANS, w->cout,
-                       n, cin, U + (size_t)xi * w->cout * cin, cin,
+            advc_sgemm(w->j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, w->cout,
+                       n, cin, U + (size_t)xi * w->cout * cin, w->cout,
                        V + (size_t)xi * cin * ld, ld, false,
                        M + (size_t)xi * w->cout * ld, ld);
         advc_wino_output(w->g, w->cout, M, ld, t0, n, w->bias, w->acc, w->y);
@@ -141,7 +161,7 @@ static void run_pass(wino_pass *w)
 void conv_wino_forward(conv_job *j)
 {
     const conv_op *d = j->d;
-    advc_wino_weights(d->cout, d->geom.c, d->w, false, j->shared);
+    advc_wino_weights(d->cout, d->geom.c, d->w, false, true, j->shared);
     wino_pass w = { j, &d->geom, d->cout, d->wt, 0, j->x, d->b, j->y,
                     false };
     run_pass(&w);
@@ -150,7 +170,7 @@ void conv_wino_forward(conv_job *j)
 void conv_wino_input_grad(conv_job *j)
 {
     const conv_op *d = j->d;
-    advc_wino_weights(d->cout, d->geom.c, d->w, true, j->shared);
+    advc_wino_weights(d->cout, d->geom.c, d->w, true, true, j->shared);
     wino_pass w = { j, &d->bgeom, d->geom.c, d->wtb, 0, j->dy, NULL, j->dx,
                     j->dx_acc };
     run_pass(&w);
