@@ -275,8 +275,10 @@ static void print_checks(const advc_masking_report *m, int steps, int fails)
                "be false robustness (gradient masking)\n", fails);
 }
 
-/* The failed checks' short names (NAMES holds 6), as --json lists them;
- * returns how many failed. */
+/* The failed checks' short names (NAMES holds MASKING_CHECKS), as --json
+ * lists them; returns how many failed. */
+enum { MASKING_CHECKS = 6 };
+
 static int failed_checks(const advc_masking_report *m, const char **names)
 {
     const struct { bool ok; const char *name; } c[] = {
@@ -287,8 +289,10 @@ static int failed_checks(const advc_masking_report *m, const char **names)
         { m->zero_grad_ok, "zero-gradients" },
         { m->fgsm_only_ok, "fgsm-only" },
     };
+    _Static_assert(sizeof c / sizeof c[0] == MASKING_CHECKS,
+                   "one row per check of advc_masking_report");
     int n = 0;
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+    for (int i = 0; i < MASKING_CHECKS; i++)
         if (!c[i].ok) names[n++] = c[i].name;
     return n;
 }
@@ -316,7 +320,7 @@ static int run_checks(advc_graph *g, const advc_dataset *test, int n,
     if (advc_masking_checks(g, test, n < 500 ? n : 500, first->eps, (int)steps,
                             1.0f, o->seed, &m) != ADVC_OK)
         return cli_fail("eval");
-    const char *failed[6];
+    const char *failed[MASKING_CHECKS];
     int fails = failed_checks(&m, failed);
     if (!o->json) {
         print_checks(&m, (int)steps, fails);
