@@ -59,7 +59,9 @@ static const advc_param *eval_rows(int *n)
               "one JSON object per line for scripts: per exit {model, exit, "
               "n, clean_acc, seed}; per (exit, attack) also the attack's "
               "settings and robust_acc; attack \"worst\" for the per-sample "
-              "worst case (\"aa\" for AutoAttack's final figure)"),
+              "worst case (\"aa\" for AutoAttack's final figure); the "
+              "masking checks as {check, their accuracies, passed, failed: "
+              "the failed checks' names}"),
     };
     rows[3] = cli_exit_mode_row(offsetof(eval_opts, em));
     *n = CLI_NROWS(rows);
