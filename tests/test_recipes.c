@@ -782,15 +782,17 @@ static void trains(const char *spec, advc_recipe r, const advc_dataset *d,
     advc_graph_free(g);
 }
 
+/* Every recipe trains (the loop index is the recipe; one forked test
+ * each): cnn-small, or a tiny MSDNet for me-fgsm; free has its own test
+ * below. */
 START_TEST(test_recipes_train)
 {
+    advc_recipe r = (advc_recipe)_i;
+    if (r == ADVC_RECIPE_FREE) return;
     advc_dataset d;
     load_sample(true, quick() ? 150 : 400, &d);
     advc_pool *pool = advc_pool_create(2);
-    for (int r = 0; r < ADVC_RECIPE_COUNT; r++)
-        if (r != ADVC_RECIPE_ME_FGSM && r != ADVC_RECIPE_FREE)
-            trains("cnn-small", (advc_recipe)r, &d, pool);
-    trains(TINY_MSD, ADVC_RECIPE_ME_FGSM, &d, pool);
+    trains(r == ADVC_RECIPE_ME_FGSM ? TINY_MSD : "cnn-small", r, &d, pool);
     advc_pool_destroy(pool);
     advc_dataset_free(&d);
 }
@@ -1111,13 +1113,32 @@ Suite *advc_suite_recipes(void)
     tcase_add_test(t, test_budgets);
     tcase_add_test(t, test_pgd_max_loss);
     suite_add_tcase(s, t);
-    /* The training runs, one case each so each gets its own timeout
-     * (qemu-aarch64 runs them 20-50x slower than native). */
+    return s;
+}
+
+/* The training runs, a suite of their own so that `advc-tests -j` runs
+ * them beside the rest; one case each so each gets its own timeout
+ * (qemu-aarch64 runs them 20-50x slower than native). */
+Suite *advc_suite_recipes_train(void)
+{
+    Suite *s = suite_create("recipes_train");
+    TCase *t = tcase_create("train");
+    tcase_set_timeout(t, 600);
+    tcase_add_loop_test(t, test_recipes_train, 0, ADVC_RECIPE_COUNT);
+    tcase_add_test(t, test_free_epochs);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+/* The other training runs: what the recipes achieve, the guard, the
+ * bits; another suite for `advc-tests -j`. */
+Suite *advc_suite_recipes_runs(void)
+{
+    Suite *s = suite_create("recipes_runs");
     struct {
         const char *name;
         const TTest *test;
     } runs[] = {
-        { "train", test_recipes_train }, { "free", test_free_epochs },
         { "exit-l2", test_exit_l2 },     { "key", test_fgsm_rs_beats_std },
         { "guard-stop", test_guard_stops },
         { "guard-warn", test_guard_warns },
@@ -1125,7 +1146,7 @@ Suite *advc_suite_recipes(void)
         { "fast", test_fast_is_fgsm_rs_sat },
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
-        t = tcase_create(runs[i].name);
+        TCase *t = tcase_create(runs[i].name);
         tcase_set_timeout(t, 600);
         tcase_add_test(t, runs[i].test);
         suite_add_tcase(s, t);

@@ -346,15 +346,29 @@ START_TEST(resume_refuses_other_runs)
 }
 END_TEST
 
+/* Two suites, so that `advc-tests -j` runs the costly resumed runs (the
+ * last recipes of `cases`: trades and me-fgsm) beside the others. */
+#define NCASES ((int)(sizeof cases / sizeof *cases))
+#define SPLIT_AT 3 /* cases[SPLIT_AT..] go to resume_more */
+
 Suite *advc_suite_resume(void)
 {
     Suite *s = suite_create("resume");
     TCase *tc = tcase_create("resume");
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, resume_bit_identical, 0,
-                        (int)(sizeof cases / sizeof *cases));
+    tcase_add_loop_test(tc, resume_bit_identical, 0, SPLIT_AT);
     tcase_add_test(tc, resume_more_epochs);
     tcase_add_test(tc, resume_refuses_other_runs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+Suite *advc_suite_resume_more(void)
+{
+    Suite *s = suite_create("resume_more");
+    TCase *tc = tcase_create("resume");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, resume_bit_identical, SPLIT_AT, NCASES);
     suite_add_tcase(s, tc);
     return s;
 }
