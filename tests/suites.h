@@ -23,6 +23,7 @@
     X(nn)              \
     X(attack)          \
     X(aa)              \
+    X(patch)           \
     X(eval)            \
     X(pictures)        \
     X(recipes)         \
