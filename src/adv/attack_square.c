@@ -15,6 +15,9 @@
  * point.  Every sample draws from its own random stream, so its queries do
  * not depend on which others are still running or on the thread count
  * (the reference draws one square per query for the whole batch).
+ * Once the squares are small enough, the forward of a query is
+ * incremental on models that allow it (advc_patch, src/nn/forward_patch.c):
+ * only what the square reaches is recomputed, with the same bits.
  */
 #include "attack_internal.h"
 

@@ -4,8 +4,8 @@
  * that starts with convolutions, activations and poolings (ops with
  * nn_op.reach) and ends with anything (dense layers), one exit.
  *
- * Per sample the outputs of the patched layers [0, t) at its current
- * point are kept (node 0 is the input).  A candidate equal to that point
+ * Per sample the outputs of the patched layers 1 .. t-1 (node 0 is the
+ * input) at its current point are kept.  A candidate equal to that point
  * outside a rectangle R_0 of the input plane is evaluated as
  *   R_k = reach_k(R_{k-1})           what layer k's output change can be
  *   y_k[R_k] = layer_k(y_{k-1})      recomputed there only (op->patch),
@@ -48,7 +48,9 @@ struct advc_patch {
     int max_side;
     const nn_node **node;   /* (t) the patched nodes                      */
     size_t *size;           /* (t) floats per sample of node k's output   */
-    float **kept;           /* (t) (n, size[k]) outputs at the kept points */
+    float **kept;           /* (t) (n, size[k]) outputs at the kept points;
+                               none for node 0 (the candidates are the
+                               kept inputs outside their windows)       */
     size_t *undo_off;       /* (t) where node k's saved values start      */
     bool *save;             /* (t) node k's old values are saved (not when
                                an activation reads it: that reads only the
@@ -207,7 +209,8 @@ static void size_buffers(advc_patch *p)
     for (int k = 0; k < p->t; k++) {
         const nn_node *v = p->node[k];
         size_t pix = (size_t)h[k] * w[k];
-        p->save[k] = !(k + 1 < p->t && nn_is_act(p->node[k + 1]));
+        /* node 0 is read from the candidates themselves */
+        p->save[k] = k > 0 && !(k + 1 < p->t && nn_is_act(p->node[k + 1]));
         p->undo_off[k] = p->undo_per;
         if (p->save[k]) p->undo_per += (size_t)v->shape.c * pix;
         if (k > 0 && v->op->patch_floats) {
@@ -229,7 +232,7 @@ static bool alloc_buffers(advc_patch *p)
                             sizeof *p->scratch);
     if (!p->kept || !p->idx || !p->rect || !p->undo || !p->scratch)
         return false;
-    for (size_t k = 0; k < t; k++) {
+    for (size_t k = 1; k < t; k++) {
         p->kept[k] = advc_alloc(n * p->size[k] * sizeof(float));
         if (!p->kept[k]) return false;
     }
@@ -239,7 +242,7 @@ static bool alloc_buffers(advc_patch *p)
 void advc_patch_free(advc_patch *p)
 {
     if (!p) return;
-    for (int k = 0; p->kept && k < p->t; k++) advc_free(p->kept[k]);
+    for (int k = 1; p->kept && k < p->t; k++) advc_free(p->kept[k]);
     free(p->kept), free(p->node), free(p->size), free(p->undo_off);
     free(p->save);
     free(p->idx), free(p->rect);
@@ -294,7 +297,7 @@ int advc_patch_max_side(const advc_patch *p) { return p->max_side; }
 
 void advc_patch_keep(advc_patch *p, const int *idx, int m)
 {
-    for (int k = 0; k < p->t; k++) {
+    for (int k = 1; k < p->t; k++) {
         const float *y = p->node[k]->y; /* rows of the last forward */
         size_t sz = p->size[k];
         for (int j = 0; j < m; j++)
@@ -314,21 +317,8 @@ typedef struct {
     const advc_rect *r;     /* (m) their windows                          */
 } patch_job;
 
-/* dst[r] = src[r] over every channel of two planes of shape s. */
-static void move_rect(float *dst, const float *src, advc_shape s,
-                      const advc_rect *r)
-{
-    size_t w = nn_rect_pixels(r) ? (size_t)(r->x1 - r->x0) : 0;
-    for (int ch = 0; w && ch < s.c; ch++)
-        for (int y = r->y0; y < r->y1; y++) {
-            size_t o = ((size_t)ch * s.h + y) * s.w + r->x0;
-            for (size_t q = 0; q < w; q++) dst[o + q] = src[o + q];
-        }
-}
-
-/* Candidates [lo, hi) of this pass (a group): their rectangles, the input
- * window copied in, then each patched layer, its old values saved
- * first. */
+/* Candidates [lo, hi) of this pass (a group): their rectangles, then
+ * each patched layer, its old values saved first. */
 static void patch_group(const patch_job *jb, size_t lo, size_t hi,
                         float *scratch)
 {
@@ -341,7 +331,7 @@ static void patch_group(const patch_job *jb, size_t lo, size_t hi,
         for (int k = 1; k < t; k++)
             p->node[k]->op->reach(p->node[k], &r[k - 1], &r[k]);
     }
-    for (int k = 0; k < t; k++) {
+    for (int k = 1; k < t; k++) {
         const nn_node *v = p->node[k];
         for (size_t j = lo; j < hi; j++) {
             size_t i = (size_t)p->idx[j];
@@ -350,14 +340,13 @@ static void patch_group(const patch_job *jb, size_t lo, size_t hi,
             if (p->save[k])
                 copy_rect(y, v->shape, r, p->undo + j * p->undo_per +
                           p->undo_off[k], true);
-            if (k == 0) {
-                move_rect(y, jb->x + i * p->size[0], v->shape, r);
-                continue;
-            }
-            it[j - lo] = (nn_patch_item){ p->kept[k - 1] + i * p->size[k - 1],
-                                          y, *r };
+            /* the first layer reads the candidate: it is the kept point
+             * with the window changed */
+            const float *x = k == 1 ? jb->x + i * p->size[0]
+                                    : p->kept[k - 1] + i * p->size[k - 1];
+            it[j - lo] = (nn_patch_item){ x, y, *r };
         }
-        if (k > 0) v->op->patch(v, it, (int)(hi - lo), scratch, p->nscratch);
+        v->op->patch(v, it, (int)(hi - lo), scratch, p->nscratch);
     }
 }
 
