@@ -257,8 +257,8 @@ void advc_graph_zero_grads(advc_graph *g);
  * convolution, activation and pooling layer only on the output rectangle
  * the change reaches, then the layers from the first dense one on in
  * full.  The logits are bitwise those of advc_graph_forward of the
- * candidate (the same GEMM sums; a smooth activation's vector tail may
- * differ in the last bit).  EVAL mode only; no backward may follow. */
+ * candidate (the same GEMM sums, the same elementwise kernels).  EVAL
+ * mode only; no backward may follow. */
 typedef struct {
     int y0, y1, x0, x1;     /* rows [y0, y1), columns [x0, x1)           */
 } advc_rect;
