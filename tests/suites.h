@@ -26,6 +26,7 @@
     X(models, 237)         \
     X(nn, 70)              \
     X(attack, 46)          \
+    X(patch, 30)           \
     X(aa, 213)             \
     X(eval, 1)             \
     X(pictures, 2)         \

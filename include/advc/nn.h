@@ -249,6 +249,46 @@ void advc_graph_backward(advc_graph *g, advc_pass pass);
 const float *advc_graph_input_grad(const advc_graph *g);
 void advc_graph_zero_grads(advc_graph *g);
 
+/* ---- incremental forward passes (src/nn/forward_patch.c) ---------------
+ * For searches that change one rectangle of the input at a time (the
+ * Square attack): per sample, the activations of its current point are
+ * kept; a candidate that differs from that point only inside a rectangle
+ * of the input plane (all channels) is evaluated by recomputing each
+ * convolution, activation and pooling layer only on the output rectangle
+ * the change reaches, then the layers from the first dense one on in
+ * full.  The logits are bitwise those of advc_graph_forward of the
+ * candidate (the same GEMM sums, the same elementwise kernels).  EVAL
+ * mode only; no backward may follow. */
+typedef struct {
+    int y0, y1, x0, x1;     /* rows [y0, y1), columns [x0, x1)           */
+} advc_rect;
+typedef struct advc_patch advc_patch;
+
+/* *out = kept activations for samples 0 .. n-1 (n <= the compiled batch)
+ * of the compiled g, for square windows of side up to
+ * advc_patch_max_side; NULL when g is not a chain of layers this can
+ * patch (branches, more than one exit, a Winograd convolution, a dense
+ * layer first) or when no window is small enough to pay (the caller then
+ * runs full forwards).  Returns ADVC_ERR_NOMEM (*out NULL) when out of
+ * memory, else ADVC_OK. */
+advc_status advc_patch_new(advc_graph *g, int n, advc_patch **out);
+void advc_patch_free(advc_patch *p);
+/* The largest window side whose patched forward costs less than a full
+ * one (by the layers' multiply-adds; see forward_patch.c). */
+int advc_patch_max_side(const advc_patch *p);
+/* Keeps rows 0 .. m-1 of the last advc_graph_forward (in EVAL mode) as
+ * the points of samples idx[0 .. m). */
+void advc_patch_keep(advc_patch *p, const int *idx, int m);
+/* The forward of m candidates: candidate j is row idx[j] of x (n, c, h,
+ * w), equal to sample idx[j]'s kept point outside r[j] (a window of side
+ * <= advc_patch_max_side).  Logits in advc_graph_logits rows 0 .. m-1.
+ * Then advc_patch_settle says which candidates become the kept points. */
+void advc_patch_forward(advc_patch *p, const float *x, const int *idx,
+                        const advc_rect *r, int m);
+/* After advc_patch_forward: keep[j] != 0 makes candidate j sample idx[j]'s
+ * kept point; the others are undone. */
+void advc_patch_settle(advc_patch *p, const unsigned char *keep);
+
 /* Activation-derivative override for one pass kind: every activation node
  * whose forward is `forward` (ADVC_ACT_COUNT: every activation node) uses
  * rule.f' in backward passes of that kind.  rule.f = ADVC_ACT_COUNT clears

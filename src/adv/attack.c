@@ -249,30 +249,27 @@ static float exit_weight(const atk_ctx *c, int e)
     return c->cfg->exit_weights ? advc_graph_exit_weight(c->g, e) : 1.0f;
 }
 
-const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
-                      int m, float *obj, unsigned char *fooled,
-                      bool want_grad)
+/* True when idx[0 .. m) is 0 .. n-1: the rows are the samples, in
+ * order, and need no gathering. */
+static bool all_in_order(const atk_ctx *c, const int *idx, int m)
 {
-    atk_ws *w = c->ws;
-    size_t d = c->d;
-    int C = c->classes;
-
-    /* Gather the active rows unless they are all of them, in order. */
     bool ident = m == c->n;
     for (int j = 0; ident && j < m; j++) ident = idx[j] == j;
-    const float *in = pts;
-    if (!ident) {
-        for (int j = 0; j < m; j++)
-            memcpy(w->stage + (size_t)j * d, pts + (size_t)idx[j] * d,
-                   d * sizeof *pts);
-        in = w->stage;
-    }
+    return ident;
+}
+
+/* J of the graph's logits rows 0 .. m-1 as samples idx[j], with dJ/dz
+ * into the dlogits buffers when want_grad. */
+static void score_rows(const atk_ctx *c, const int *idx, int m, float *obj,
+                       bool want_grad)
+{
+    atk_ws *w = c->ws;
+    int C = c->classes;
+    bool ident = all_in_order(c, idx, m);
     for (int j = 0; j < m; j++) {
         w->ey[j] = c->y[idx[j]];
         if (c->loss_tgt) w->et[j] = c->loss_tgt[idx[j]];
     }
-    advc_graph_forward_for(c->g, in, m, c->cfg->mode, ADVC_PASS_ATTACK);
-
     if (obj)
         for (int j = 0; j < m; j++) obj[idx[j]] = 0.0f;
     for (int e = 0; e < c->exits; e++) {
@@ -297,20 +294,51 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
         if (obj)
             for (int j = 0; j < m; j++) obj[idx[j]] += f * w->eloss[j];
     }
+}
 
-    if (fooled) {
-        if (c->judge < 0) {
-            for (int j = 0; j < m; j++) fooled[idx[j]] = 0;
-        } else {
-            advc_argmax_rows(m, C, advc_graph_logits(c->g, c->judge),
-                             w->epred);
-            for (int j = 0; j < m; j++) {
-                int i = idx[j];
-                fooled[i] = c->succ_tgt ? w->epred[j] == c->succ_tgt[i]
-                                        : w->epred[j] != c->y[i];
-            }
-        }
+/* fooled[idx[j]] from the graph's logits rows 0 .. m-1. */
+static void judge_rows(const atk_ctx *c, const int *idx, int m,
+                       unsigned char *fooled)
+{
+    atk_ws *w = c->ws;
+    if (c->judge < 0) {
+        for (int j = 0; j < m; j++) fooled[idx[j]] = 0;
+        return;
     }
+    advc_argmax_rows(m, c->classes, advc_graph_logits(c->g, c->judge),
+                     w->epred);
+    for (int j = 0; j < m; j++) {
+        int i = idx[j];
+        fooled[i] = c->succ_tgt ? w->epred[j] == c->succ_tgt[i]
+                                : w->epred[j] != c->y[i];
+    }
+}
+
+void atk_score(const atk_ctx *c, const int *idx, int m, float *obj,
+               unsigned char *fooled)
+{
+    score_rows(c, idx, m, obj, false);
+    if (fooled) judge_rows(c, idx, m, fooled);
+}
+
+const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
+                      int m, float *obj, unsigned char *fooled,
+                      bool want_grad)
+{
+    atk_ws *w = c->ws;
+    size_t d = c->d;
+
+    /* Gather the active rows unless they are all of them, in order. */
+    const float *in = pts;
+    if (!all_in_order(c, idx, m)) {
+        for (int j = 0; j < m; j++)
+            memcpy(w->stage + (size_t)j * d, pts + (size_t)idx[j] * d,
+                   d * sizeof *pts);
+        in = w->stage;
+    }
+    advc_graph_forward_for(c->g, in, m, c->cfg->mode, ADVC_PASS_ATTACK);
+    score_rows(c, idx, m, obj, want_grad);
+    if (fooled) judge_rows(c, idx, m, fooled);
     if (!want_grad) return NULL;
     advc_graph_backward(c->g, ADVC_PASS_ATTACK);
     return advc_graph_input_grad(c->g);

@@ -132,6 +132,12 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
                       int m, float *obj, unsigned char *fooled,
                       bool want_grad);
 
+/* The scoring half of atk_eval, for a caller that ran the forward itself
+ * (Square's incremental forwards): obj[i] and fooled[i] (either may be
+ * NULL) of i = idx[j] from the graph's logits rows j = 0 .. m-1. */
+void atk_score(const atk_ctx *c, const int *idx, int m, float *obj,
+               unsigned char *fooled);
+
 /* KL runs: f(x) of every exit into ws->zref (one forward in the config's
  * mode); call once at the start of a run whose loss is ADVC_LOSS_KL. */
 void atk_kl_reference(const atk_ctx *c);

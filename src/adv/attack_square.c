@@ -15,6 +15,9 @@
  * point.  Every sample draws from its own random stream, so its queries do
  * not depend on which others are still running or on the thread count
  * (the reference draws one square per query for the whole batch).
+ * Once the squares are small enough, the forward of a query is
+ * incremental on models that allow it (advc_patch, src/nn/forward_patch.c):
+ * only what the square reaches is recomputed, with the same bits.
  */
 #include "attack_internal.h"
 
@@ -63,6 +66,10 @@ typedef struct {
     unsigned char *hit;   /* (n) the candidate fools the model            */
     int *idx;             /* (n) samples still running                    */
     advc_rng *rng;        /* (n) one stream per sample                    */
+    advc_rect *win;       /* (n) the square of running sample j           */
+    unsigned char *take;  /* (n) running sample j's candidate is its new
+                             current point                              */
+    advc_patch *patch;    /* incremental forwards, or NULL: full ones     */
     void *slab;
 } square_state;
 
@@ -70,7 +77,8 @@ static advc_status square_alloc(const atk_ctx *c, square_state *s)
 {
     size_t n = (size_t)c->n, rows = n * c->d * sizeof(float);
     size_t sizes[] = {rows, rows, n * sizeof(float), n * sizeof(float), n,
-                      n * sizeof(int), n * sizeof(advc_rng)};
+                      n * sizeof(int), n * sizeof(advc_rng),
+                      n * sizeof(advc_rect), n};
     enum { NPIECES = sizeof sizes / sizeof sizes[0] };
     size_t total = 0;
     for (int k = 0; k < NPIECES; k++) total += (sizes[k] + 63) / 64 * 64;
@@ -80,7 +88,8 @@ static advc_status square_alloc(const atk_ctx *c, square_state *s)
     void **dst[NPIECES] = {(void **)&s->best, (void **)&s->cand,
                            (void **)&s->bobj, (void **)&s->cobj,
                            (void **)&s->hit,  (void **)&s->idx,
-                           (void **)&s->rng};
+                           (void **)&s->rng,  (void **)&s->win,
+                           (void **)&s->take};
     for (int k = 0; k < NPIECES; k++) {
         *dst[k] = p;
         p += (sizes[k] + 63) / 64 * 64;
@@ -114,22 +123,37 @@ static void square_start(const atk_ctx *c, square_state *s, int i,
     }
 }
 
+/* dst = src on window r of sample i's rows (every channel): the
+ * candidate and the current point differ only there. */
+static void copy_window(const atk_ctx *c, advc_shape sh, int i,
+                        const advc_rect *r, float *dst, const float *src)
+{
+    size_t off = (size_t)i * c->d, w = (size_t)(r->x1 - r->x0);
+    for (int ch = 0; ch < sh.c; ch++)
+        for (int row = r->y0; row < r->y1; row++) {
+            size_t k = off + ((size_t)ch * sh.h + row) * sh.w + r->x0;
+            memcpy(dst + k, src + k, w * sizeof *dst);
+        }
+}
+
 /* The candidate of sample i: its current point with one square of side
  * `side` moved, per channel, by 2 eps s toward the other side of the ball
- * (then projected: every pixel ends at x +- eps, or at the box). */
+ * (then projected: every pixel ends at x +- eps, or at the box).  The
+ * candidate row equals the current point on entry (square_decide keeps
+ * it so), so only the square is written; *win is where it is. */
 static void square_candidate(const atk_ctx *c, square_state *s, int i,
-                             advc_shape sh, int side)
+                             advc_shape sh, int side, advc_rect *win)
 {
     const advc_attack_config *cfg = c->cfg;
     size_t off = (size_t)i * c->d;
     const float *x = c->x + off, *b = s->best + off;
     float *p = s->cand + off;
     advc_rng *r = &s->rng[i];
-    memcpy(p, b, c->d * sizeof *p);
     /* A corner in [0, h - side): the reference never places a square at
      * the last row or column offset (except when side = h). */
     int vh = sh.h > side ? (int)advc_rng_below(r, (uint32_t)(sh.h - side)) : 0;
     int vw = sh.w > side ? (int)advc_rng_below(r, (uint32_t)(sh.w - side)) : 0;
+    *win = (advc_rect){ vh, vh + side, vw, vw + side };
     for (int ch = 0; ch < sh.c; ch++) {
         float e = 2.0f * cfg->eps * random_sign(r);
         for (int row = vh; row < vh + side; row++) {
@@ -139,6 +163,48 @@ static void square_candidate(const atk_ctx *c, square_state *s, int i,
                 p[k] = atk_clamp(b[k] + e, x[k], cfg->eps, cfg->lo, cfg->hi);
             }
         }
+    }
+}
+
+/* J and the fooled flags of the running samples' candidates: a full
+ * forward, or, once the squares are small enough, an incremental one
+ * from their current points (the same logits).  *kept: the incremental
+ * state holds the current points (set here when it starts). */
+static void square_eval(const atk_ctx *c, square_state *s, int m, int side,
+                        bool *kept)
+{
+    if (!s->patch || side > advc_patch_max_side(s->patch)) {
+        atk_eval(c, s->cand, s->idx, m, s->cobj, s->hit, false);
+        return;
+    }
+    if (!*kept) { /* one full forward of the current points to start */
+        atk_eval(c, s->best, s->idx, m, NULL, NULL, false);
+        advc_patch_keep(s->patch, s->idx, m);
+        *kept = true;
+    }
+    advc_patch_forward(s->patch, s->cand, s->idx, s->win, m);
+    atk_score(c, s->idx, m, s->cobj, s->hit);
+}
+
+/* The candidates of the running samples: the first that fools is the
+ * result; one with a higher J becomes the current point.  Afterwards
+ * every candidate row equals its current point again. */
+static void square_decide(const atk_ctx *c, atk_out *o, square_state *s,
+                          int m, advc_shape sh)
+{
+    size_t d = c->d;
+    for (int j = 0; j < m; j++) {
+        int i = s->idx[j];
+        const float *p = s->cand + (size_t)i * d;
+        s->take[j] = 0;
+        if (s->hit[i] && !o->fooled[i]) {
+            atk_take_fool(c, o, i, p, s->cobj[i]);
+        } else if (s->cobj[i] > s->bobj[i]) {
+            copy_window(c, sh, i, &s->win[j], s->best, s->cand);
+            s->bobj[i] = s->cobj[i];
+            s->take[j] = 1;
+        }
+        if (!s->take[j]) copy_window(c, sh, i, &s->win[j], s->cand, s->best);
     }
 }
 
@@ -155,6 +221,8 @@ static void square_run(const atk_ctx *c, atk_out *o, square_state *s,
         int i = s->idx[j];
         atk_rng(c, (uint64_t)restart, i, &s->rng[i]);
         square_start(c, s, i, sh);
+        memcpy(s->cand + (size_t)i * d, s->best + (size_t)i * d,
+               d * sizeof *s->cand);
     }
     atk_eval(c, s->best, s->idx, m, s->bobj, s->hit, false);
     for (int j = 0; j < m; j++) {
@@ -163,21 +231,14 @@ static void square_run(const atk_ctx *c, atk_out *o, square_state *s,
                                      s->bobj[i]);
     }
     if (c->early_stop) m = atk_drop_fooled(o->fooled, s->idx, m);
+    bool kept = false;
     for (int it = 0; it < c->cfg->steps && m > 0; it++) {
         int side = atk_square_side(c->cfg->square.p_init, it, sh.h, sh.w);
         for (int j = 0; j < m; j++)
-            square_candidate(c, s, s->idx[j], sh, side);
-        atk_eval(c, s->cand, s->idx, m, s->cobj, s->hit, false);
-        for (int j = 0; j < m; j++) {
-            int i = s->idx[j];
-            const float *p = s->cand + (size_t)i * d;
-            if (s->hit[i] && !o->fooled[i]) {
-                atk_take_fool(c, o, i, p, s->cobj[i]);
-            } else if (s->cobj[i] > s->bobj[i]) {
-                memcpy(s->best + (size_t)i * d, p, d * sizeof *p);
-                s->bobj[i] = s->cobj[i];
-            }
-        }
+            square_candidate(c, s, s->idx[j], sh, side, &s->win[j]);
+        square_eval(c, s, m, side, &kept);
+        square_decide(c, o, s, m, sh);
+        if (kept) advc_patch_settle(s->patch, s->take);
         if (c->early_stop) m = atk_drop_fooled(o->fooled, s->idx, m);
     }
     for (int j = 0; j < m; j++) {
@@ -187,12 +248,26 @@ static void square_run(const atk_ctx *c, atk_out *o, square_state *s,
     }
 }
 
+/* Incremental forwards when the graph allows them (a chain of layers in
+ * EVAL mode; advc_patch_new decides), chosen once per attack. */
+static advc_status square_patch(const atk_ctx *c, square_state *s)
+{
+    s->patch = NULL;
+    if (c->cfg->mode != ADVC_MODE_EVAL) return ADVC_OK;
+    return advc_patch_new(c->g, c->n, &s->patch);
+}
+
 static advc_status atk_square(const atk_ctx *c, atk_out *o)
 {
     square_state s;
     if (square_alloc(c, &s) != ADVC_OK) return ADVC_ERR_NOMEM;
+    if (square_patch(c, &s) != ADVC_OK) {
+        advc_free(s.slab);
+        return ADVC_ERR_NOMEM;
+    }
     atk_out_reset(c, o);
     for (int r = 0; r < c->cfg->restarts; r++) square_run(c, o, &s, r);
+    advc_patch_free(s.patch);
     advc_free(s.slab);
     return ADVC_OK;
 }

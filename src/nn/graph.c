@@ -893,6 +893,16 @@ void advc_graph_forward_for(advc_graph *g, const float *x, int n,
     if (mode == ADVC_MODE_TRAIN) g->step++;
 }
 
+void nn_forward_from(advc_graph *g, int first, int n, advc_mode mode)
+{
+    assert(g->batch > 0 && n >= 1 && n <= g->batch);
+    nn_ctx c = make_ctx(g, n, mode, ADVC_PASS_ATTACK);
+    for (int i = first; i < g->nnodes; i++)
+        g->nodes[i]->op->forward(g->nodes[i], &c);
+    g->last_n = 0; /* the earlier layers do not hold this pass */
+    if (mode == ADVC_MODE_TRAIN) g->step++;
+}
+
 void advc_graph_forward(advc_graph *g, const float *x, int n, advc_mode mode)
 {
     advc_graph_forward_for(g, x, n, mode, ADVC_PASS_UPDATE);

@@ -19,6 +19,15 @@
 typedef struct nn_node nn_node;
 typedef struct nn_ctx nn_ctx;
 
+/* One sample's part of an incremental forward (forward_patch.c): its
+ * input and output planes, kept from its current point, and the rectangle
+ * of the output to recompute (all channels). */
+typedef struct {
+    const float *x;         /* (input shape) the sample's input, patched   */
+    float *y;               /* (output shape) its output                   */
+    advc_rect r;            /* output rows and columns to recompute        */
+} nn_patch_item;
+
 /* One op kind.  forward reads its inputs' y and writes v->y; backward reads
  * v->dy and writes or adds its inputs' gradients (see nn_input_grad) and,
  * in UPDATE passes, adds its parameter gradients. */
@@ -48,6 +57,20 @@ typedef struct {
      * passes through: nn_act_fuse); absorb(v, NULL) undoes it.  The
      * results are bitwise those of the two nodes apart (NULL: never). */
     void (*absorb)(nn_node *v, nn_node *act);
+    /* Incremental forward (forward_patch.c), for ops whose output at a
+     * pixel reads only a window of their input plane around it (NULL: the
+     * op ends the patched layers; it and all after it run in full).
+     * reach: false if this node cannot be patched with its forward's bits
+     * (a Winograd convolution, a fused activation); else *out = the
+     * rectangle of the output plane that a change of the input inside *in
+     * reaches (empty, y0 >= y1, when none).  patch: recomputes the items'
+     * rectangles on this thread, with nscratch floats of scratch, at least
+     * patch_floats(v, the most output pixels of one item) (patch_floats
+     * NULL: none needed). */
+    bool (*reach)(const nn_node *v, const advc_rect *in, advc_rect *out);
+    void (*patch)(const nn_node *v, const nn_patch_item *it, int m,
+                  float *scratch, size_t nscratch);
+    size_t (*patch_floats)(const nn_node *v, size_t pixels);
 } nn_op;
 
 struct nn_node {
@@ -139,6 +162,24 @@ bool nn_aux_ints(advc_graph *g, int32_t **slot, size_t fixed,
                  size_t per_sample);
 bool nn_aux_bytes(advc_graph *g, uint8_t **slot, size_t fixed,
                   size_t per_sample);
+
+/* ---- incremental forward (forward_patch.c) ------------------------------ */
+
+/* The output rectangle of a k x k window op (stride, zero padding pad,
+ * output plane oh x ow) that a change inside *in reaches: output row oy
+ * reads input rows oy*stride - pad + [0, k), so it is reached when that
+ * range meets [in->y0, in->y1); likewise columns.  Clipped to the plane. */
+void nn_reach_window(const advc_rect *in, int k, int stride, int pad,
+                     int oh, int ow, advc_rect *out);
+static inline size_t nn_rect_pixels(const advc_rect *r)
+{
+    return r->y0 < r->y1 && r->x0 < r->x1
+               ? (size_t)(r->y1 - r->y0) * (size_t)(r->x1 - r->x0) : 0;
+}
+/* Runs nodes [first, end) of g on the n rows their inputs already hold
+ * (the layers after the patched ones), in `mode`.  The pass is not a
+ * forward a backward could follow. */
+void nn_forward_from(advc_graph *g, int first, int n, advc_mode mode);
 
 /* ---- activations in other ops' passes (activation.c) --------------------- */
 

@@ -9,6 +9,12 @@
  * nn_op.absorb), this node only passes through: its input's op writes y
  * and reads dy.
  */
+/* The short copies here stay loops: GCC would turn them into memcpy
+ * calls (loop distribution), which on runs of 2-10 floats cost more than
+ * the copies. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include "../graph_internal.h"
@@ -78,6 +84,70 @@ static void act_backward(nn_node *v, const nn_ctx *c)
                 backward_range, &j);
 }
 
+/* Incremental forward (forward_patch.c): y = f(x) on the same rectangle,
+ * a row at a time. */
+static bool act_reach(const nn_node *v, const advc_rect *in, advc_rect *out)
+{
+    const act_op *d = v->priv;
+    *out = *in;
+    return !d->fused; /* a fused node's y is written by its input's op */
+}
+
+/* Items [j, *end)'s rectangles (all channels) fit cap floats, or just
+ * item j's when it alone does not. */
+static size_t act_group(const nn_node *v, const nn_patch_item *it, int j,
+                        int m, size_t cap, int *end)
+{
+    size_t c = (size_t)v->shape.c, n = c * nn_rect_pixels(&it[j].r);
+    int e = j + 1;
+    while (e < m && n + c * nn_rect_pixels(&it[e].r) <= cap)
+        n += c * nn_rect_pixels(&it[e++].r);
+    *end = e;
+    return n;
+}
+
+/* buf <-> the rectangle of plane p (every channel), row by row. */
+static float *move_rect(float *p, advc_shape s, const advc_rect *r,
+                        float *buf, bool in)
+{
+    size_t w = nn_rect_pixels(r) ? (size_t)(r->x1 - r->x0) : 0;
+    for (int ch = 0; w && ch < s.c; ch++)
+        for (int y = r->y0; y < r->y1; y++, buf += w) {
+            float *row = p + ((size_t)ch * s.h + y) * s.w + r->x0;
+            for (size_t q = 0; q < w; q++) {
+                if (in) buf[q] = row[q];
+                else row[q] = buf[q];
+            }
+        }
+    return buf;
+}
+
+/* The rectangles of a group of items are gathered, activated in one call
+ * (the kernel's per-call set-up cost as much as a 3-float row) and put
+ * back; the kernel is elementwise with the same code in every lane, so
+ * the bits do not depend on where a value sits. */
+static void act_patch(const nn_node *v, const nn_patch_item *it, int m,
+                      float *scratch, size_t nscratch)
+{
+    const act_op *d = v->priv;
+    for (int j = 0, e; j < m; j = e) {
+        size_t n = act_group(v, it, j, m, nscratch, &e);
+        float *b = scratch;
+        for (int q = j; q < e; q++)
+            b = move_rect((float *)it[q].x, v->shape, &it[q].r, b, true);
+        advc_act_forward(d->act.f, d->act.alpha, n, scratch, scratch);
+        b = scratch;
+        for (int q = j; q < e; q++)
+            b = move_rect(it[q].y, v->shape, &it[q].r, b, false);
+    }
+}
+
+/* Room for one item's rectangle, all channels. */
+static size_t act_patch_floats(const nn_node *v, size_t pixels)
+{
+    return (size_t)v->shape.c * pixels;
+}
+
 static void act_describe(const nn_node *v, char *buf, size_t size)
 {
     const act_op *d = v->priv;
@@ -91,7 +161,8 @@ static void act_describe(const nn_node *v, char *buf, size_t size)
 
 static const nn_op act_vt = {
     .name = "act", .forward = act_forward, .backward = act_backward,
-    .describe = act_describe,
+    .describe = act_describe, .reach = act_reach, .patch = act_patch,
+    .patch_floats = act_patch_floats,
 };
 
 bool nn_is_act(const nn_node *v) { return v->op == &act_vt; }

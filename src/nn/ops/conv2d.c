@@ -294,6 +294,8 @@ static const nn_op conv_vt = {
     .name = "conv2d", .forward = conv_forward, .backward = conv_backward,
     .workspace = conv_workspace, .describe = conv_describe,
     .macs = conv_macs, .prepare = conv_prepare, .saved = conv_saved,
+    .reach = conv_reach, .patch = conv_patch,
+    .patch_floats = conv_patch_floats,
 };
 
 bool advc_graph_conv_layer(const advc_graph *g, int i, advc_conv_layer *out)

@@ -88,6 +88,13 @@ size_t conv_gemm_thread_floats(const conv_op *d);
 size_t conv_gemm_saved_floats(const conv_op *d); /* per sample */
 size_t conv_gemm_shared_floats(const conv_op *d);
 
+/* conv_patch.c: the incremental forward's rectangles (nn_op.reach,
+ * patch, patch_floats). */
+bool conv_reach(const nn_node *v, const advc_rect *in, advc_rect *out);
+void conv_patch(const nn_node *v, const nn_patch_item *it, int m,
+                float *scratch, size_t nscratch);
+size_t conv_patch_floats(const nn_node *v, size_t pixels);
+
 /* conv_wino.c: Winograd F(4x4, 3x3). */
 void conv_wino_forward(conv_job *j);
 void conv_wino_input_grad(conv_job *j);

@@ -186,6 +186,52 @@ static void pool_backward(nn_node *v, const nn_ctx *c)
                 backward_planes, &j);
 }
 
+/* Incremental forward (forward_patch.c): the outputs whose windows meet
+ * the changed rectangle, each as max_plane / avg_plane computes it. */
+static bool pool_reach(const nn_node *v, const advc_rect *in, advc_rect *out)
+{
+    const pool_op *d = v->priv;
+    nn_reach_window(in, d->k, d->stride, d->pad, d->oh, d->ow, out);
+    return d->kind != POOL_GLOBAL;
+}
+
+/* Output (oy, ox) of plane x: the first maximum in row-major window
+ * order, or the mean over the window (the same sums as the planes). */
+static float pool_at(const pool_op *d, const float *x, int oy, int ox)
+{
+    int y0, y1, x0, x1;
+    window(d, oy, ox, &y0, &y1, &x0, &x1);
+    if (d->kind == POOL_MAX) {
+        float m = x[y0 * d->w + x0];
+        for (int iy = y0; iy < y1; iy++)
+            for (int ix = x0; ix < x1; ix++)
+                if (x[iy * d->w + ix] > m) m = x[iy * d->w + ix];
+        return m;
+    }
+    float s = 0.0f;
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++) s += x[iy * d->w + ix];
+    return s / (float)((y1 - y0) * (x1 - x0));
+}
+
+static void pool_patch(const nn_node *v, const nn_patch_item *it, int m,
+                       float *scratch, size_t nscratch)
+{
+    const pool_op *d = v->priv;
+    size_t in = (size_t)d->h * d->w, out = (size_t)d->oh * d->ow;
+    (void)scratch, (void)nscratch;
+    for (int j = 0; j < m; j++) {
+        const advc_rect *r = &it[j].r;
+        for (int ch = 0; nn_rect_pixels(r) && ch < v->shape.c; ch++) {
+            const float *x = it[j].x + ch * in;
+            float *y = it[j].y + ch * out;
+            for (int oy = r->y0; oy < r->y1; oy++)
+                for (int ox = r->x0; ox < r->x1; ox++)
+                    y[oy * d->ow + ox] = pool_at(d, x, oy, ox);
+        }
+    }
+}
+
 static void pool_describe(const nn_node *v, char *buf, size_t size)
 {
     const pool_op *d = v->priv;
@@ -195,11 +241,11 @@ static void pool_describe(const nn_node *v, char *buf, size_t size)
 
 static const nn_op maxpool_vt = {
     .name = "maxpool", .forward = pool_forward, .backward = pool_backward,
-    .describe = pool_describe,
+    .describe = pool_describe, .reach = pool_reach, .patch = pool_patch,
 };
 static const nn_op avgpool_vt = {
     .name = "avgpool", .forward = pool_forward, .backward = pool_backward,
-    .describe = pool_describe,
+    .describe = pool_describe, .reach = pool_reach, .patch = pool_patch,
 };
 static const nn_op gap_vt = {
     .name = "gavgpool", .forward = pool_forward, .backward = pool_backward,
