@@ -10,19 +10,19 @@
 #   pgd-2     PGD-2 (step 1.25 eps), highest-loss iterate
 #   fast      --recipe fast: PGD-3 (step 2.5 eps / 3), highest-loss iterate
 # each evaluated with --attack aa (AutoAttack) on the first NEVAL test
-# images.  Usage: sh bench/repro/fastat-few.sh (ARMS="cnn-small cnn",
-# SEEDS="1 2 3 4 5" for cnn-small, cnn on seed 1 with fast only; NEVAL
-# 1000, cnn half of it).  About 1.5 hours on two quiet cores.
+# images.  Usage: sh bench/repro/fastat-few.sh, with ARMS="cnn-small cnn
+# fmnist-cnn-small" (MNIST eps 0.3; cnn on seed 1 and fast only;
+# Fashion-MNIST eps 0.1, fast only), SEEDS="1 2 3 4 5", NEVAL=1000 (cnn
+# half of it).  About 2.5 hours on two quiet cores.
 set -eu
 . bench/repro/lib.sh
-need_data mnist
+need_data mnist fashion-mnist
 paper_begin fastat-few "Few-step against single-step fast adversarial training (issue 13): PGD-2 and PGD-3 with an eps ramp"
-ARMS=${ARMS:-cnn-small cnn}
+ARMS=${ARMS:-cnn-small cnn fmnist-cnn-small}
 SEEDS=${SEEDS:-1 2 3 4 5}
 NEVAL=${NEVAL:-1000}
-D=data/mnist
 SCHED="--epochs 10 --batch 100 --lr 5e-3 --schedule cyclic --eps-ramp 3"
-BUDGET_NOTE="MNIST eps 0.3, 10 epochs; cnn-small seeds $SEEDS, cnn seed 1 (fast only); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2)))."
+BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn: 1); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2))); arms: $ARMS."
 
 # flags VARIANT: its training flags.
 flags() {
@@ -34,12 +34,13 @@ flags() {
     esac
 }
 
-# one MODEL VARIANT SEED N: trains and attacks one run; prints
-# "clean aa guard_pgd seconds collapsed-why".
+# one ARM VARIANT SEED N: trains and attacks one run (the arm's data,
+# model and eps in D, MODEL, EPS); prints "clean aa guard_pgd seconds
+# collapsed-why".
 one() {
     m="$WORK/$1-$2-$3.advc"
-    train "$m" --data $D --model $1 --eps 0.3 --seed $3 $(flags $2)
-    evaljson "$m.aa$4.json" --model "$m" --data $D --attack aa --eps 0.3 \
+    train "$m" --data $D --model $MODEL --eps $EPS --seed $3 $(flags $2)
+    evaljson "$m.aa$4.json" --model "$m" --data $D --attack aa --eps $EPS \
         --limit $4 --seed $3
     c=$(json_get "$m.aa$4.json" clean_acc '"attack":"aa"')
     a=$(json_get "$m.aa$4.json" robust_acc '"attack":"aa"')
@@ -54,10 +55,14 @@ one() {
 }
 
 for arm in $ARMS; do
-    seeds=$SEEDS n=$NEVAL vs="sat-ramp pgd-2 fast"
-    [ "$arm" = cnn-small ] || { seeds=1 n=$((NEVAL / 2)) vs=fast; }
-    section_plain "MNIST, $arm, eps 0.3" \
-        "\`advc train --data $D --model $arm --eps 0.3 --seed S FLAGS\`, then \`advc eval --attack aa --limit $n --seed S\`; clean and AutoAttack accuracy on the first $n test images, mean ± std over seeds $seeds (per seed in the CSV); worst: the lowest seed; collapsed: the guard saw catastrophic overfitting (it then keeps the epoch before) or the run ends below 20%; train s: mean wall seconds of a run, on a shared machine (the fair cost comparison is the last table)."
+    seeds=$SEEDS n=$NEVAL D=data/mnist MODEL=cnn-small EPS=0.3 vs=fast
+    case $arm in
+    cnn-small) vs="sat-ramp pgd-2 fast" ;;
+    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn ;;
+    fmnist-cnn-small) D=data/fashion-mnist EPS=0.1 ;;
+    esac
+    section_plain "$D, $MODEL, eps $EPS" \
+        "\`advc train --data $D --model $MODEL --eps $EPS --seed S FLAGS\`, then \`advc eval --attack aa --limit $n --seed S\`; clean and AutoAttack accuracy on the first $n test images, mean ± std over seeds $seeds (per seed in the CSV); worst: the lowest seed; collapsed: the guard saw catastrophic overfitting (it then keeps the epoch before) or the run ends below 20%; train s: mean wall seconds of a run, on a shared machine (the fair cost comparison is the last table)."
     printf '| variant | flags | clean | AutoAttack | worst seed | guard PGD-10 | collapsed | train s |\n|---|---|---|---|---|---|---|---|\n' >>"$WORK/rows.md"
     for v in $vs; do
         cs="" as="" gs="" ts="" co=0 ws=""
@@ -79,7 +84,7 @@ done
 # The cost, as fastat.sh measures it: one epoch of COST_LIMIT training
 # images (guard off), the variants interleaved, REPS times, medians.
 cost_epoch() {
-    "$ADVC" train --threads "$THREADS" --data $D --model cnn-small --eps 0.3 \
+    "$ADVC" train --threads "$THREADS" --data data/mnist --model cnn-small --eps 0.3 \
         --seed 1 --limit "$COST_LIMIT" --guard-batch 0 $(flags $1) --epochs 1 \
         --out "$WORK/cost.advc" 2>&1 | sed -n 's/.* epochs\{0,1\} in \([0-9.]*\)s.*/\1/p'
 }
