@@ -7,6 +7,10 @@
 # PGD-50 x 10 restarts, aa-lite and AutoAttack; the costly multi-step
 # reference (PGD-10 trained; PGD-40's cost measured) beside them; and the
 # recommended recipe (--recipe fast) also on seeds it was not tuned on.
+# Until 2026-12-06 --recipe fast was single-step, FGSM-RS with the smooth
+# derivative in both passes and the eps ramp (the variant sat-ramp here);
+# results/fastat.md's "fast" rows are that recipe.  It is now PGD-3 with
+# the ramp (fastat-few.sh says why).
 #
 # Usage: BUDGET=quick|full sh bench/repro/fastat.sh.  A partial study (the
 # results file says what ran) with any of:
@@ -61,6 +65,7 @@ recipe_flags() {
     n-fgsm-ramp) echo "--recipe n-fgsm --eps-ramp 3 $SCHED" ;;
     elle) echo "--recipe elle $SCHED" ;;
     me-fgsm) echo "--recipe me-fgsm $SCHED" ;;
+    sat-ramp) echo "--recipe fgsm-rs --step-size $st $sat --eps-ramp 3 $SCHED" ;;
     fast) echo "--recipe fast --epochs $EPOCHS" ;;
     pgd-10) echo "--recipe pgd --steps 10 $SCHED" ;;
     *) echo "fastat: unknown variant '$1'" >&2; exit 2 ;;

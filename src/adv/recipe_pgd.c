@@ -8,13 +8,13 @@
 
 #include <stddef.h>
 
-static void input_pgd(recipe_ctx *s)
+void recipe_input_pgd(recipe_ctx *s)
 {
     recipe_uniform_start(s, s->start, true);
     recipe_run_attack(s);
 }
 
-static void pgd_attack(advc_attack_config *a)
+void recipe_attack_pgd(advc_attack_config *a)
 {
     a->max_loss = true;   /* the highest-loss iterate */
     a->batch_mean = true; /* the training loss's gradient */
@@ -41,6 +41,6 @@ const recipe_def recipe_pgd_def = {
     { "pgd", "CE(x') with x' from PGD-k: random start, the highest-loss "
       "iterate", "Madry et al., ICLR 2018", pgd_params,
       RCP_NPARAMS(pgd_params), NULL },
-    pgd_resolve, ADVC_ATK_PGD, pgd_attack, input_pgd, recipe_loss_adv, false,
-    true
+    pgd_resolve, ADVC_ATK_PGD, recipe_attack_pgd, recipe_input_pgd,
+    recipe_loss_adv, false, true
 };

@@ -106,6 +106,11 @@ float recipe_ce_update(recipe_ctx *s, const float *in, float mul,
  * the batch-mean loss. */
 void recipe_input_fgsm_rs(recipe_ctx *s);
 void recipe_attack_batch_mean(advc_attack_config *a);
+/* recipe_pgd.c, shared with fast: PGD from the clipped uniform start,
+ * keeping each sample's highest-loss iterate; the batch-mean loss's
+ * gradient. */
+void recipe_input_pgd(recipe_ctx *s);
+void recipe_attack_pgd(advc_attack_config *a);
 /* CE at the training input s->xadv (fgsm-rs, pgd, me-fgsm). */
 float recipe_loss_adv(recipe_ctx *s);
 static inline float recipe_clamp01(float v)
