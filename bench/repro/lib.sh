@@ -122,7 +122,7 @@ masking() {
 # overfitting), or it never became robust (FGSM-only from the start), or
 # its final PGD accuracy PGD (a [0,1] share) is under 20%.
 collapsed() {
-    why=$(sed -n 's/^advc train: catastrophic overfitting.*at epoch \([0-9]*\).*/collapse at epoch \1/p' "$1.err" | head -n 1)
+    why=$(sed -n 's/^advc train: catastrophic overfitting[^0-9]*at epoch \([0-9]*\).*/collapse at epoch \1/p' "$1.err" | head -n 1)
     [ -n "$why" ] || ! grep -q "never became robust" "$1.err" ||
         why="never robust (FGSM-only)"
     [ -n "$why" ] || [ "$(holds "$2 < 0.2")" = no ] ||
