@@ -86,10 +86,11 @@ done
 cost_epoch() {
     "$ADVC" train --threads "$THREADS" --data data/mnist --model cnn-small --eps 0.3 \
         --seed 1 --limit "$COST_LIMIT" --guard-batch 0 $(flags $1) --epochs 1 \
-        --out "$WORK/cost.advc" 2>&1 | sed -n 's/.* epochs\{0,1\} in \([0-9.]*\)s.*/\1/p'
+        --out "$WORK/cost.advc" --log "$WORK/cost.csv" >/dev/null 2>&1
+    tail -n 1 "$WORK/cost.csv" | cut -d, -f9
 }
 if [ "${COST:-1}" = 1 ]; then
-    COST_LIMIT=${COST_LIMIT:-20000} REPS=${REPS:-5}
+    COST_LIMIT=${COST_LIMIT:-59488} REPS=${REPS:-5}
     for r in $(seq $REPS); do
         for v in fgsm-rs sat-ramp pgd-2 fast; do
             echo "$v $(cost_epoch $v)" >>"$WORK/cost.txt"
@@ -105,6 +106,6 @@ if [ "${COST:-1}" = 1 ]; then
         printf '| %s | %s | %s | %sx |\n' "$v" "$med" "$runs" \
             "$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" >>"$WORK/rows.md"
     done
-    rm -f "$WORK/cost.txt" "$WORK/cost.advc"*
+    rm -f "$WORK/cost.txt" "$WORK/cost.advc"* "$WORK/cost.best.advc" "$WORK/cost.csv"
 fi
 paper_end

@@ -7,14 +7,15 @@
  *         CE at each sample's highest-loss iterate, with eps (and a)
  *         ramped linearly from 0 over the first 3 epochs.
  * Why three steps and not one: every single-step recipe of the study
- * either collapsed on some seed (FGSM-RS, N-FGSM, PGD-2 on one seed of
- * five) or, made collapse-free with a smooth ReLU derivative, stayed
- * 4-6 points lower under AutoAttack on cnn-small and about 20 lower on
- * cnn; PGD-3 costs about twice FGSM-RS (four forward and four backward
- * passes per batch against two and two) and a tenth of PGD-40.  The ramp
- * lets every seed start learning.  The training settings it recommends
- * (10 epochs, batch 100, Adam with a cyclic rate peaking at 5e-3) are
- * those of Wong et al.'s MNIST recipe, which the study used. */
+ * either collapsed on some seed (FGSM-RS, N-FGSM) or, made collapse-free
+ * with a smooth ReLU derivative, stayed 3 points lower on average under
+ * AutoAttack on cnn-small and about 20 lower on cnn; PGD-2 collapsed on
+ * one seed of five.  PGD-3 costs about twice FGSM-RS (five forward and
+ * four backward passes per batch against two and two; 2.14x measured)
+ * and under a tenth of PGD-40.  The ramp lets every seed start learning.
+ * The training settings it recommends (10 epochs, batch 100, Adam with a
+ * cyclic rate peaking at 5e-3) are those of Wong et al.'s MNIST recipe,
+ * which the study used. */
 #include "train_internal.h"
 
 #include <stddef.h>
