@@ -227,33 +227,6 @@ static advc_dataset te;    /* the sample's test split                    */
 static const float *tx;    /* (NT, D): its first NT images               */
 static int ty[NT];
 
-static void train(advc_graph *g, const advc_dataset *ds, int steps)
-{
-    advc_opt_config oc = advc_opt_defaults(ADVC_OPT_ADAM);
-    advc_optimizer *o = advc_optimizer_new(g, &oc);
-    ck_assert_ptr_nonnull(o);
-    float *xb = malloc((size_t)TRAIN_B * D * sizeof *xb);
-    int yb[TRAIN_B];
-    ck_assert_ptr_nonnull(xb);
-    for (int s = 0; s < steps; s++) {
-        for (int j = 0; j < TRAIN_B; j++) {
-            int i = (s * TRAIN_B + j) % ds->n;
-            memcpy(xb + (size_t)j * D, ds->x + (size_t)i * D, D * sizeof *xb);
-            yb[j] = ds->y[i];
-        }
-        advc_graph_zero_grads(g);
-        advc_graph_forward(g, xb, TRAIN_B, ADVC_MODE_TRAIN);
-        float *dz = advc_graph_dlogits(g, 0);
-        memset(dz, 0, (size_t)TRAIN_B * 10 * sizeof *dz);
-        advc_loss_xent(TRAIN_B, 10, advc_graph_logits(g, 0), yb, NULL, dz,
-                       1.0f / TRAIN_B);
-        advc_graph_backward(g, ADVC_PASS_UPDATE);
-        advc_optimizer_step(o, 3e-3f);
-    }
-    advc_optimizer_free(o);
-    free(xb);
-}
-
 /* Copies tensor `name` of src into dst (same shape). */
 static void copy_tensor(advc_graph *dst, advc_graph *src, const char *name)
 {
@@ -334,7 +307,7 @@ static void setup(void)
     ck_assert_msg(st == ADVC_OK, "%s", advc_last_error());
     ck_assert(advc_graph_compile(mlp, GRAPH_B, NULL) == ADVC_OK);
     advc_graph_init_params(mlp, 1);
-    train(mlp, &tr, 100);
+    tu_train_mnist(mlp, &tr, TRAIN_B, 100);
     masked = build_masked(mlp);
     tx = te.x;
     for (int i = 0; i < NT; i++) ty[i] = te.y[i];

@@ -176,35 +176,6 @@ END_TEST
 
 #define NS 24 /* samples attacked */
 
-static void train_briefly(advc_graph *g, const advc_dataset *ds)
-{
-    enum { TB = 50, STEPS = 60 };
-    advc_opt_config oc = advc_opt_defaults(ADVC_OPT_ADAM);
-    advc_optimizer *o = advc_optimizer_new(g, &oc);
-    ck_assert_ptr_nonnull(o);
-    size_t d = 784;
-    float *xb = malloc(TB * d * sizeof *xb);
-    int yb[TB];
-    ck_assert_ptr_nonnull(xb);
-    for (int st = 0; st < STEPS; st++) {
-        for (int j = 0; j < TB; j++) {
-            int i = (st * TB + j) % ds->n;
-            memcpy(xb + j * d, ds->x + i * d, d * sizeof *xb);
-            yb[j] = ds->y[i];
-        }
-        advc_graph_zero_grads(g);
-        advc_graph_forward(g, xb, TB, ADVC_MODE_TRAIN);
-        float *dz = advc_graph_dlogits(g, 0);
-        memset(dz, 0, TB * 10 * sizeof *dz);
-        advc_loss_xent(TB, 10, advc_graph_logits(g, 0), yb, NULL, dz,
-                       1.0f / TB);
-        advc_graph_backward(g, ADVC_PASS_UPDATE);
-        advc_optimizer_step(o, 3e-3f);
-    }
-    advc_optimizer_free(o);
-    free(xb);
-}
-
 static int correct(advc_graph *g, const float *x, const int *y, int n)
 {
     int pred[NS], ok = 0;
@@ -224,7 +195,7 @@ START_TEST(test_square_patched)
     advc_graph *g = build("cnn-small", (advc_shape){1, 28, 28});
     ck_assert(advc_graph_compile(g, 64, NULL) == ADVC_OK);
     advc_graph_init_params(g, 3);
-    train_briefly(g, &tr);
+    tu_train_mnist(g, &tr, 50, 60);
     size_t n = NS * 784;
     float *a = malloc(n * 4), *b = malloc(n * 4);
     ck_assert(a && b);

@@ -150,4 +150,36 @@ static inline void tu_tmpdir_remove(tu_tmpdir *t)
     t->dir[0] = '\0';
 }
 
+/* Trains g (compiled for batches of `batch` 28x28 MNIST images, 10
+ * classes) for `steps` Adam steps at rate 3e-3 on CE, cycling through
+ * ds in order: a briefly trained model for tests that need one. */
+static inline void tu_train_mnist(advc_graph *g, const advc_dataset *ds,
+                                  int batch, int steps)
+{
+    const size_t d = 784;
+    advc_opt_config oc = advc_opt_defaults(ADVC_OPT_ADAM);
+    advc_optimizer *o = advc_optimizer_new(g, &oc);
+    float *xb = malloc((size_t)batch * d * sizeof *xb);
+    int *yb = malloc((size_t)batch * sizeof *yb);
+    ck_assert(o && xb && yb);
+    for (int st = 0; st < steps; st++) {
+        for (int j = 0; j < batch; j++) {
+            int i = (st * batch + j) % ds->n;
+            memcpy(xb + (size_t)j * d, ds->x + (size_t)i * d, d * sizeof *xb);
+            yb[j] = ds->y[i];
+        }
+        advc_graph_zero_grads(g); /* CE(f(x), y), mean over the batch */
+        advc_graph_forward(g, xb, batch, ADVC_MODE_TRAIN);
+        float *dz = advc_graph_dlogits(g, 0);
+        memset(dz, 0, (size_t)batch * 10 * sizeof *dz);
+        advc_loss_xent(batch, 10, advc_graph_logits(g, 0), yb, NULL, dz,
+                       1.0f / (float)batch);
+        advc_graph_backward(g, ADVC_PASS_UPDATE);
+        advc_optimizer_step(o, 3e-3f);
+    }
+    advc_optimizer_free(o);
+    free(xb);
+    free(yb);
+}
+
 #endif
