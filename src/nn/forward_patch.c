@@ -97,20 +97,19 @@ void nn_reach_window(const advc_rect *in, int k, int stride, int pad,
     reach_axis(in->x0, in->x1, k, stride, pad, ow, &out->x0, &out->x1);
 }
 
-/* dst (c, rows, cols of r) = plane[c][r] (save), or the reverse. */
-static void copy_rect(float *plane, advc_shape s, const advc_rect *r,
-                      float *dst, bool save)
+float *nn_rect_copy(float *plane, advc_shape s, const advc_rect *r,
+                    float *buf, bool to_buf)
 {
     size_t w = nn_rect_pixels(r) ? (size_t)(r->x1 - r->x0) : 0;
-    if (w == 0) return;
-    for (int ch = 0; ch < s.c; ch++)
-        for (int y = r->y0; y < r->y1; y++, dst += w) {
+    for (int ch = 0; w && ch < s.c; ch++)
+        for (int y = r->y0; y < r->y1; y++, buf += w) {
             float *row = plane + ((size_t)ch * s.h + y) * s.w + r->x0;
-            if (save)
-                for (size_t q = 0; q < w; q++) dst[q] = row[q];
+            if (to_buf)
+                for (size_t q = 0; q < w; q++) buf[q] = row[q];
             else
-                for (size_t q = 0; q < w; q++) row[q] = dst[q];
+                for (size_t q = 0; q < w; q++) row[q] = buf[q];
         }
+    return buf;
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -338,8 +337,8 @@ static void patch_group(const patch_job *jb, size_t lo, size_t hi,
             const advc_rect *r = &p->rect[j * (size_t)t + (size_t)k];
             float *y = p->kept[k] + i * p->size[k];
             if (p->save[k])
-                copy_rect(y, v->shape, r, p->undo + j * p->undo_per +
-                          p->undo_off[k], true);
+                nn_rect_copy(y, v->shape, r, p->undo + j * p->undo_per +
+                             p->undo_off[k], true);
             /* the first layer reads the candidate: it is the kept point
              * with the window changed */
             const float *x = k == 1 ? jb->x + i * p->size[0]
@@ -391,10 +390,10 @@ void advc_patch_settle(advc_patch *p, const unsigned char *keep)
         size_t i = (size_t)p->idx[j];
         for (int k = 0; k < p->t; k++)
             if (p->save[k])
-                copy_rect(p->kept[k] + i * p->size[k], p->node[k]->shape,
-                          &p->rect[(size_t)j * p->t + k],
-                          p->undo + (size_t)j * p->undo_per +
-                              p->undo_off[k], false);
+                nn_rect_copy(p->kept[k] + i * p->size[k], p->node[k]->shape,
+                             &p->rect[(size_t)j * p->t + k],
+                             p->undo + (size_t)j * p->undo_per +
+                                 p->undo_off[k], false);
     }
     p->m = 0;
 }

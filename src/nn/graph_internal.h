@@ -176,6 +176,10 @@ static inline size_t nn_rect_pixels(const advc_rect *r)
     return r->y0 < r->y1 && r->x0 < r->x1
                ? (size_t)(r->y1 - r->y0) * (size_t)(r->x1 - r->x0) : 0;
 }
+/* buf (c, rows, columns of *r) = plane[c][*r] (to_buf), or the reverse;
+ * returns buf past what it read or wrote (plane: shape s, one sample). */
+float *nn_rect_copy(float *plane, advc_shape s, const advc_rect *r,
+                    float *buf, bool to_buf);
 /* Runs nodes [first, end) of g on the n rows their inputs already hold
  * (the layers after the patched ones), in `mode`.  The pass is not a
  * forward a backward could follow. */

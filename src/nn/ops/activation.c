@@ -9,12 +9,6 @@
  * nn_op.absorb), this node only passes through: its input's op writes y
  * and reads dy.
  */
-/* The short copies here stay loops: GCC would turn them into memcpy
- * calls (loop distribution), which on runs of 2-10 floats cost more than
- * the copies. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include "../graph_internal.h"
@@ -106,22 +100,6 @@ static size_t act_group(const nn_node *v, const nn_patch_item *it, int j,
     return n;
 }
 
-/* buf <-> the rectangle of plane p (every channel), row by row. */
-static float *move_rect(float *p, advc_shape s, const advc_rect *r,
-                        float *buf, bool in)
-{
-    size_t w = nn_rect_pixels(r) ? (size_t)(r->x1 - r->x0) : 0;
-    for (int ch = 0; w && ch < s.c; ch++)
-        for (int y = r->y0; y < r->y1; y++, buf += w) {
-            float *row = p + ((size_t)ch * s.h + y) * s.w + r->x0;
-            for (size_t q = 0; q < w; q++) {
-                if (in) buf[q] = row[q];
-                else row[q] = buf[q];
-            }
-        }
-    return buf;
-}
-
 /* The rectangles of a group of items are gathered, activated in one call
  * (the kernel's per-call set-up cost as much as a 3-float row) and put
  * back; the kernel is elementwise with the same code in every lane, so
@@ -134,11 +112,11 @@ static void act_patch(const nn_node *v, const nn_patch_item *it, int m,
         size_t n = act_group(v, it, j, m, nscratch, &e);
         float *b = scratch;
         for (int q = j; q < e; q++)
-            b = move_rect((float *)it[q].x, v->shape, &it[q].r, b, true);
+            b = nn_rect_copy((float *)it[q].x, v->shape, &it[q].r, b, true);
         advc_act_forward(d->act.f, d->act.alpha, n, scratch, scratch);
         b = scratch;
         for (int q = j; q < e; q++)
-            b = move_rect(it[q].y, v->shape, &it[q].r, b, false);
+            b = nn_rect_copy(it[q].y, v->shape, &it[q].r, b, false);
     }
 }
 
