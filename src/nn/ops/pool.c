@@ -46,22 +46,42 @@ static void window(const pool_op *d, int oy, int ox, int *y0, int *y1,
     *x1 = tx + d->k < d->w ? tx + d->k : d->w;
 }
 
-/* The first maximum in row-major window order wins ties. */
+/* Output (oy, ox) of plane x: the first maximum in row-major window
+ * order (ties), its index in the plane in *best. */
+static float max_at(const pool_op *d, const float *x, int oy, int ox,
+                    int *best)
+{
+    int y0, y1, x0, x1;
+    window(d, oy, ox, &y0, &y1, &x0, &x1);
+    int b = y0 * d->w + x0;
+    float m = x[b];
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++) {
+            float v = x[iy * d->w + ix];
+            if (v > m) m = v, b = iy * d->w + ix;
+        }
+    *best = b;
+    return m;
+}
+
+/* Output (oy, ox) of plane x: the mean over its window. */
+static float avg_at(const pool_op *d, const float *x, int oy, int ox)
+{
+    int y0, y1, x0, x1;
+    window(d, oy, ox, &y0, &y1, &x0, &x1);
+    float s = 0.0f;
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++) s += x[iy * d->w + ix];
+    return s / (float)((y1 - y0) * (x1 - x0));
+}
+
 static void max_plane(const pool_op *d, const float *x, float *y,
                       int32_t *arg)
 {
     for (int oy = 0; oy < d->oh; oy++)
         for (int ox = 0; ox < d->ow; ox++) {
-            int y0, y1, x0, x1;
-            window(d, oy, ox, &y0, &y1, &x0, &x1);
-            int best = y0 * d->w + x0;
-            float m = x[best];
-            for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++) {
-                    float v = x[iy * d->w + ix];
-                    if (v > m) m = v, best = iy * d->w + ix;
-                }
-            y[oy * d->ow + ox] = m;
+            int best;
+            y[oy * d->ow + ox] = max_at(d, x, oy, ox, &best);
             arg[oy * d->ow + ox] = best;
         }
 }
@@ -87,14 +107,8 @@ static void max_plane_2x2(const pool_op *d, const float *x, float *y,
 static void avg_plane(const pool_op *d, const float *x, float *y)
 {
     for (int oy = 0; oy < d->oh; oy++)
-        for (int ox = 0; ox < d->ow; ox++) {
-            int y0, y1, x0, x1;
-            window(d, oy, ox, &y0, &y1, &x0, &x1);
-            float s = 0.0f;
-            for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++) s += x[iy * d->w + ix];
-            y[oy * d->ow + ox] = s / (float)((y1 - y0) * (x1 - x0));
-        }
+        for (int ox = 0; ox < d->ow; ox++)
+            y[oy * d->ow + ox] = avg_at(d, x, oy, ox);
 }
 
 static void forward_planes(void *p, size_t lo, size_t hi, int t)
@@ -195,23 +209,13 @@ static bool pool_reach(const nn_node *v, const advc_rect *in, advc_rect *out)
     return d->kind != POOL_GLOBAL;
 }
 
-/* Output (oy, ox) of plane x: the first maximum in row-major window
- * order, or the mean over the window (the same sums as the planes). */
+/* Output (oy, ox) of plane x, as the full forward computes it (the
+ * 2x2 max plane takes the same first maximum). */
 static float pool_at(const pool_op *d, const float *x, int oy, int ox)
 {
-    int y0, y1, x0, x1;
-    window(d, oy, ox, &y0, &y1, &x0, &x1);
-    if (d->kind == POOL_MAX) {
-        float m = x[y0 * d->w + x0];
-        for (int iy = y0; iy < y1; iy++)
-            for (int ix = x0; ix < x1; ix++)
-                if (x[iy * d->w + ix] > m) m = x[iy * d->w + ix];
-        return m;
-    }
-    float s = 0.0f;
-    for (int iy = y0; iy < y1; iy++)
-        for (int ix = x0; ix < x1; ix++) s += x[iy * d->w + ix];
-    return s / (float)((y1 - y0) * (x1 - x0));
+    int best;
+    return d->kind == POOL_MAX ? max_at(d, x, oy, ox, &best)
+                               : avg_at(d, x, oy, ox);
 }
 
 static void pool_patch(const nn_node *v, const nn_patch_item *it, int m,
