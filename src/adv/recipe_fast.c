@@ -26,8 +26,7 @@
 static void fast_resolve(advc_recipe_config *c, int exits)
 {
     (void)exits;
-    if (c->steps <= 0) c->steps = FAST_STEPS;
-    if (!(c->step_size > 0)) c->step_size = 2.5f * c->eps / (float)c->steps;
+    recipe_pgd_defaults(c, FAST_STEPS);
 }
 
 static const advc_param fast_params[] = {

@@ -20,11 +20,16 @@ void recipe_attack_pgd(advc_attack_config *a)
     a->batch_mean = true; /* the training loss's gradient */
 }
 
+void recipe_pgd_defaults(advc_recipe_config *c, int steps)
+{
+    if (c->steps <= 0) c->steps = steps;
+    if (!(c->step_size > 0)) c->step_size = 2.5f * c->eps / (float)c->steps;
+}
+
 static void pgd_resolve(advc_recipe_config *c, int exits)
 {
     (void)exits;
-    if (c->steps <= 0) c->steps = 7;
-    if (!(c->step_size > 0)) c->step_size = 2.5f * c->eps / (float)c->steps;
+    recipe_pgd_defaults(c, 7);
 }
 
 static const advc_param pgd_params[] = {

@@ -111,6 +111,8 @@ void recipe_attack_batch_mean(advc_attack_config *a);
  * gradient. */
 void recipe_input_pgd(recipe_ctx *s);
 void recipe_attack_pgd(advc_attack_config *a);
+/* steps = `steps` and step = 2.5 eps / steps unless given. */
+void recipe_pgd_defaults(advc_recipe_config *c, int steps);
 /* CE at the training input s->xadv (fgsm-rs, pgd, me-fgsm). */
 float recipe_loss_adv(recipe_ctx *s);
 static inline float recipe_clamp01(float v)
