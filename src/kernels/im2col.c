@@ -214,18 +214,94 @@ static void tap_plane(const advc_conv_geom *g, const float *plane, int a,
     }
 }
 
+/* Stride 2 on planes of even width (cnn-small's both layers): the plane
+ * is split once into its even and odd columns, E[iy][j] = x[iy][2j] and
+ * O[iy][j] = x[iy][2j+1] (two long stride-2 runs over the whole plane,
+ * which the compiler vectorises, where the per-row runs of tap_plane are
+ * ow = 7 long and stay scalar).  A T row is then a contiguous run of E or
+ * O: ix = 2 ox + off with off = kx - pad, so parity off & 1 picks the
+ * plane and j = ox + floor(off / 2).  The run is copied 8 floats at a
+ * time (one vector load and store), past its end into the next row's
+ * place, which is written later (every T row is written in increasing
+ * address order; tp has EO_OVER floats of room after the last plane),
+ * and then its out-of-plane columns are zeroed.  eo holds EO_SLACK
+ * zeros, E, O, EO_SLACK zeros: the 8-float reads stay inside it
+ * (EO_SLACK >= 8 + pad + 1, see use_eo_planes). */
+enum {
+    EO_SLACK = 32, /* floats before E and after O (so pad <= 16)    */
+    EO_OVER = 8    /* the last T row's copy may write this far past */
+};
+
+static bool use_eo_planes(const advc_conv_geom *g)
+{
+    return g->stride == 2 && g->w % 2 == 0 && g->pad <= 16 &&
+           (size_t)g->h * g->w <= TAP_MAX;
+}
+
+/* dst[0..8) = src[0..8), written out (one 8-float vector move). */
+static inline void copy8(float *restrict dst, const float *restrict src)
+{
+    dst[0] = src[0], dst[1] = src[1], dst[2] = src[2], dst[3] = src[3];
+    dst[4] = src[4], dst[5] = src[5], dst[6] = src[6], dst[7] = src[7];
+}
+
+/* T_(a,kx) into t from the E and O planes at e (E; O follows it). */
+static void tap_plane_eo(const advc_conv_geom *g, const float *e, int a,
+                         int kx, float *t)
+{
+    const int ow = g->ow, hw = g->w / 2, off = kx - g->pad;
+    const float *p = e + (off & 1) * (size_t)g->h * hw + (off - (off & 1)) / 2;
+    int lo, hi;
+    valid_cols(g, kx, &lo, &hi);
+    for (size_t r = 0; r < tap_rows(g); r++, t += ow) {
+        int iy = (int)r * 2 + a - g->pad;
+        if (iy < 0 || iy >= g->h) {
+            for (int ox = 0; ox < ow; ox++) t[ox] = 0.0f;
+            continue;
+        }
+        const float *src = p + (long)iy * hw;
+        for (int ox = 0; ox < ow; ox += 8) copy8(t + ox, src + ox);
+        for (int ox = 0; ox < lo; ox++) t[ox] = 0.0f;
+        for (int ox = hi; ox < ow; ox++) t[ox] = 0.0f;
+    }
+}
+
+/* The T planes of one input plane into tp. */
+static void tap_planes(const advc_conv_geom *g, const float *plane,
+                       float *eo, float *tp)
+{
+    const size_t per = tap_rows(g) * g->ow;
+    if (use_eo_planes(g)) {
+        size_t half = (size_t)g->h * g->w / 2;
+        float *e = eo + EO_SLACK;
+        even_run(e, plane, (int)half);
+        even_run(e + half, plane + 1, (int)half);
+        for (int kx = 0; kx < g->kw; kx++) /* a = 0, then a = 1 */
+            tap_plane_eo(g, e, 0, kx, tp + kx * per);
+        for (int kx = 0; kx < g->kw; kx++)
+            tap_plane_eo(g, e, 1, kx, tp + (g->kw + kx) * per);
+        return;
+    }
+    for (int a = 0; a < g->stride; a++)
+        for (int kx = 0; kx < g->kw; kx++)
+            tap_plane(g, plane, a, kx, tp + (a * g->kw + kx) * per);
+}
+
 static void im2col_taps(const advc_conv_geom *g, const float *img,
                         float *col, size_t ldc)
 {
-    float tp[TAP_MAX];
+    float tp[TAP_MAX + EO_OVER];
+    float eo[TAP_MAX + 2 * EO_SLACK];
+    if (use_eo_planes(g)) { /* the slack: read, never used */
+        size_t end = EO_SLACK + (size_t)g->h * g->w;
+        for (int k = 0; k < EO_SLACK; k++) eo[k] = eo[end + k] = 0.0f;
+    }
     const int s = g->stride, ohw = g->oh * g->ow;
     const size_t per = tap_rows(g) * g->ow; /* floats of one T plane */
     size_t row = 0;
     for (int ci = 0; ci < g->c; ci++) {
         const float *plane = img + (size_t)ci * g->h * g->w;
-        for (int a = 0; a < s; a++)
-            for (int kx = 0; kx < g->kw; kx++)
-                tap_plane(g, plane, a, kx, tp + (a * g->kw + kx) * per);
+        tap_planes(g, plane, eo, tp);
         for (int ky = 0; ky < g->kh; ky++)
             for (int kx = 0; kx < g->kw; kx++, row++) {
                 const float *t = tp + ((ky % s) * g->kw + kx) * per;
