@@ -50,6 +50,7 @@
 #  define isa_dot               advc_dot_vec
 #  define isa_sgd_update        advc_sgd_update_vec
 #  define isa_adam_update       advc_adam_update_vec
+#  define isa_col2im_rows_s2    advc_col2im_rows_s2_vec
 #  define ISA_SUM_PARTIALS      (4 * ISA_VEC_LANES)
 #endif
 

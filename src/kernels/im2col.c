@@ -18,6 +18,7 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 #include "advc/kernels.h"
+#include "dispatch.h"
 
 bool advc_conv_geom_init(advc_conv_geom *g, int c, int h, int w, int kh,
                          int kw, int stride, int pad)
@@ -336,23 +337,41 @@ static void pad_plane(const advc_conv_geom *g, const float *plane, float *pad)
     }
 }
 
+/* The taps of kernel row ky (col rows row0 .. row0 + kw - 1) into pad:
+ * per output row, all kx into the same bordered row.  A pixel gets its
+ * adds in the reference's (ky, kx) order either way: one oy reaches it
+ * for a given ky. */
+static void add_taps(const advc_conv_geom *g, const float *col, size_t ldc,
+                     size_t row0, int ky, float *pad)
+{
+    const int s = g->stride, ow = g->ow, pw = g->w + 2 * g->pad;
+#ifdef isa_col2im_rows_s2
+    if (s == 2) {
+        isa_col2im_rows_s2(pad + (size_t)ky * pw, 2 * (size_t)pw, (size_t)pw,
+                           col + row0 * ldc, ldc, g->kw, ow, g->oh);
+        return;
+    }
+#endif
+    for (int kx = 0; kx < g->kw; kx++) {
+        const float *in = col + (row0 + (size_t)kx) * ldc;
+        for (int oy = 0; oy < g->oh; oy++, in += ow) {
+            float *out = pad + (size_t)(oy * s + ky) * pw + kx;
+            for (int ox = 0; ox < ow; ox++) out[ox * s] += in[ox];
+        }
+    }
+}
+
 static void col2im_padded(const advc_conv_geom *g, const float *col,
                           size_t ldc, float *img)
 {
     float pad[PAD_MAX];
-    const int s = g->stride, ow = g->ow, pw = g->w + 2 * g->pad;
+    const int pw = g->w + 2 * g->pad;
     size_t row = 0;
     for (int ci = 0; ci < g->c; ci++) {
         float *plane = img + (size_t)ci * g->h * g->w;
         pad_plane(g, plane, pad);
-        for (int ky = 0; ky < g->kh; ky++)
-            for (int kx = 0; kx < g->kw; kx++, row++) {
-                const float *in = col + row * ldc;
-                for (int oy = 0; oy < g->oh; oy++, in += ow) {
-                    float *out = pad + (size_t)(oy * s + ky) * pw + kx;
-                    for (int ox = 0; ox < ow; ox++) out[ox * s] += in[ox];
-                }
-            }
+        for (int ky = 0; ky < g->kh; ky++, row += (size_t)g->kw)
+            add_taps(g, col, ldc, row, ky, pad);
         for (int iy = 0; iy < g->h; iy++)
             copy_run(plane + (size_t)iy * g->w,
                      pad + (size_t)(iy + g->pad) * pw + g->pad, g->w);

@@ -23,6 +23,13 @@ void advc_sign_step_proj_vec(size_t n, float *x, const float *g,
 void advc_sign_step_vec(size_t n, float *x, const float *g, float a);
 void advc_l2_step_vec(size_t n, float *x, const float *g, float a);
 
+/* Stride-2 col2im, one kernel row: out[oy ldo + 2 ox + kx] +=
+ * in[kx ldi + oy ow + ox] for oy < oh, kx < kw (in order), ox < ow;
+ * 2 (ow - 1) + kw <= pw (im2col.c). */
+void advc_col2im_rows_s2_vec(float *out, size_t ldo, size_t pw,
+                             const float *in, size_t ldi, int kw, int ow,
+                             int oh);
+
 void advc_axpy_vec(size_t n, float a, const float *x, float *y);
 void advc_scale_vec(size_t n, float a, float *x);
 float advc_sum_vec(size_t n, const float *x);
