@@ -17,6 +17,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
+#include <stdlib.h>
 #include "advc/kernels.h"
 #include "dispatch.h"
 
@@ -215,28 +216,69 @@ static void tap_plane(const advc_conv_geom *g, const float *plane, int a,
     }
 }
 
-/* Stride 2 on planes of even width (cnn-small's both layers): the plane
- * is split once into its even and odd columns, E[iy][j] = x[iy][2j] and
- * O[iy][j] = x[iy][2j+1] (two long stride-2 runs over the whole plane,
- * which the compiler vectorises, where the per-row runs of tap_plane are
- * ow = 7 long and stay scalar).  A T row is then a contiguous run of E or
- * O: ix = 2 ox + off with off = kx - pad, so parity off & 1 picks the
- * plane and j = ox + floor(off / 2).  The run is copied 8 floats at a
- * time (one vector load and store), past its end into the next row's
- * place, which is written later (every T row is written in increasing
- * address order; tp has EO_OVER floats of room after the last plane),
- * and then its out-of-plane columns are zeroed.  eo holds EO_SLACK
- * zeros, E, O, EO_SLACK zeros: the 8-float reads stay inside it
- * (EO_SLACK >= 8 + pad + 1, see use_eo_planes). */
+static void im2col_taps(const advc_conv_geom *g, const float *img,
+                        float *col, size_t ldc)
+{
+    float tp[TAP_MAX];
+    const int s = g->stride, ohw = g->oh * g->ow;
+    const size_t per = tap_rows(g) * g->ow; /* floats of one T plane */
+    size_t row = 0;
+    for (int ci = 0; ci < g->c; ci++) {
+        const float *plane = img + (size_t)ci * g->h * g->w;
+        for (int a = 0; a < s; a++)
+            for (int kx = 0; kx < g->kw; kx++)
+                tap_plane(g, plane, a, kx, tp + (a * g->kw + kx) * per);
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++, row++) {
+                const float *t = tp + ((ky % s) * g->kw + kx) * per;
+                copy_run(col + row * ldc, t + (size_t)(ky / s) * g->ow, ohw);
+            }
+    }
+}
+
+/* Stride 2 where the input is exactly twice the output (h = 2 oh, w = 2 ow:
+ * k = 2 + 2 pad, as cnn-small's 4x4 pad-1 layers, or 3x3 pad-1 ones on
+ * even maps).  The plane is split into its four phases
+ *   P_(ry,rx)[i][j] = x[2i + ry][2j + rx],  each oh x ow,
+ * and col row (ky, kx) is then one phase moved by whole rows and columns:
+ * iy = 2 oy + ky - pad = 2 (oy + di) + ry with ry = (ky - pad) mod 2 and
+ * di = floor((ky - pad) / 2), likewise ix, rx and dj, so
+ *   col[(ky, kx)][oy][ox] = P_(ry,rx)[oy + di][ox + dj]  (0 outside),
+ * one contiguous copy of oh*ow values from P + di*ow + dj (the phases lie
+ * in one buffer with zeroed slack around them, so the copy reads nothing
+ * outside it), after which the rows and columns outside the phase are
+ * zeroed.  No strided read per tap: the tap planes read every value two
+ * apart, in runs of ow.  The phases come from the plane's even and odd
+ * columns (two long stride-2 runs, which the compiler vectorises), each
+ * phase row copied 8 floats at a time past its end into the next row's
+ * place, which is written later. */
 enum {
-    EO_SLACK = 32, /* floats before E and after O (so pad <= 16)    */
-    EO_OVER = 8    /* the last T row's copy may write this far past */
+    PH_SLACK = 1024 /* floats of slack before and after the phases */
 };
 
-static bool use_eo_planes(const advc_conv_geom *g)
+/* The phase rows (columns) tap ky (kx) moves by: floor((k - pad) / 2). */
+static int phase_shift(int k, int pad)
 {
-    return g->stride == 2 && g->w % 2 == 0 && g->pad <= 16 &&
-           (size_t)g->h * g->w <= TAP_MAX;
+    int o = k - pad;
+    return (o - (o & 1)) / 2;
+}
+
+/* The farthest (in floats) a phase_row copy starts before its phase or
+ * ends after it: the largest |di| ow + |dj|. */
+static long phase_reach(const advc_conv_geom *g)
+{
+    long di = labs((long)phase_shift(0, g->pad));
+    long de = labs((long)phase_shift(g->kh - 1, g->pad));
+    long dj = labs((long)phase_shift(0, g->pad));
+    long dk = labs((long)phase_shift(g->kw - 1, g->pad));
+    return (di > de ? di : de) * g->ow + (dj > dk ? dj : dk);
+}
+
+static bool use_phase_planes(const advc_conv_geom *g)
+{
+    return g->stride == 2 && g->h == 2 * g->oh && g->w == 2 * g->ow &&
+           (size_t)g->h * g->w + 8 <= TAP_MAX &&
+           phase_reach(g) + 8 <= PH_SLACK;
 }
 
 /* dst[0..8) = src[0..8), written out (one 8-float vector move). */
@@ -246,68 +288,65 @@ static inline void copy8(float *restrict dst, const float *restrict src)
     dst[4] = src[4], dst[5] = src[5], dst[6] = src[6], dst[7] = src[7];
 }
 
-/* T_(a,kx) into t from the E and O planes at e (E; O follows it). */
-static void tap_plane_eo(const advc_conv_geom *g, const float *e, int a,
-                         int kx, float *t)
+/* The four phases of one plane into ph (P_(ry,rx) at (2 rx + ry) oh ow),
+ * through eo (h*w floats: even columns, then odd). */
+static void phase_planes(const advc_conv_geom *g, const float *plane,
+                         float *eo, float *ph)
 {
-    const int ow = g->ow, hw = g->w / 2, off = kx - g->pad;
-    const float *p = e + (off & 1) * (size_t)g->h * hw + (off - (off & 1)) / 2;
-    int lo, hi;
-    valid_cols(g, kx, &lo, &hi);
-    for (size_t r = 0; r < tap_rows(g); r++, t += ow) {
-        int iy = (int)r * 2 + a - g->pad;
-        if (iy < 0 || iy >= g->h) {
-            for (int ox = 0; ox < ow; ox++) t[ox] = 0.0f;
-            continue;
-        }
-        const float *src = p + (long)iy * hw;
-        for (int ox = 0; ox < ow; ox += 8) copy8(t + ox, src + ox);
-        for (int ox = 0; ox < lo; ox++) t[ox] = 0.0f;
-        for (int ox = hi; ox < ow; ox++) t[ox] = 0.0f;
-    }
-}
-
-/* The T planes of one input plane into tp. */
-static void tap_planes(const advc_conv_geom *g, const float *plane,
-                       float *eo, float *tp)
-{
-    const size_t per = tap_rows(g) * g->ow;
-    if (use_eo_planes(g)) {
-        size_t half = (size_t)g->h * g->w / 2;
-        float *e = eo + EO_SLACK;
-        even_run(e, plane, (int)half);
-        even_run(e + half, plane + 1, (int)half);
-        for (int kx = 0; kx < g->kw; kx++) /* a = 0, then a = 1 */
-            tap_plane_eo(g, e, 0, kx, tp + kx * per);
-        for (int kx = 0; kx < g->kw; kx++)
-            tap_plane_eo(g, e, 1, kx, tp + (g->kw + kx) * per);
-        return;
-    }
-    for (int a = 0; a < g->stride; a++)
-        for (int kx = 0; kx < g->kw; kx++)
-            tap_plane(g, plane, a, kx, tp + (a * g->kw + kx) * per);
-}
-
-static void im2col_taps(const advc_conv_geom *g, const float *img,
-                        float *col, size_t ldc)
-{
-    float tp[TAP_MAX + EO_OVER];
-    float eo[TAP_MAX + 2 * EO_SLACK];
-    if (use_eo_planes(g)) { /* the slack: read, never used */
-        size_t end = EO_SLACK + (size_t)g->h * g->w;
-        for (int k = 0; k < EO_SLACK; k++) eo[k] = eo[end + k] = 0.0f;
-    }
-    const int s = g->stride, ohw = g->oh * g->ow;
-    const size_t per = tap_rows(g) * g->ow; /* floats of one T plane */
-    size_t row = 0;
-    for (int ci = 0; ci < g->c; ci++) {
-        const float *plane = img + (size_t)ci * g->h * g->w;
-        tap_planes(g, plane, eo, tp);
-        for (int ky = 0; ky < g->kh; ky++)
-            for (int kx = 0; kx < g->kw; kx++, row++) {
-                const float *t = tp + ((ky % s) * g->kw + kx) * per;
-                copy_run(col + row * ldc, t + (size_t)(ky / s) * g->ow, ohw);
+    const int ow = g->ow;
+    const size_t half = (size_t)g->h * ow;
+    even_run(eo, plane, (int)half);
+    even_run(eo + half, plane + 1, (int)half);
+    float *dst = ph;
+    for (int rx = 0; rx < 2; rx++)
+        for (int ry = 0; ry < 2; ry++)
+            for (int i = 0; i < g->oh; i++, dst += ow) {
+                const float *src = eo + rx * half + (size_t)(2 * i + ry) * ow;
+                for (int j = 0; j < ow; j += 8) copy8(dst + j, src + j);
             }
+}
+
+/* col row (ky, kx) of the plane whose phases are in ph, into out. */
+static void phase_row(const advc_conv_geom *g, const float *ph, int ky,
+                      int kx, float *out)
+{
+    const int oh = g->oh, ow = g->ow, ohw = oh * ow;
+    int ry = (ky - g->pad) & 1, rx = (kx - g->pad) & 1;
+    int di = phase_shift(ky, g->pad), dj = phase_shift(kx, g->pad);
+    const float *p = ph + (size_t)(2 * rx + ry) * ohw;
+    copy_run(out, p + (long)di * ow + dj, ohw);
+    /* the rows oy with oy + di outside [0, oh), then the columns */
+    if (di != 0) {
+        int r = di < 0 ? -di : di;
+        float *z = di < 0 ? out : out + (size_t)(r < oh ? oh - r : 0) * ow;
+        for (int k = 0; k < (r < oh ? r : oh) * ow; k++) z[k] = 0.0f;
+    }
+    if (dj != 0) {
+        int c = dj < 0 ? -dj : dj;
+        c = c < ow ? c : ow;
+        float *z = dj < 0 ? out : out + (ow - c);
+        for (int oy = 0; oy < oh; oy++, z += ow)
+            for (int k = 0; k < c; k++) z[k] = 0.0f;
+    }
+}
+
+static void im2col_phases(const advc_conv_geom *g, const float *img,
+                          float *col, size_t ldc)
+{
+    float eo[TAP_MAX];
+    float buf[PH_SLACK + TAP_MAX + PH_SLACK]; /* slack, phases, slack */
+    float *ph = buf + PH_SLACK;
+    size_t hw = (size_t)g->h * g->w, row = 0;
+    /* read by the copies that start or end outside their phase (and
+     * zeroed afterwards); zeros keep what they read defined */
+    long reach = phase_reach(g) + 8;
+    for (long k = 0; k < reach; k++) ph[-1 - k] = ph[hw + k] = 0.0f;
+    for (int k = 0; k < 8; k++) eo[hw + k] = 0.0f; /* read by copy8 too */
+    for (int ci = 0; ci < g->c; ci++) {
+        phase_planes(g, img + (size_t)ci * hw, eo, ph);
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++, row++)
+                phase_row(g, ph, ky, kx, col + row * ldc);
     }
 }
 
@@ -381,6 +420,10 @@ static void col2im_padded(const advc_conv_geom *g, const float *col,
 void advc_im2col_ld(const advc_conv_geom *g, const float *img, float *col,
                     size_t ldc)
 {
+    if (use_phase_planes(g)) {
+        im2col_phases(g, img, col, ldc);
+        return;
+    }
     if (use_tap_planes(g)) {
         im2col_taps(g, img, col, ldc);
         return;
