@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "advc/kernels.h"
 #include "advc/loss.h"
 
 /* ---- constants (the reference implementation's) ------------------------ */
@@ -206,17 +207,9 @@ float atk_fab_project(size_t d, const float *t, const float *w, double b,
                               : fab_lambda(d, t, w, r, dir, lo, hi, room, qk,
                                            bw[0], bwp[0], slope);
     float lamf = lam < (double)(hi - lo) ? (float)lam : hi - lo;
-    float mx = 0.0f;
-    for (size_t k = 0; k < d; k++) {
-        bool up = dir * w[k] < 0.0;
-        float p = room_of(t[k], up, lo, hi);
-        float m[2] = { p < lamf ? p : lamf, 0.0f }; /* w = 0: no move */
-        float s = m[w[k] == 0.0f];
-        float sd[2] = { -s, s }; /* picked by index: see room_of */
-        delta[k] = sd[up];
-        mx = s > mx ? s : mx;
-    }
-    return mx;
+    /* delta_k = +-min(room_k, lambda), 0 where w_k = 0 (a vector kernel:
+     * dir w_k < 0 in float has the double product's sign, dir = +-1) */
+    return advc_box_move(d, t, w, (float)dir, lamf, lo, hi, delta);
 }
 
 /* ---- state of a run ----------------------------------------------------- */

@@ -21,6 +21,8 @@ void advc_sign_step_proj_vec(size_t n, float *x, const float *g,
                              const float *x0, float a, float eps, float lo,
                              float hi);
 void advc_sign_step_vec(size_t n, float *x, const float *g, float a);
+float advc_box_move_vec(size_t n, const float *t, const float *w, float s,
+                        float lam, float lo, float hi, float *delta);
 void advc_l2_step_vec(size_t n, float *x, const float *g, float a);
 
 /* Stride-2 col2im, one kernel row: out[oy ldo + 2 ox + kx] +=
