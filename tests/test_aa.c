@@ -496,6 +496,33 @@ START_TEST(test_determinism)
 }
 END_TEST
 
+/* FAB-T takes the gradient at a point it has just tested from the test's
+ * own forward (advc_graph_keep_rows).  A TRAIN-mode forward cannot be
+ * narrowed, so there it evaluates those points again, the reference's
+ * way; on the MLP (no batch norm, no dropout) both modes compute the same
+ * values, so the two ways must give the same bits.  With 2 restarts and
+ * early_stop off, so that fooled samples keep stepping beside pulled-back
+ * ones. */
+START_TEST(test_fab_kept_gradients)
+{
+    float *a = rows(), *b = rows();
+    advc_attack_config c = cfg_of(ADVC_ATK_FAB_T, 0.08f, 25);
+    c.restarts = 2;
+    c.target_classes = 3;
+    for (int es = 0; es < 2; es++) {
+        c.early_stop = es;
+        c.mode = ADVC_MODE_EVAL;
+        run(mlp, &c, tx, ty, NT, a);
+        c.mode = ADVC_MODE_TRAIN;
+        run(mlp, &c, tx, ty, NT, b);
+        ck_assert_msg(memcmp(a, b, sizeof(float) * NT * D) == 0,
+                      "early_stop %d: kept gradients and evaluating again "
+                      "differ", es);
+    }
+    free(a), free(b);
+}
+END_TEST
+
 /* A sample's Square queries do not depend on its neighbours: attacking
  * the samples one at a time with their indices as keys gives the rows of
  * the batch run. */
@@ -655,6 +682,7 @@ Suite *advc_suite_aa(void)
     tcase_add_test(trained, test_ball_and_vertices);
     tcase_add_test(trained, test_strength);
     tcase_add_test(trained, test_fab_final_search);
+    tcase_add_test(trained, test_fab_kept_gradients);
     tcase_add_test(trained, test_determinism);
     tcase_add_test(trained, test_square_per_sample);
     tcase_add_test(trained, test_cascade);

@@ -549,6 +549,49 @@ START_TEST(test_forward_for_attack_bitwise)
 }
 END_TEST
 
+/* Narrowing a forward to some of its rows (advc_graph_keep_rows) and
+ * going back through them gives the input gradients of a forward of those
+ * samples alone, bit for bit: in EVAL mode through every op of small_cnn
+ * (argmax and dropout masks are per sample), and through cnn-small, whose
+ * convolutions put several images in one GEMM.  A TRAIN forward (batch
+ * statistics) is refused. */
+START_TEST(test_keep_rows_bitwise)
+{
+    enum { N = 13, K = 5 };
+    static const int rows[K] = { 0, 3, 4, 9, 12 };
+    for (int which = 0; which < 2; which++) {
+        advc_graph *g = NULL;
+        if (which == 0) g = small_cnn();
+        else
+            ck_assert(advc_model_build("cnn-small", (advc_shape){ 1, 28, 28 },
+                                       10, RELU, &g) == ADVC_OK);
+        ck_assert(advc_graph_compile(g, N, NULL) == ADVC_OK);
+        advc_graph_init_params(g, 3);
+        size_t per = input_count(g, 1);
+        float *x = random_input(g, N, 5);
+        float *xs = malloc(K * per * sizeof *xs);
+        float *ga = malloc(K * per * sizeof *ga);
+        for (int j = 0; j < K; j++)
+            memcpy(xs + j * per, x + rows[j] * per, per * sizeof *x);
+        advc_graph_forward_for(g, x, N, ADVC_MODE_EVAL, ADVC_PASS_ATTACK);
+        ck_assert(advc_graph_keep_rows(g, rows, K));
+        random_dlogits(g, K, 9);
+        advc_graph_backward(g, ADVC_PASS_ATTACK);
+        memcpy(ga, advc_graph_input_grad(g), K * per * sizeof *ga);
+        advc_graph_forward_for(g, xs, K, ADVC_MODE_EVAL, ADVC_PASS_ATTACK);
+        random_dlogits(g, K, 9);
+        advc_graph_backward(g, ADVC_PASS_ATTACK);
+        ck_assert_msg(memcmp(ga, advc_graph_input_grad(g),
+                             K * per * sizeof *ga) == 0,
+                      "model %d: narrowed and alone differ", which);
+        advc_graph_forward(g, x, N, ADVC_MODE_TRAIN);
+        ck_assert(!advc_graph_keep_rows(g, rows, K));
+        advc_graph_free(g);
+        free(x), free(xs), free(ga);
+    }
+}
+END_TEST
+
 /* Appends a describe line to the buffer ctx (4096 bytes). */
 static void describe_append(const char *line, void *ctx)
 {
@@ -676,6 +719,7 @@ Suite *advc_suite_nn(void)
     tcase_add_test(tc, test_threads_bitwise);
     tcase_add_test(tc, test_conv_algos_threads_bitwise);
     tcase_add_test(tc, test_forward_for_attack_bitwise);
+    tcase_add_test(tc, test_keep_rows_bitwise);
     tcase_add_test(tc, test_fusion_bitwise);
     tcase_add_test(tc, test_dropout_mask);
     tcase_add_test(tc, test_tensor_table);

@@ -405,6 +405,36 @@ static void check_same(const char *what, size_t n, const float *fast,
                ref[i]);
 }
 
+/* FAB's box moves match the reference bit for bit (the sign of zero moves
+ * too) and return the same largest move: pixels on the box edges and
+ * inside it, gradients with exact zeros, both directions, lambda below,
+ * inside and above the rooms, every length of the sweep. */
+START_TEST(test_box_move_matches_ref)
+{
+    const float lams[] = { 0.0f, 0.01f, 0.3f, 2.0f };
+    for (int k = 0; k < N_SWEEP; k++) {
+        size_t n = sweep_n(k);
+        float *t = malloc((n + 1) * sizeof *t), *w = malloc((n + 1) * sizeof *w);
+        float *df = malloc((n + 1) * sizeof *df);
+        float *dr = malloc((n + 1) * sizeof *dr);
+        tu_fill(t, n, 0, 1, 7 + (uint64_t)k);
+        tu_fill(w, n, -1, 1, 70 + (uint64_t)k);
+        for (size_t i = 0; i < n; i += 3) t[i] = (float)(i % 2); /* edges */
+        for (size_t i = 0; i < n; i += 5) w[i] = i % 10 ? 0.0f : -0.0f;
+        for (int c = 0; c < 8; c++) {
+            float sg = c & 1 ? -1.0f : 1.0f, lam = lams[c / 2];
+            df[n] = dr[n] = 99.0f; /* past the end: never written */
+            float mf = advc_box_move(n, t, w, sg, lam, 0.0f, 1.0f, df);
+            float mr = advc_box_move_ref(n, t, w, sg, lam, 0.0f, 1.0f, dr);
+            check_same("box move", n + 1, df, dr);
+            EXPECT(memcmp(&mf, &mr, sizeof mf) == 0,
+                   "box move n=%zu: max %a, ref %a", n, mf, mr);
+        }
+        free(t), free(w), free(df), free(dr);
+    }
+}
+END_TEST
+
 START_TEST(test_axpy_scale_vs_ref)
 {
     for (int k = 0; k < N_SWEEP; k++) {
@@ -591,6 +621,7 @@ Suite *advc_suite_vec(void)
     TCase *tc = tcase_create("sign");
     tcase_set_timeout(tc, 120); /* qemu and sanitizer runs are slow */
     tcase_add_test(tc, test_sign_proj_matches_ref);
+    tcase_add_test(tc, test_box_move_matches_ref);
     tcase_add_test(tc, test_sign_proj_eps_zero_gives_x0);
     tcase_add_test(tc, test_sign_nan_grad_is_zero_step);
     tcase_add_test(tc, test_sign_step_matches_ref);

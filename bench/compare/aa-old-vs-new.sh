@@ -1,9 +1,10 @@
 #!/bin/sh
 # aa-old-vs-new.sh OLD NEW MODEL DATA EPS N: the speed of two advc builds
 # (OLD and NEW: paths of their advc binaries, e.g. a checkout of main
-# built in /tmp and this one) on `eval --attack square` and `eval --attack
-# aa`, on the same model and the same first N test images, interleaved
-# (old, new, old, new, ...) so that both see the same load.
+# built in /tmp and this one) on `eval --attack SET` for each SET in SETS
+# (default "square aa"; any attack or suite name), on the same model and
+# the same first N test images, interleaved (old, new, old, new, ...) so
+# that both see the same load.
 #
 #   sh bench/compare/aa-old-vs-new.sh /tmp/main/build/advc build/advc \
 #       m.advc data/mnist 0.3 500
@@ -27,6 +28,7 @@ if [ $# -ne 6 ]; then
 fi
 old=$1 new=$2 model=$3 data=$4 eps=$5 n=$6
 THREADS=${THREADS:-"1 2"}
+SETS=${SETS:-"square aa"}
 REPS=${REPS:-3}
 for b in "$old" "$new"; do
     [ -x "$b" ] || { echo "aa-old-vs-new: $b: not an executable" >&2; exit 1; }
@@ -62,7 +64,7 @@ echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), family
 peak
 status=0
 for t in $THREADS; do
-    for set in square aa; do
+    for set in $SETS; do
         ref=""
         r=1
         while [ "$r" -le "$REPS" ]; do

@@ -261,6 +261,15 @@ void advc_sign_step_proj_ref(size_t n, float *x, const float *g,
                              float hi);
 void advc_sign_step_ref(size_t n, float *x, const float *g, float a);
 void advc_l2_step_ref(size_t n, float *x, const float *g, float a);
+/* The moves of FAB's box-constrained L-inf projection (src/adv/
+ * attack_fab.c), per coordinate: up = s w_i < 0 (s = +-1: which way
+ * <w, t> must go), m_i = min(up ? hi - t_i : t_i - lo, lam), or 0 unless
+ * w_i < 0 or w_i > 0; delta_i = up ? m_i : -m_i.  Returns max_i m_i (0
+ * for n = 0). */
+float advc_box_move(size_t n, const float *t, const float *w, float s,
+                    float lam, float lo, float hi, float *delta);
+float advc_box_move_ref(size_t n, const float *t, const float *w, float s,
+                        float lam, float lo, float hi, float *delta);
 
 /* ---- softmax cross-entropy ---------------------------------------------
  * z: logits (n, c); y: labels in [0, c).

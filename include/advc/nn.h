@@ -245,6 +245,16 @@ float *advc_graph_dlogits(advc_graph *g, int e);
  * parameter gradients into the gradient slab (zero it first with
  * advc_graph_zero_grads); both kinds write the input gradient. */
 void advc_graph_backward(advc_graph *g, advc_pass pass);
+/* Narrows the last forward to the k rows rows[0..k) (strictly increasing,
+ * each < its n), in that order, as if it had been run on those samples
+ * alone: the next backward then goes back through them only (k rows of
+ * dlogits; row j is old row rows[j]).  For a caller that has read the
+ * logits and wants the gradient of some of the samples: the rows' values
+ * move, nothing is recomputed, so their gradients are bitwise those of a
+ * forward of the k samples.  Returns false, changing nothing, when rows
+ * are not independent of each other: a TRAIN-mode forward (batch
+ * statistics), or an op whose saved state is not per sample. */
+bool advc_graph_keep_rows(advc_graph *g, const int *rows, int k);
 /* dL/dx from the last backward: (n, c, h, w). */
 const float *advc_graph_input_grad(const advc_graph *g);
 void advc_graph_zero_grads(advc_graph *g);

@@ -344,6 +344,15 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
     return advc_graph_input_grad(c->g);
 }
 
+const float *atk_grad_rows(const atk_ctx *c, const int *rows, const int *idx,
+                           int k)
+{
+    if (!advc_graph_keep_rows(c->g, rows, k)) return NULL;
+    score_rows(c, idx, k, NULL, true);
+    advc_graph_backward(c->g, ADVC_PASS_ATTACK);
+    return advc_graph_input_grad(c->g);
+}
+
 void atk_kl_reference(const atk_ctx *c)
 {
     size_t per_exit = (size_t)c->n * (size_t)c->classes;

@@ -23,6 +23,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "advc/kernels.h"
 #include "advc/loss.h"
 
 /* ---- constants (the reference implementation's) ------------------------ */
@@ -206,17 +207,9 @@ float atk_fab_project(size_t d, const float *t, const float *w, double b,
                               : fab_lambda(d, t, w, r, dir, lo, hi, room, qk,
                                            bw[0], bwp[0], slope);
     float lamf = lam < (double)(hi - lo) ? (float)lam : hi - lo;
-    float mx = 0.0f;
-    for (size_t k = 0; k < d; k++) {
-        bool up = dir * w[k] < 0.0;
-        float p = room_of(t[k], up, lo, hi);
-        float m[2] = { p < lamf ? p : lamf, 0.0f }; /* w = 0: no move */
-        float s = m[w[k] == 0.0f];
-        float sd[2] = { -s, s }; /* picked by index: see room_of */
-        delta[k] = sd[up];
-        mx = s > mx ? s : mx;
-    }
-    return mx;
+    /* delta_k = +-min(room_k, lambda), 0 where w_k = 0 (a vector kernel:
+     * dir w_k < 0 in float has the double product's sign, dir = +-1) */
+    return advc_box_move(d, t, w, (float)dir, lamf, lo, hi, delta);
 }
 
 /* ---- state of a run ----------------------------------------------------- */
@@ -229,6 +222,9 @@ typedef struct {
     float *obj;            /* (n) J at the last evaluated point            */
     unsigned char *hit;    /* (n) that point is adversarial                */
     int *idx, *back;       /* (n) active samples; samples pulled back      */
+    int *keep, *krow;      /* (n) samples whose gradient the last forward
+                              gives; their rows in it                      */
+    int *row;              /* (n) sample i's row in the last evaluation    */
     int *tgt;              /* (n) the current target class                 */
     int *ranks;            /* (n, C) targets by clean logit                */
     float *z1, *z2, *z3;   /* (n, C) final search: logits at a1, a2, a3    */
@@ -244,7 +240,7 @@ static advc_status fab_alloc(const atk_ctx *c, fab_state *s)
     size_t iv = n * sizeof(int), zv = zc * sizeof(float);
     size_t sizes[] = {rows, rows, rows, n * sizeof(double), n * sizeof(float),
                       n,    iv,   iv,   iv, zc * sizeof(int), zv, zv, zv,
-                      iv,   iv,   iv};
+                      iv,   iv,   iv,   iv, iv, iv};
     enum { NPIECES = sizeof sizes / sizeof sizes[0] };
     size_t total = 0;
     for (int k = 0; k < NPIECES; k++) total += (sizes[k] + 63) / 64 * 64;
@@ -257,7 +253,8 @@ static advc_status fab_alloc(const atk_ctx *c, fab_state *s)
         (void **)&s->idx,  (void **)&s->back, (void **)&s->tgt,
         (void **)&s->ranks, (void **)&s->z1,  (void **)&s->z2,
         (void **)&s->z3,   (void **)&s->la2, (void **)&s->la3,
-        (void **)&s->pred};
+        (void **)&s->pred, (void **)&s->keep, (void **)&s->krow,
+        (void **)&s->row};
     for (int k = 0; k < NPIECES; k++) {
         *dst[k] = p;
         p += (sizes[k] + 63) / 64 * 64;
@@ -277,17 +274,39 @@ static double fab_dist(const atk_ctx *c, int i, const float *a)
     return mx;
 }
 
+/* gr's rows j = 0 .. m-1 into s->grad as the gradients of idx[j]. */
+static void fab_put_grads(const atk_ctx *c, fab_state *s, const int *idx,
+                          int m, const float *gr)
+{
+    for (int j = 0; j < m; j++)
+        memcpy(s->grad + (size_t)idx[j] * c->d, gr + (size_t)j * c->d,
+               c->d * sizeof *gr);
+}
+
 /* Evaluates J, its gradient (if want_grad) and "adversarial" (if hit) at
- * the current iterates of idx[0..m); the gradients land in s->grad. */
+ * the current iterates of idx[0..m); the gradients land in s->grad, and
+ * s->row says where each sample was in the batch. */
 static void fab_eval(const atk_ctx *c, fab_state *s, const int *idx, int m,
                      bool want_grad, unsigned char *hit)
 {
     if (m == 0) return;
+    for (int j = 0; j < m; j++) s->row[idx[j]] = j;
     const float *gr = atk_eval(c, s->cur, idx, m, s->obj, hit, want_grad);
-    if (!gr) return;
-    for (int j = 0; j < m; j++)
-        memcpy(s->grad + (size_t)idx[j] * c->d, gr + (size_t)j * c->d,
-               c->d * sizeof *gr);
+    if (gr) fab_put_grads(c, s, idx, m, gr);
+}
+
+/* The gradients of sel[0..k), a part of the last evaluation's samples
+ * whose points have not moved since: from that evaluation's forward (no
+ * second one), or by evaluating them again where the graph cannot narrow
+ * a forward (TRAIN mode).  J stays the evaluation's. */
+static void fab_grads_kept(const atk_ctx *c, fab_state *s, const int *sel,
+                           int k)
+{
+    if (k == 0) return;
+    for (int j = 0; j < k; j++) s->krow[j] = s->row[sel[j]];
+    const float *gr = atk_grad_rows(c, s->krow, sel, k);
+    if (gr) fab_put_grads(c, s, sel, k, gr);
+    else fab_eval(c, s, sel, k, true, NULL);
 }
 
 /* ---- the step, split over the graph's threads by sample ----------------- */
@@ -491,15 +510,15 @@ static void fab_search(const atk_ctx *c, atk_out *o, fab_state *s, int m)
 }
 
 /* One run of N = steps iterations on the unfooled samples, toward s->tgt.
- * Each iteration evaluates the adversarial test at the new iterates and
- * J with its gradient at the points the next step starts from; two orders
- * do that on the same points with the same results:
- *   merged:  test and gradient at every new iterate, then the gradient
- *            again at the pulled-back ones (cheap when few are);
- *   split:   the test alone at the new iterates, then the gradient at
- *            every sample's next start (the reference's order, cheaper
- *            when most are pulled back).
- * The share pulled back in the previous iteration picks the order. */
+ * Each iteration evaluates the adversarial test at the new iterates (a
+ * forward), then J's gradient at the points the next step starts from.
+ * The reference takes a forward and a backward at every such point; here
+ * a sample that was not pulled back starts from the point just tested, so
+ * its gradient is a backward through the test's forward, narrowed to
+ * those samples (fab_grads_kept), and only the pulled-back ones get a
+ * forward of their own.  Same points, same sums (a sample's values do not
+ * depend on the others in its batch), so the same bits as evaluating
+ * every start point afresh, with a forward less per sample kept. */
 static void fab_run(const atk_ctx *c, atk_out *o, fab_state *s, int restart,
                     uint64_t salt)
 {
@@ -514,19 +533,23 @@ static void fab_run(const atk_ctx *c, atk_out *o, fab_state *s, int restart,
     m = fab_hits(c, o, s, m, &nb);
     fab_eval(c, s, s->back, nb, true, NULL);
     fab_step_job job = {c, s, 0};
-    bool merged = true;
     for (int it = 0; it < N && m > 0; it++) {
         job.m = m;
         advc_pool_run(advc_graph_pool(c->g), fab_step_task, &job);
-        bool last = it == N - 1;
-        fab_eval(c, s, s->idx, m, merged && !last, s->hit);
-        int tested = m;
+        fab_eval(c, s, s->idx, m, false, s->hit);
         m = fab_hits(c, o, s, m, &nb);
-        /* A pulled-back iterate needs its own gradient (its adversarial
+        if (it == N - 1) break;
+        /* Pulled back: adversarial and not fooled (fab_hits); the rest
+         * stay where they were tested. */
+        int nk = 0;
+        for (int j = 0; j < m; j++) {
+            int i = s->idx[j];
+            if (!s->hit[i] || o->fooled[i]) s->keep[nk++] = i;
+        }
+        fab_grads_kept(c, s, s->keep, nk);
+        /* A pulled-back iterate needs its own forward (its adversarial
          * test is skipped, as in the reference). */
-        if (!last && merged) fab_eval(c, s, s->back, nb, true, NULL);
-        if (!last && !merged) fab_eval(c, s, s->idx, m, true, NULL);
-        merged = 2 * nb < tested;
+        fab_eval(c, s, s->back, nb, true, NULL);
     }
     if (c->cfg->fab.final_search) fab_search(c, o, s, m);
 }

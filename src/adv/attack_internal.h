@@ -132,6 +132,16 @@ const float *atk_eval(const atk_ctx *c, const float *pts, const int *idx,
                       int m, float *obj, unsigned char *fooled,
                       bool want_grad);
 
+/* After atk_eval without the gradient on some active set: dJ/dx at the
+ * same points for k of its samples, idx[0..k), which were rows rows[0..k)
+ * of that evaluation (increasing), with no second forward (the forward is
+ * narrowed to them: advc_graph_keep_rows).  Returns (k, d) rows in idx
+ * order, valid until the next atk_eval, or NULL if the graph cannot be
+ * narrowed (a TRAIN-mode forward): then nothing has changed and the
+ * caller evaluates the k points again. */
+const float *atk_grad_rows(const atk_ctx *c, const int *rows, const int *idx,
+                           int k);
+
 /* The scoring half of atk_eval, for a caller that ran the forward itself
  * (Square's incremental forwards): obj[i] and fooled[i] (either may be
  * NULL) of i = idx[j] from the graph's logits rows j = 0 .. m-1. */

@@ -43,6 +43,7 @@
 #  define isa_sign_step_proj    advc_sign_step_proj_vec
 #  define isa_sign_step         advc_sign_step_vec
 #  define isa_l2_step           advc_l2_step_vec
+#  define isa_box_move          advc_box_move_vec
 #  define isa_axpy              advc_axpy_vec
 #  define isa_scale             advc_scale_vec
 #  define isa_sum               advc_sum_vec
@@ -50,6 +51,7 @@
 #  define isa_dot               advc_dot_vec
 #  define isa_sgd_update        advc_sgd_update_vec
 #  define isa_adam_update       advc_adam_update_vec
+#  define isa_col2im_rows_s2    advc_col2im_rows_s2_vec
 #  define ISA_SUM_PARTIALS      (4 * ISA_VEC_LANES)
 #endif
 
@@ -79,6 +81,7 @@
 #  define isa_sign_step_proj    advc_sign_step_proj_ref
 #  define isa_sign_step         advc_sign_step_ref
 #  define isa_l2_step           advc_l2_step_ref
+#  define isa_box_move          advc_box_move_ref
 #  define isa_axpy              advc_axpy_ref
 #  define isa_scale             advc_scale_ref
 #  define isa_sum               advc_sum_ref

@@ -17,7 +17,9 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
+#include <stdlib.h>
 #include "advc/kernels.h"
+#include "dispatch.h"
 
 bool advc_conv_geom_init(advc_conv_geom *g, int c, int h, int w, int kh,
                          int kw, int stride, int pad)
@@ -234,6 +236,120 @@ static void im2col_taps(const advc_conv_geom *g, const float *img,
     }
 }
 
+/* Stride 2 where the input is exactly twice the output (h = 2 oh, w = 2 ow:
+ * k = 2 + 2 pad, as cnn-small's 4x4 pad-1 layers, or 3x3 pad-1 ones on
+ * even maps).  The plane is split into its four phases
+ *   P_(ry,rx)[i][j] = x[2i + ry][2j + rx],  each oh x ow,
+ * and col row (ky, kx) is then one phase moved by whole rows and columns:
+ * iy = 2 oy + ky - pad = 2 (oy + di) + ry with ry = (ky - pad) mod 2 and
+ * di = floor((ky - pad) / 2), likewise ix, rx and dj, so
+ *   col[(ky, kx)][oy][ox] = P_(ry,rx)[oy + di][ox + dj]  (0 outside),
+ * one contiguous copy of oh*ow values from P + di*ow + dj (the phases lie
+ * in one buffer with zeroed slack around them, so the copy reads nothing
+ * outside it), after which the rows and columns outside the phase are
+ * zeroed.  No strided read per tap: the tap planes read every value two
+ * apart, in runs of ow.  The phases come from the plane's even and odd
+ * columns (two long stride-2 runs, which the compiler vectorises), each
+ * phase row copied 8 floats at a time past its end into the next row's
+ * place, which is written later. */
+enum {
+    PH_SLACK = 1024 /* floats of slack before and after the phases */
+};
+
+/* The phase rows (columns) tap ky (kx) moves by: floor((k - pad) / 2). */
+static int phase_shift(int k, int pad)
+{
+    int o = k - pad;
+    return (o - (o & 1)) / 2;
+}
+
+/* The farthest (in floats) a phase_row copy starts before its phase or
+ * ends after it: the largest |di| ow + |dj|. */
+static long phase_reach(const advc_conv_geom *g)
+{
+    long di = labs((long)phase_shift(0, g->pad));
+    long de = labs((long)phase_shift(g->kh - 1, g->pad));
+    long dj = labs((long)phase_shift(0, g->pad));
+    long dk = labs((long)phase_shift(g->kw - 1, g->pad));
+    return (di > de ? di : de) * g->ow + (dj > dk ? dj : dk);
+}
+
+static bool use_phase_planes(const advc_conv_geom *g)
+{
+    return g->stride == 2 && g->h == 2 * g->oh && g->w == 2 * g->ow &&
+           (size_t)g->h * g->w + 8 <= TAP_MAX &&
+           phase_reach(g) + 8 <= PH_SLACK;
+}
+
+/* dst[0..8) = src[0..8), written out (one 8-float vector move). */
+static inline void copy8(float *restrict dst, const float *restrict src)
+{
+    dst[0] = src[0], dst[1] = src[1], dst[2] = src[2], dst[3] = src[3];
+    dst[4] = src[4], dst[5] = src[5], dst[6] = src[6], dst[7] = src[7];
+}
+
+/* The four phases of one plane into ph (P_(ry,rx) at (2 rx + ry) oh ow),
+ * through eo (h*w floats: even columns, then odd). */
+static void phase_planes(const advc_conv_geom *g, const float *plane,
+                         float *eo, float *ph)
+{
+    const int ow = g->ow;
+    const size_t half = (size_t)g->h * ow;
+    even_run(eo, plane, (int)half);
+    even_run(eo + half, plane + 1, (int)half);
+    float *dst = ph;
+    for (int rx = 0; rx < 2; rx++)
+        for (int ry = 0; ry < 2; ry++)
+            for (int i = 0; i < g->oh; i++, dst += ow) {
+                const float *src = eo + rx * half + (size_t)(2 * i + ry) * ow;
+                for (int j = 0; j < ow; j += 8) copy8(dst + j, src + j);
+            }
+}
+
+/* col row (ky, kx) of the plane whose phases are in ph, into out. */
+static void phase_row(const advc_conv_geom *g, const float *ph, int ky,
+                      int kx, float *out)
+{
+    const int oh = g->oh, ow = g->ow, ohw = oh * ow;
+    int ry = (ky - g->pad) & 1, rx = (kx - g->pad) & 1;
+    int di = phase_shift(ky, g->pad), dj = phase_shift(kx, g->pad);
+    const float *p = ph + (size_t)(2 * rx + ry) * ohw;
+    copy_run(out, p + (long)di * ow + dj, ohw);
+    /* the rows oy with oy + di outside [0, oh), then the columns */
+    if (di != 0) {
+        int r = di < 0 ? -di : di;
+        float *z = di < 0 ? out : out + (size_t)(r < oh ? oh - r : 0) * ow;
+        for (int k = 0; k < (r < oh ? r : oh) * ow; k++) z[k] = 0.0f;
+    }
+    if (dj != 0) {
+        int c = dj < 0 ? -dj : dj;
+        c = c < ow ? c : ow;
+        float *z = dj < 0 ? out : out + (ow - c);
+        for (int oy = 0; oy < oh; oy++, z += ow)
+            for (int k = 0; k < c; k++) z[k] = 0.0f;
+    }
+}
+
+static void im2col_phases(const advc_conv_geom *g, const float *img,
+                          float *col, size_t ldc)
+{
+    float eo[TAP_MAX];
+    float buf[PH_SLACK + TAP_MAX + PH_SLACK]; /* slack, phases, slack */
+    float *ph = buf + PH_SLACK;
+    size_t hw = (size_t)g->h * g->w, row = 0;
+    /* read by the copies that start or end outside their phase (and
+     * zeroed afterwards); zeros keep what they read defined */
+    long reach = phase_reach(g) + 8;
+    for (long k = 0; k < reach; k++) ph[-1 - k] = ph[hw + k] = 0.0f;
+    for (int k = 0; k < 8; k++) eo[hw + k] = 0.0f; /* read by copy8 too */
+    for (int ci = 0; ci < g->c; ci++) {
+        phase_planes(g, img + (size_t)ci * hw, eo, ph);
+        for (int ky = 0; ky < g->kh; ky++)
+            for (int kx = 0; kx < g->kw; kx++, row++)
+                phase_row(g, ph, ky, kx, col + row * ldc);
+    }
+}
+
 /* Strided layers, col2im: the image's plane is copied into a
  * zero-bordered plane pad ((h + 2 pad) x (w + 2 pad)), the taps add into
  * it in the reference's order with no test for the border (the sums are
@@ -260,23 +376,41 @@ static void pad_plane(const advc_conv_geom *g, const float *plane, float *pad)
     }
 }
 
+/* The taps of kernel row ky (col rows row0 .. row0 + kw - 1) into pad:
+ * per output row, all kx into the same bordered row.  A pixel gets its
+ * adds in the reference's (ky, kx) order either way: one oy reaches it
+ * for a given ky. */
+static void add_taps(const advc_conv_geom *g, const float *col, size_t ldc,
+                     size_t row0, int ky, float *pad)
+{
+    const int s = g->stride, ow = g->ow, pw = g->w + 2 * g->pad;
+#ifdef isa_col2im_rows_s2
+    if (s == 2) {
+        isa_col2im_rows_s2(pad + (size_t)ky * pw, 2 * (size_t)pw, (size_t)pw,
+                           col + row0 * ldc, ldc, g->kw, ow, g->oh);
+        return;
+    }
+#endif
+    for (int kx = 0; kx < g->kw; kx++) {
+        const float *in = col + (row0 + (size_t)kx) * ldc;
+        for (int oy = 0; oy < g->oh; oy++, in += ow) {
+            float *out = pad + (size_t)(oy * s + ky) * pw + kx;
+            for (int ox = 0; ox < ow; ox++) out[ox * s] += in[ox];
+        }
+    }
+}
+
 static void col2im_padded(const advc_conv_geom *g, const float *col,
                           size_t ldc, float *img)
 {
     float pad[PAD_MAX];
-    const int s = g->stride, ow = g->ow, pw = g->w + 2 * g->pad;
+    const int pw = g->w + 2 * g->pad;
     size_t row = 0;
     for (int ci = 0; ci < g->c; ci++) {
         float *plane = img + (size_t)ci * g->h * g->w;
         pad_plane(g, plane, pad);
-        for (int ky = 0; ky < g->kh; ky++)
-            for (int kx = 0; kx < g->kw; kx++, row++) {
-                const float *in = col + row * ldc;
-                for (int oy = 0; oy < g->oh; oy++, in += ow) {
-                    float *out = pad + (size_t)(oy * s + ky) * pw + kx;
-                    for (int ox = 0; ox < ow; ox++) out[ox * s] += in[ox];
-                }
-            }
+        for (int ky = 0; ky < g->kh; ky++, row += (size_t)g->kw)
+            add_taps(g, col, ldc, row, ky, pad);
         for (int iy = 0; iy < g->h; iy++)
             copy_run(plane + (size_t)iy * g->w,
                      pad + (size_t)(iy + g->pad) * pw + g->pad, g->w);
@@ -286,6 +420,10 @@ static void col2im_padded(const advc_conv_geom *g, const float *col,
 void advc_im2col_ld(const advc_conv_geom *g, const float *img, float *col,
                     size_t ldc)
 {
+    if (use_phase_planes(g)) {
+        im2col_phases(g, img, col, ldc);
+        return;
+    }
     if (use_tap_planes(g)) {
         im2col_taps(g, img, col, ldc);
         return;

@@ -19,6 +19,13 @@ void advc_sign_step(size_t n, float *x, const float *g, float a)
     isa_sign_step(n, x, g, a);
 }
 
+/* delta_i = +-min(room_i, lam) (see advc/kernels.h); returns the largest */
+float advc_box_move(size_t n, const float *t, const float *w, float s,
+                    float lam, float lo, float hi, float *delta)
+{
+    return isa_box_move(n, t, w, s, lam, lo, hi, delta);
+}
+
 /* x = x + a*g/||g||_2; unchanged when ||g||_2 = 0 */
 void advc_l2_step(size_t n, float *x, const float *g, float a)
 {

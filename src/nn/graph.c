@@ -964,6 +964,46 @@ void advc_graph_backward(advc_graph *g, advc_pass pass)
         memset(in->dy, 0, (size_t)n * nn_size(in) * sizeof *in->dy);
 }
 
+/* buf's rows rows[0..k) of `bytes` each moved to rows 0..k-1, in place
+ * (rows[j] >= j: a row is read before anything is written over it). */
+static void gather_rows(void *buf, size_t bytes, const int *rows, int k)
+{
+    unsigned char *b = buf;
+    for (int j = 0; j < k; j++)
+        if (rows[j] != j)
+            memcpy(b + (size_t)j * bytes, b + (size_t)rows[j] * bytes,
+                   bytes);
+}
+
+bool advc_graph_keep_rows(advc_graph *g, const int *rows, int k)
+{
+    assert(g->last_n > 0 && "advc_graph_keep_rows: no forward to narrow");
+    assert(k >= 1 && k <= g->last_n);
+    for (int j = 0; j < k; j++)
+        assert(rows[j] >= 0 && rows[j] < g->last_n &&
+               (j == 0 || rows[j] > rows[j - 1]));
+    if (g->last_mode == ADVC_MODE_TRAIN) return false;
+    for (int i = 0; i < g->naux; i++)
+        if (g->aux[i].fixed && g->aux[i].per_sample) return false;
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node *v = g->nodes[i];
+        if (!v->alias && v->y)
+            gather_rows(v->y, nn_size(v) * sizeof *v->y, rows, k);
+        if (v->saved && g->last_kept)
+            gather_rows(v->saved, v->op->saved(v) * sizeof *v->saved, rows,
+                        k);
+    }
+    for (int i = 0; i < g->naux; i++) {
+        const nn_auxdecl *a = &g->aux[i];
+        void *buf = a->f ? (void *)*a->f : a->i ? (void *)*a->i
+                                                : (void *)*a->u;
+        if (a->per_sample)
+            gather_rows(buf, a->per_sample * a->elem, rows, k);
+    }
+    g->last_n = k;
+    return true;
+}
+
 const float *advc_graph_input_grad(const advc_graph *g)
 {
     assert(g->batch > 0);

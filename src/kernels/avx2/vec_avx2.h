@@ -213,4 +213,29 @@ static inline void vinterleave4(float *p, const vf q[4])
     vstore(p + 24, _mm256_permute2f128_ps(c, d, 0x31));
 }
 
+/* ---- stride-2 spreads (col2im of stride-2 layers) ----------------------- */
+/* Lanes whose bit is set in bits, as a mask. */
+static inline __m256i vec_avx2_bits(unsigned bits)
+{
+    const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    __m256i on = _mm256_and_si256(_mm256_set1_epi32((int)bits), lane);
+    return _mm256_cmpeq_epi32(on, lane);
+}
+/* Lanes b + 2i for lo <= i < lo + r (b in {0, 1}, lo + r <= 4). */
+static inline vmask vspread2_lanes(size_t lo, size_t r, int b)
+{
+    unsigned all = 0x55u & ((1u << (2 * (lo + r))) - 1u);
+    return _mm256_castsi256_ps(
+        vec_avx2_bits((all & ~((1u << (2 * lo)) - 1u)) << b));
+}
+/* Those lanes hold p[i], the others 0; reads only p[lo .. lo + r).  Lane
+ * l takes element l / 2 of the loaded p: i at both l = 2i and 2i + 1. */
+static inline vf vload_spread2(const float *p, size_t lo, size_t r, int b)
+{
+    const __m256i half = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    __m256 v = _mm256_maskload_ps(p, vec_avx2_bits(((1u << r) - 1u) << lo));
+    return _mm256_and_ps(vspread2_lanes(lo, r, b),
+                         _mm256_permutevar8x32_ps(v, half));
+}
+
 #endif /* ADVC_VEC_AVX2_H */

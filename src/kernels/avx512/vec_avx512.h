@@ -214,4 +214,22 @@ static inline void vinterleave4(float *p, const vf q[4])
     vstore(p + 48, _mm512_permutex2var_ps(y0, jb, y1));
 }
 
+/* ---- stride-2 spreads (col2im of stride-2 layers) ----------------------- */
+/* Lanes b + 2i for lo <= i < lo + r (b in {0, 1}, lo + r <= 8). */
+static inline vmask vspread2_lanes(size_t lo, size_t r, int b)
+{
+    unsigned all = 0x5555u & ((1u << (2 * (lo + r))) - 1u);
+    return (vmask)((all & ~((1u << (2 * lo)) - 1u)) << b);
+}
+/* Those lanes hold p[i], the others 0; reads only p[lo .. lo + r).  Lane
+ * l takes element l / 2 of the loaded p: i at both l = 2i and 2i + 1. */
+static inline vf vload_spread2(const float *p, size_t lo, size_t r, int b)
+{
+    const __m512i half = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2,
+                                          2, 1, 1, 0, 0);
+    __m256 v = _mm256_maskz_loadu_ps((__mmask8)(((1u << r) - 1u) << lo), p);
+    return _mm512_maskz_permutexvar_ps(vspread2_lanes(lo, r, b), half,
+                                       _mm512_castps256_ps512(v));
+}
+
 #endif /* ADVC_VEC_AVX512_H */

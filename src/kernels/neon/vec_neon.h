@@ -163,4 +163,23 @@ static inline void vinterleave4(float *p, const vf q[4])
     vst4q_f32(p, v);
 }
 
+/* ---- stride-2 spreads (col2im of stride-2 layers) ----------------------- */
+/* Lanes b + 2i for lo <= i < lo + r (b in {0, 1}, lo + r <= 2). */
+static inline vmask vspread2_lanes(size_t lo, size_t r, int b)
+{
+    static const uint32_t lane[4] = { 1, 2, 4, 8 };
+    uint32_t all = 0x5u & ((1u << (2 * (lo + r))) - 1u);
+    uint32_t bits = (all & ~((1u << (2 * lo)) - 1u)) << b;
+    return vtstq_u32(vdupq_n_u32(bits), vld1q_u32(lane));
+}
+/* Those lanes hold p[i], the others 0; reads only p[lo .. lo + r).  The
+ * loaded p[lo..] moves up to lane lo, then zip(v, v) puts element i at
+ * lanes 2i and 2i + 1. */
+static inline vf vload_spread2(const float *p, size_t lo, size_t r, int b)
+{
+    vf v = vload_n(p + lo, r);
+    if (lo) v = vextq_f32(vzero(), v, 3);
+    return vbslq_f32(vspread2_lanes(lo, r, b), vzip1q_f32(v, v), vzero());
+}
+
 #endif /* ADVC_VEC_NEON_H */

@@ -65,3 +65,21 @@ void advc_l2_step_ref(size_t n, float *x, const float *g, float a)
     for (size_t i = 0; i < n; i++)
         x[i] = (float)((double)x[i] + s * (double)g[i]);
 }
+
+/* delta_i = up ? m : -m, m = min(room, lam) (0 unless w_i < 0 or w_i > 0),
+ * up = s w_i < 0; the largest m.  Written with the comparisons the SIMD
+ * compare and min instructions make, so every ISA can match it. */
+float advc_box_move_ref(size_t n, const float *t, const float *w, float s,
+                        float lam, float lo, float hi, float *delta)
+{
+    float mx = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        int up = s * w[i] < 0.0f;
+        float p = up ? hi - t[i] : t[i] - lo;
+        float m = p < lam ? p : lam;
+        m = w[i] < 0.0f || w[i] > 0.0f ? m : 0.0f;
+        delta[i] = up ? m : -m;
+        mx = m > mx ? m : mx;
+    }
+    return mx;
+}

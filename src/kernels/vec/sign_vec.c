@@ -5,8 +5,9 @@
  * rounding, and the clamps are vmax_gt / vmin_lt, which make exactly the
  * ref's comparisons (down to the sign of zero).  The L2 step works in
  * double like the ref and matches it to 1 ulp (its sum of squares is
- * added in another order).  Tails (n % VEC_LANES) are partial vectors,
- * never past the end.
+ * added in another order).  FAB's box moves are compares, selects, a
+ * subtraction and a min: bit for bit too.  Tails (n % VEC_LANES) are
+ * partial vectors, never past the end.
  */
 #include <math.h>
 #include "vec/vec_kernels.h"
@@ -122,4 +123,35 @@ void advc_l2_step_vec(size_t n, float *x, const float *g, float a)
         size_t r = n - i;
         vstore_n(x + i, l2_vf(vload_n(x + i, r), vload_n(g + i, r), s), r);
     }
+}
+
+/* One vector of advc_box_move: the moves into *d, m returned. */
+static inline vf box_move_v(vf t, vf w, vf s, vf lam, vf lo, vf hi, vf *d)
+{
+    vmask up = vcmp_lt(vmul(s, w), vzero());
+    vf m = vmin_lt(vsel(up, vsub(hi, t), vsub(t, lo)), lam);
+    m = vkeep(vcmp_ne(w, vzero()), m);
+    *d = vsel(up, m, vmul(m, vdup(-1.0f))); /* -m, the sign of 0 too */
+    return m;
+}
+
+float advc_box_move_vec(size_t n, const float *t, const float *w, float s,
+                        float lam, float lo, float hi, float *delta)
+{
+    vf vs = vdup(s), vl = vdup(lam), vlo = vdup(lo), vhi = vdup(hi);
+    vf mx = vzero(), d;
+    size_t i = 0;
+    for (; i + VEC_LANES <= n; i += VEC_LANES) {
+        vf m = box_move_v(vload(t + i), vload(w + i), vs, vl, vlo, vhi, &d);
+        vstore(delta + i, d);
+        mx = vmax_gt(m, mx);
+    }
+    if (i < n) { /* lanes past n: w = 0, so m = 0 */
+        size_t r = n - i;
+        vf m = box_move_v(vload_n(t + i, r), vload_n(w + i, r), vs, vl, vlo,
+                          vhi, &d);
+        vstore_n(delta + i, d, r);
+        mx = vmax_gt(m, mx);
+    }
+    return vhmax(mx);
 }

@@ -19,6 +19,8 @@
  *   vhsum vhmax                      horizontal sum / max (fixed tree)
  *   vdeinterleave4 vinterleave4      4 vectors <-> 4 VEC_LANES floats
  *                                    taken 4 apart (Winograd's tiles)
+ *   vspread2_lanes vload_spread2     lanes b, b+2, ...: r floats spread
+ *                                    two apart (stride-2 col2im)
  *   vd_lo vd_hi vd_load vd_to_vf vd_add vd_mul vd_fma vd_hsum vd_zero
  *   vd_dup                           widening to double and back
  *

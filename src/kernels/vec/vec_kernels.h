@@ -21,7 +21,16 @@ void advc_sign_step_proj_vec(size_t n, float *x, const float *g,
                              const float *x0, float a, float eps, float lo,
                              float hi);
 void advc_sign_step_vec(size_t n, float *x, const float *g, float a);
+float advc_box_move_vec(size_t n, const float *t, const float *w, float s,
+                        float lam, float lo, float hi, float *delta);
 void advc_l2_step_vec(size_t n, float *x, const float *g, float a);
+
+/* Stride-2 col2im, one kernel row: out[oy ldo + 2 ox + kx] +=
+ * in[kx ldi + oy ow + ox] for oy < oh, kx < kw (in order), ox < ow;
+ * 2 (ow - 1) + kw <= pw (im2col.c). */
+void advc_col2im_rows_s2_vec(float *out, size_t ldo, size_t pw,
+                             const float *in, size_t ldi, int kw, int ow,
+                             int oh);
 
 void advc_axpy_vec(size_t n, float a, const float *x, float *y);
 void advc_scale_vec(size_t n, float a, float *x);
