@@ -34,6 +34,7 @@ static const advc_param fast_params[] = {
     RCP_ROW_STEPS("3"),
     RCP_ROW_STEP_SIZE("2.5*eps/steps"),
     RCP_ROW_ADV_MODE,
+    RCP_ROW_ITERATE("max"),
     RCP_ROW_ATTACK_GRAD,
     RCP_ROW_UPDATE_GRAD,
 };
