@@ -256,6 +256,7 @@ START_TEST(test_defaults)
     ck_assert(r.step_size == 1.25f * 0.3f);
     r = advc_recipe_resolve(ADVC_RECIPE_PGD, &c.rc, 1);
     ck_assert(r.steps == 7 && r.step_size == 2.5f * 0.3f / 7.0f);
+    ck_assert(r.iterate == ADVC_ITERATE_MAX);
     r = advc_recipe_resolve(ADVC_RECIPE_TRADES, &c.rc, 1);
     ck_assert(r.steps == 10 && r.beta == 6.0f);
     ck_assert(r.adv_mode == ADVC_ADV_MODE_EVAL);
@@ -308,6 +309,7 @@ START_TEST(test_fast_defaults)
     ck_assert(memcmp(&d, &e, sizeof d) == 0);
     advc_recipe_config r = advc_recipe_resolve(ADVC_RECIPE_FAST, &c.rc, 1);
     ck_assert(r.steps == 3 && r.step_size == 2.5f * 0.3f / 3.0f);
+    ck_assert(r.iterate == ADVC_ITERATE_LAST);
     ck_assert(r.attack_grad.f == ADVC_ACT_COUNT &&
               r.update_grad.f == ADVC_ACT_COUNT);
 }
@@ -329,8 +331,9 @@ static float *trained_params(const advc_train_config *c,
     return p;
 }
 
-/* fast is PGD-3 training (the eps ramp aside, which both take here):
- * the same bits as --recipe pgd --steps 3. */
+/* fast is PGD-3 training on the last iterate (the eps ramp aside, which
+ * both take here): the same bits as --recipe pgd --steps 3 --iterate
+ * last. */
 START_TEST(test_fast_is_pgd3)
 {
     advc_dataset d;
@@ -339,6 +342,7 @@ START_TEST(test_fast_is_pgd3)
     advc_train_config pgd = quiet_config(ADVC_RECIPE_PGD, 2, 50);
     fast.eps_ramp = pgd.eps_ramp = 1.5f;
     pgd.rc.steps = 3;
+    pgd.rc.iterate = ADVC_ITERATE_LAST;
     size_t n1, n2;
     float *p1 = trained_params(&fast, &d, &n1);
     float *p2 = trained_params(&pgd, &d, &n2);

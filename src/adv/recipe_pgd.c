@@ -46,7 +46,7 @@ static const advc_param pgd_params[] = {
 
 const recipe_def recipe_pgd_def = {
     { "pgd", "CE(x') with x' from PGD-k: random start, the highest-loss "
-      "iterate", "Madry et al., ICLR 2018", pgd_params,
+      "iterate (or the last)", "Madry et al., ICLR 2018", pgd_params,
       RCP_NPARAMS(pgd_params), NULL },
     pgd_resolve, ADVC_ATK_PGD, recipe_attack_pgd, recipe_input_pgd,
     recipe_loss_adv, false, true
