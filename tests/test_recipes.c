@@ -256,6 +256,7 @@ START_TEST(test_defaults)
     ck_assert(r.step_size == 1.25f * 0.3f);
     r = advc_recipe_resolve(ADVC_RECIPE_PGD, &c.rc, 1);
     ck_assert(r.steps == 7 && r.step_size == 2.5f * 0.3f / 7.0f);
+    ck_assert(r.iterate == ADVC_ITERATE_MAX);
     r = advc_recipe_resolve(ADVC_RECIPE_TRADES, &c.rc, 1);
     ck_assert(r.steps == 10 && r.beta == 6.0f);
     ck_assert(r.adv_mode == ADVC_ADV_MODE_EVAL);
@@ -308,6 +309,7 @@ START_TEST(test_fast_defaults)
     ck_assert(memcmp(&d, &e, sizeof d) == 0);
     advc_recipe_config r = advc_recipe_resolve(ADVC_RECIPE_FAST, &c.rc, 1);
     ck_assert(r.steps == 3 && r.step_size == 2.5f * 0.3f / 3.0f);
+    ck_assert(r.iterate == ADVC_ITERATE_LAST);
     ck_assert(r.attack_grad.f == ADVC_ACT_COUNT &&
               r.update_grad.f == ADVC_ACT_COUNT);
 }
@@ -329,10 +331,9 @@ static float *trained_params(const advc_train_config *c,
     return p;
 }
 
-/* fast is FGSM-RS with its rules and ramp, nothing else: the same
- * weights, bit for bit, as fgsm-rs given them by hand. */
-/* fast is PGD-3 training (the eps ramp aside, which both take here):
- * the same bits as --recipe pgd --steps 3. */
+/* fast is PGD-3 training on the last iterate (the eps ramp aside, which
+ * both take here): the same bits as --recipe pgd --steps 3 --iterate
+ * last. */
 START_TEST(test_fast_is_pgd3)
 {
     advc_dataset d;
@@ -341,6 +342,7 @@ START_TEST(test_fast_is_pgd3)
     advc_train_config pgd = quiet_config(ADVC_RECIPE_PGD, 2, 50);
     fast.eps_ramp = pgd.eps_ramp = 1.5f;
     pgd.rc.steps = 3;
+    pgd.rc.iterate = ADVC_ITERATE_LAST;
     size_t n1, n2;
     float *p1 = trained_params(&fast, &d, &n1);
     float *p2 = trained_params(&pgd, &d, &n2);
@@ -742,6 +744,43 @@ START_TEST(test_pgd_max_loss)
 }
 END_TEST
 
+/* --iterate last: the recipe trains on x_k itself, k projected sign steps
+ * of the batch-mean loss's gradient from the recipe's start (redone here
+ * by hand), and not on the highest-loss iterate that max keeps. */
+START_TEST(test_pgd_last_iterate)
+{
+    advc_graph *g = smooth_two_exit();
+    wb w;
+    wb_setup(&w, g, ADVC_RECIPE_PGD, 0.2f);
+    w.s.adv_mode = ADVC_MODE_EVAL;
+    w.rc.steps = 4;
+    w.rc.step_size = 0.4f; /* twice eps: x_k jumps corner to corner */
+    const recipe_def *def = recipe_get(ADVC_RECIPE_PGD);
+    def->make_input(&w.s); /* max */
+    float maxed[WB_N * WB_D], cur[WB_N * WB_D];
+    memcpy(maxed, w.s.xadv, sizeof maxed);
+    recipe_ws_free(&w.s);
+    w.rc.iterate = ADVC_ITERATE_LAST;
+    ck_assert(recipe_ws_alloc(&w.s, ADVC_RECIPE_PGD, WB_N) == ADVC_OK);
+    w.s.adv_mode = ADVC_MODE_EVAL;
+    def->make_input(&w.s);
+    memcpy(cur, w.s.start, sizeof cur);
+    for (int t = 0; t < w.rc.steps; t++) {
+        advc_graph_forward(g, cur, WB_N, ADVC_MODE_EVAL);
+        recipe_xent_grad(&w.s, 1.0f);
+        advc_graph_backward(g, ADVC_PASS_ATTACK);
+        const float *gx = advc_graph_input_grad(g);
+        for (int i = 0; i < WB_N; i++)
+            advc_sign_step_proj(WB_D, cur + i * WB_D, gx + i * WB_D,
+                                w.x + i * WB_D, 0.4f, 0.2f, 0.0f, 1.0f);
+    }
+    ck_assert(memcmp(cur, w.s.xadv, sizeof cur) == 0);
+    ck_assert(memcmp(maxed, w.s.xadv, sizeof cur) != 0);
+    recipe_ws_free(&w.s);
+    advc_graph_free(g);
+}
+END_TEST
+
 /* ---- training runs ------------------------------------------------------- */
 
 /* Loss of the first epoch against the loss of the third (first call: one
@@ -1101,6 +1140,7 @@ Suite *advc_suite_recipes(void)
     tcase_add_test(t, test_eps_ramp);
     tcase_add_test(t, test_budgets);
     tcase_add_test(t, test_pgd_max_loss);
+    tcase_add_test(t, test_pgd_last_iterate);
     suite_add_tcase(s, t);
     return s;
 }

@@ -8,37 +8,45 @@
 #   sat-ramp  the previous --recipe fast: FGSM-RS with the smooth ReLU
 #             derivative sigmoid(10 z) in both backward passes
 #   pgd-2     PGD-2 (step 1.25 eps), highest-loss iterate
-#   fast      --recipe fast: PGD-3 (step 2.5 eps / 3), highest-loss iterate
+#   pgd-3-max PGD-3 (step 2.5 eps / 3), highest-loss iterate (the
+#             `fast` of 2026-12-06)
+#   fast      --recipe fast: PGD-3 (step 2.5 eps / 3), last iterate
 # each evaluated with --attack aa (AutoAttack) on the first NEVAL test
-# images.  Usage: sh bench/repro/fastat-few.sh, with ARMS="cnn-small cnn
-# fmnist-cnn-small" (MNIST eps 0.3; cnn on seed 1 and fast only;
-# Fashion-MNIST eps 0.1, fast only), SEEDS="1 2 3 4 5", NEVAL=1000 (cnn
-# half of it).  About 2.5 hours on two quiet cores.
+# images.  Usage: sh bench/repro/fastat-few.sh, with ARMS="cnn-small
+# cnn-small-new cnn fmnist-cnn-small full" (MNIST eps 0.3; cnn-small-new:
+# fast on seeds NEW_SEEDS="6 7 8 9 10", which chose nothing; cnn: seed 1,
+# the two PGD-3 variants; Fashion-MNIST eps 0.1, the same two; full:
+# cnn-small's fast models under AutoAttack on the whole test set),
+# SEEDS="1 2 3 4 5", NEVAL=1000 (cnn half of it).  About 4.5 hours on two
+# quiet cores (the full-test-set arm is 1.5 of them).
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
 paper_begin fastat-few "Few-step against single-step fast adversarial training (issue 13): PGD-2 and PGD-3 with an eps ramp"
-ARMS=${ARMS:-cnn-small cnn fmnist-cnn-small}
+ARMS=${ARMS:-cnn-small cnn-small-new cnn fmnist-cnn-small full}
 SEEDS=${SEEDS:-1 2 3 4 5}
+NEW_SEEDS=${NEW_SEEDS:-6 7 8 9 10}
 NEVAL=${NEVAL:-1000}
 SCHED="--epochs 10 --batch 100 --lr 5e-3 --schedule cyclic --eps-ramp 3"
-BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn: 1); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2))); arms: $ARMS."
+BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn: 1; cnn-small-new: $NEW_SEEDS); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2)); full: all 10,000); arms: $ARMS."
 
 # flags VARIANT: its training flags.
 flags() {
     case $1 in
     sat-ramp) echo "--recipe fgsm-rs --step-size 0.375 --attack-grad psoftplus:10 --update-grad psoftplus:10 $SCHED" ;;
     pgd-2) echo "--recipe pgd --steps 2 $SCHED" ;;
+    pgd-3-max) echo "--recipe fast --iterate max" ;;
     fgsm-rs) echo "--recipe fgsm-rs --step-size 0.375 --epochs 10 --batch 100 --lr 5e-3 --schedule cyclic" ;;
     fast) echo "--recipe fast" ;;
     esac
 }
 
 # one ARM VARIANT SEED N: trains and attacks one run (the arm's data,
-# model and eps in D, MODEL, EPS); prints "clean aa guard_pgd seconds
-# collapsed-why".
+# model and eps in D, MODEL, EPS; its runs named RUNS, the arm itself
+# unless it re-evaluates another arm's models); prints "clean aa
+# guard_pgd seconds collapsed-why".
 one() {
-    m="$WORK/$1-$2-$3.advc"
+    m="$WORK/$RUNS-$2-$3.advc"
     train "$m" --data $D --model $MODEL --eps $EPS --seed $3 $(flags $2)
     evaljson "$m.aa$4.json" --model "$m" --data $D --attack aa --eps $EPS \
         --limit $4 --seed $3
@@ -56,12 +64,15 @@ one() {
 
 for arm in $ARMS; do
     seeds=$SEEDS n=$NEVAL D=data/mnist MODEL=cnn-small EPS=0.3 vs=fast
+    RUNS=$arm
     case $arm in
-    cnn-small) vs="sat-ramp pgd-2 fast" ;;
-    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn ;;
-    fmnist-cnn-small) D=data/fashion-mnist EPS=0.1 ;;
+    cnn-small) vs="sat-ramp pgd-2 pgd-3-max fast" ;;
+    cnn-small-new) seeds=$NEW_SEEDS ;;
+    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn vs="pgd-3-max fast" ;;
+    fmnist-cnn-small) D=data/fashion-mnist EPS=0.1 vs="pgd-3-max fast" ;;
+    full) n=10000 RUNS=cnn-small ;;
     esac
-    section_plain "$D, $MODEL, eps $EPS" \
+    section_plain "$arm: $D, $MODEL, eps $EPS" \
         "\`advc train --data $D --model $MODEL --eps $EPS --seed S FLAGS\`, then \`advc eval --attack aa --limit $n --seed S\`; clean and AutoAttack accuracy on the first $n test images, mean ± std over seeds $seeds (per seed in the CSV); worst: the lowest seed; collapsed: the guard saw catastrophic overfitting (it then keeps the epoch before) or the run ends below 20%; train s: mean wall seconds of a run, on a shared machine (the fair cost comparison is the last table)."
     printf '| variant | flags | clean | AutoAttack | worst seed | guard PGD-10 | collapsed | train s |\n|---|---|---|---|---|---|---|---|\n' >>"$WORK/rows.md"
     for v in $vs; do
@@ -92,14 +103,14 @@ cost_epoch() {
 if [ "${COST:-1}" = 1 ]; then
     COST_LIMIT=${COST_LIMIT:-59488} REPS=${REPS:-5}
     for r in $(seq $REPS); do
-        for v in fgsm-rs sat-ramp pgd-2 fast; do
+        for v in fgsm-rs sat-ramp pgd-2 pgd-3-max fast; do
             echo "$v $(cost_epoch $v)" >>"$WORK/cost.txt"
         done
     done
     section_plain "Cost on cnn-small" "Seconds of one training epoch on $COST_LIMIT images (guard off), the variants interleaved, median of $REPS, at $(date -u '+%H:%M UTC') with load average $(cut -d' ' -f1-3 /proc/loadavg) when it started; fgsm-rs is Wong et al.'s recipe with the same schedule."
     printf '| variant | s per epoch (median) | runs | cost vs fgsm-rs |\n|---|---|---|---|\n' >>"$WORK/rows.md"
     base=$(awk '$1 == "fgsm-rs" { print $2 }' "$WORK/cost.txt" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    for v in fgsm-rs sat-ramp pgd-2 fast; do
+    for v in fgsm-rs sat-ramp pgd-2 pgd-3-max fast; do
         runs=$(awk -v v=$v '$1 == v { printf "%s ", $2 }' "$WORK/cost.txt")
         med=$(echo $runs | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
         record cnn-small "$v" - cost_epoch_seconds "$med"

@@ -87,6 +87,15 @@ typedef enum {
     ADVC_ADV_MODE_EVAL
 } advc_adv_mode;
 
+/* Which PGD iterate a pgd or fast training step trains on. */
+typedef enum {
+    ADVC_ITERATE_DEFAULT = 0, /* (the order is --iterate's choices) the
+                                 recipe's: max for pgd, last for fast     */
+    ADVC_ITERATE_MAX,         /* each sample's highest-loss x_0 .. x_k
+                                 (one forward more than last)             */
+    ADVC_ITERATE_LAST         /* x_k, as Madry et al.'s code trains       */
+} advc_iterate;
+
 #define ADVC_MAX_EXIT_L2 16
 
 /* The recipe's settings.  0 (or ADVC_ACT_COUNT for the rules) means "the
@@ -108,6 +117,7 @@ typedef struct {
     bool no_random_start; /* me-fgsm: plain FGSM (step eps) instead of
                              FGSM-RS                                       */
     advc_adv_mode adv_mode;
+    advc_iterate iterate; /* pgd, fast: which iterate is trained on       */
     /* SAT ablation (src/adv/METHODS.md section 4): the derivative used for
      * ReLU in ATTACK passes (attacks made during training) and in UPDATE
      * passes (parameter gradients).  f = ADVC_ACT_COUNT: ReLU's own.

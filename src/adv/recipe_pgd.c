@@ -2,8 +2,9 @@
  * x_0 = Pi(x + U(-eps, eps)), x_{t+1} = Pi(x_t + a sign(grad CE(x_t))),
  * k = 7 steps of a = 2.5 eps / k (the MNIST paper: --steps 40 --step-size
  * 0.01); CE at the per-sample highest-loss iterate x_0 .. x_k (one more
- * forward than the last-iterate variant).  The attack is the evaluation
- * PGD (attack_pgd.c) with max_loss and the recipe's own start. */
+ * forward than the last iterate x_k, which --iterate last trains on).
+ * The attack is the evaluation PGD (attack_pgd.c) with max_loss (or
+ * last_iterate) and the recipe's own start. */
 #include "train_internal.h"
 
 #include <stddef.h>
@@ -37,6 +38,7 @@ static const advc_param pgd_params[] = {
     RCP_ROW_STEPS("7 (Madry et al.'s MNIST recipe: 40)"),
     RCP_ROW_STEP_SIZE("2.5*eps/steps (Madry et al.'s MNIST: 0.01)"),
     RCP_ROW_ADV_MODE,
+    RCP_ROW_ITERATE("max"),
     RCP_ROW_ATTACK_GRAD,
     RCP_ROW_UPDATE_GRAD,
     RCP_ROW_EXIT_L2("none"),
@@ -44,7 +46,7 @@ static const advc_param pgd_params[] = {
 
 const recipe_def recipe_pgd_def = {
     { "pgd", "CE(x') with x' from PGD-k: random start, the highest-loss "
-      "iterate", "Madry et al., ICLR 2018", pgd_params,
+      "iterate (or the last)", "Madry et al., ICLR 2018", pgd_params,
       RCP_NPARAMS(pgd_params), NULL },
     pgd_resolve, ADVC_ATK_PGD, recipe_attack_pgd, recipe_input_pgd,
     recipe_loss_adv, false, true

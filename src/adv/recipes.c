@@ -74,6 +74,7 @@ advc_recipe_config advc_recipe_resolve(advc_recipe r,
     if (c.steps <= 0) c.steps = 7;
     if (!(c.step_size > 0)) c.step_size = c.eps;
     if (c.adv_mode == ADVC_ADV_MODE_DEFAULT) c.adv_mode = ADVC_ADV_MODE_TRAIN;
+    if (c.iterate == ADVC_ITERATE_DEFAULT) c.iterate = ADVC_ITERATE_MAX;
     return c;
 }
 
@@ -192,6 +193,8 @@ advc_status advc_train_check(const advc_graph *g, const advc_train_config *cfg)
             return ADVC_ERR_ARG;
     if ((int)rc.adv_mode < 0 || rc.adv_mode > ADVC_ADV_MODE_EVAL)
         return advc_set_error(ADVC_ERR_ARG, "bad attack mode");
+    if ((int)rc.iterate < 0 || rc.iterate > ADVC_ITERATE_LAST)
+        return advc_set_error(ADVC_ERR_ARG, "bad --iterate");
     advc_status st = check_rules(desc, &rc, raw, cfg->act);
     if (st == ADVC_OK) st = check_exit_l2(g, &rc);
     if (st != ADVC_OK) return st;
@@ -238,6 +241,7 @@ static advc_attack_config training_attack(const recipe_ctx *s,
     a.mode = s->adv_mode;
     a.start = s->start;
     a.exit_weights = true;
+    a.last_iterate = s->rc->iterate == ADVC_ITERATE_LAST; /* PGD only */
     return a;
 }
 

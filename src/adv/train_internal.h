@@ -141,6 +141,12 @@ static inline float recipe_clamp01(float v)
       offsetof(advc_recipe_config, adv_mode), 0, 0, 0, "train",             \
       "model mode while making training attacks (train: batch statistics " \
       "and dropout on)", "default|train|eval", 0, 0, NULL, NULL }
+#define RCP_ROW_ITERATE(def)                                                 \
+    { "iterate", "I", ADVC_PARAM_CHOICE,                                     \
+      offsetof(advc_recipe_config, iterate), 0, 0, 0, def,                  \
+      "which PGD iterate the update trains on (max: each image's "          \
+      "highest-loss one, one forward more; last: x_k)",                      \
+      "default|max|last", 0, 0, NULL, NULL }
 /* --attack-grad / --update-grad values (recipes.c): a backward rule for
  * ReLU, shown as "none" when unset. */
 advc_status recipe_parse_rule(const char *text, void *dst);
