@@ -11,14 +11,16 @@
 #   pgd-3-max PGD-3 (step 2.5 eps / 3), highest-loss iterate (the
 #             `fast` of 2026-12-06)
 #   fast      --recipe fast: PGD-3 (step 2.5 eps / 3), last iterate
+#   fast-20ep the same for 20 epochs (cnn only)
 # each evaluated with --attack aa (AutoAttack) on the first NEVAL test
 # images.  Usage: sh bench/repro/fastat-few.sh, with ARMS="cnn-small
 # cnn-small-new cnn fmnist-cnn-small full" (MNIST eps 0.3; cnn-small-new:
 # fast on seeds NEW_SEEDS="6 7 8 9 10", which chose nothing; cnn: seed 1,
-# the two PGD-3 variants; Fashion-MNIST eps 0.1, the same two; full:
-# cnn-small's fast models under AutoAttack on the whole test set),
-# SEEDS="1 2 3 4 5", NEVAL=1000 (cnn half of it).  About 4.5 hours on two
-# quiet cores (the full-test-set arm is 1.5 of them).
+# the two PGD-3 variants and fast-20ep; Fashion-MNIST eps 0.1, the two
+# PGD-3 variants; full: cnn-small's fast models under AutoAttack on the
+# whole test set, seeds FULL_SEEDS, by default SEEDS), SEEDS="1 2 3 4 5",
+# NEVAL=1000 (cnn half of it).  About 5 hours on two quiet cores (the
+# full-test-set arm is 1.5 of them).
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
@@ -26,9 +28,10 @@ paper_begin fastat-few "Few-step against single-step fast adversarial training (
 ARMS=${ARMS:-cnn-small cnn-small-new cnn fmnist-cnn-small full}
 SEEDS=${SEEDS:-1 2 3 4 5}
 NEW_SEEDS=${NEW_SEEDS:-6 7 8 9 10}
+FULL_SEEDS=${FULL_SEEDS:-$SEEDS}
 NEVAL=${NEVAL:-1000}
 SCHED="--epochs 10 --batch 100 --lr 5e-3 --schedule cyclic --eps-ramp 3"
-BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn: 1; cnn-small-new: $NEW_SEEDS); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2)); full: all 10,000); arms: $ARMS."
+BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn: 1; cnn-small-new: $NEW_SEEDS); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2)); full: all 10,000, seeds $FULL_SEEDS); arms: $ARMS."
 
 # flags VARIANT: its training flags.
 flags() {
@@ -36,6 +39,7 @@ flags() {
     sat-ramp) echo "--recipe fgsm-rs --step-size 0.375 --attack-grad psoftplus:10 --update-grad psoftplus:10 $SCHED" ;;
     pgd-2) echo "--recipe pgd --steps 2 $SCHED" ;;
     pgd-3-max) echo "--recipe fast --iterate max" ;;
+    fast-20ep) echo "--recipe fast --epochs 20" ;;
     fgsm-rs) echo "--recipe fgsm-rs --step-size 0.375 --epochs 10 --batch 100 --lr 5e-3 --schedule cyclic" ;;
     fast) echo "--recipe fast" ;;
     esac
@@ -68,9 +72,9 @@ for arm in $ARMS; do
     case $arm in
     cnn-small) vs="sat-ramp pgd-2 pgd-3-max fast" ;;
     cnn-small-new) seeds=$NEW_SEEDS ;;
-    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn vs="pgd-3-max fast" ;;
+    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn vs="pgd-3-max fast fast-20ep" ;;
     fmnist-cnn-small) D=data/fashion-mnist EPS=0.1 vs="pgd-3-max fast" ;;
-    full) n=10000 RUNS=cnn-small ;;
+    full) seeds=$FULL_SEEDS n=10000 RUNS=cnn-small ;;
     esac
     section_plain "$arm: $D, $MODEL, eps $EPS" \
         "\`advc train --data $D --model $MODEL --eps $EPS --seed S FLAGS\`, then \`advc eval --attack aa --limit $n --seed S\`; clean and AutoAttack accuracy on the first $n test images, mean ± std over seeds $seeds (per seed in the CSV); worst: the lowest seed; collapsed: the guard saw catastrophic overfitting (it then keeps the epoch before) or the run ends below 20%; train s: mean wall seconds of a run, on a shared machine (the fair cost comparison is the last table)."
