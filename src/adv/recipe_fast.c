@@ -12,8 +12,8 @@
  * AutoAttack on cnn-small and about 20 lower on cnn; PGD-2 collapsed on
  * one seed of five.  Why the last iterate: training on each sample's
  * highest-loss iterate (--iterate max) needs a fifth forward pass per
- * batch to score x_3 and cost 2.0-2.1x FGSM-RS per epoch; x_3 itself
- * costs 1.85x (four forward and four backward passes against two and
+ * batch to score x_3 and cost 2.13x FGSM-RS per epoch; x_3 itself
+ * costs 1.92x (four forward and four backward passes against two and
  * two) for 0.7 points less under AutoAttack on cnn-small (86.2 against
  * 86.9, 5 seeds, worst seed 85.0), and under a tenth of PGD-40.  The ramp
  * lets every seed start learning.  The training settings it recommends
