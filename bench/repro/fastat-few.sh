@@ -12,26 +12,37 @@
 #             `fast` of 2026-12-06)
 #   fast      --recipe fast: PGD-3 (step 2.5 eps / 3), last iterate
 #   fast-20ep the same for 20 epochs (cnn only)
+#   fast-7    the same with 7 steps of 2.5 eps / 7 (cnn only)
+#   pgd-40    Madry et al.'s PGD-40 (step 0.01, last iterate) on the same
+#             schedule: only timed (the cnn cost table), the reference
+#             issue 13's cnn target is priced against
 # each evaluated with --attack aa (AutoAttack) on the first NEVAL test
-# images.  Usage: sh bench/repro/fastat-few.sh, with ARMS="cnn-small
-# cnn-small-new cnn fmnist-cnn-small full" (MNIST eps 0.3; cnn-small-new:
-# fast on seeds NEW_SEEDS="6 7 8 9 10", which chose nothing; cnn: seed 1,
-# the two PGD-3 variants and fast-20ep; Fashion-MNIST eps 0.1, the two
-# PGD-3 variants; full: cnn-small's fast models under AutoAttack on the
-# whole test set, seeds FULL_SEEDS, by default SEEDS), SEEDS="1 2 3 4 5",
-# NEVAL=1000 (cnn half of it).  About 5 hours on two quiet cores (the
-# full-test-set arm is 1.5 of them).
+# images.  Usage: sh bench/repro/fastat-few.sh, with
+#   ARMS="cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full"
+#     cnn-small       MNIST eps 0.3, seeds SEEDS="1 2 3 4 5", sat-ramp,
+#                     pgd-2, pgd-3-max and fast
+#     cnn-small-new   fast on seeds NEW_SEEDS="6 7 8 9 10", which chose
+#                     nothing
+#     cnn             seed 1: pgd-3-max, fast, fast-20ep, fast-7
+#     msdnet          a small MSDNet (4 blocks, base 8, growth 4, head 32),
+#                     fast, seed 1; AutoAttack on its last exit
+#     fmnist-cnn-small  Fashion-MNIST eps 0.1: pgd-3-max and fast
+#     full            cnn-small's fast models under AutoAttack on the
+#                     whole test set, seeds FULL_SEEDS (default SEEDS)
+#   NEVAL=1000 (cnn and msdnet: half of it); COST=0 / COST_CNN=0 skip the
+#   cost tables.  About 7 hours on two quiet cores (the full-test-set arm
+#   is 1.5 of them, cnn's four runs 2.5).
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
 paper_begin fastat-few "Few-step against single-step fast adversarial training (issue 13): PGD-2 and PGD-3 with an eps ramp"
-ARMS=${ARMS:-cnn-small cnn-small-new cnn fmnist-cnn-small full}
+ARMS=${ARMS:-cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full}
 SEEDS=${SEEDS:-1 2 3 4 5}
 NEW_SEEDS=${NEW_SEEDS:-6 7 8 9 10}
 FULL_SEEDS=${FULL_SEEDS:-$SEEDS}
 NEVAL=${NEVAL:-1000}
 SCHED="--epochs 10 --batch 100 --lr 5e-3 --schedule cyclic --eps-ramp 3"
-BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn: 1; cnn-small-new: $NEW_SEEDS); AutoAttack on the first $NEVAL test images (cnn: $((NEVAL / 2)); full: all 10,000, seeds $FULL_SEEDS); arms: $ARMS."
+BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn, msdnet: 1; cnn-small-new: $NEW_SEEDS); AutoAttack on the first $NEVAL test images (cnn, msdnet: $((NEVAL / 2)); full: all 10,000, seeds $FULL_SEEDS); arms: $ARMS."
 
 # flags VARIANT: its training flags.
 flags() {
@@ -40,6 +51,8 @@ flags() {
     pgd-2) echo "--recipe pgd --steps 2 $SCHED" ;;
     pgd-3-max) echo "--recipe fast --iterate max" ;;
     fast-20ep) echo "--recipe fast --epochs 20" ;;
+    fast-7) echo "--recipe fast --steps 7" ;;
+    pgd-40) echo "--recipe pgd --steps 40 --step-size 0.01 --iterate last $SCHED" ;;
     fgsm-rs) echo "--recipe fgsm-rs --step-size 0.375 --epochs 10 --batch 100 --lr 5e-3 --schedule cyclic" ;;
     fast) echo "--recipe fast" ;;
     esac
@@ -72,8 +85,9 @@ for arm in $ARMS; do
     case $arm in
     cnn-small) vs="sat-ramp pgd-2 pgd-3-max fast" ;;
     cnn-small-new) seeds=$NEW_SEEDS ;;
-    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn vs="pgd-3-max fast fast-20ep" ;;
+    cnn) seeds=1 n=$((NEVAL / 2)) MODEL=cnn vs="pgd-3-max fast fast-20ep fast-7" ;;
     fmnist-cnn-small) D=data/fashion-mnist EPS=0.1 vs="pgd-3-max fast" ;;
+    msdnet) seeds=1 n=$((NEVAL / 2)) MODEL=msdnet:blocks=4,base=8,growth=4,head=32 ;;
     full) seeds=$FULL_SEEDS n=10000 RUNS=cnn-small ;;
     esac
     section_plain "$arm: $D, $MODEL, eps $EPS" \
@@ -96,31 +110,43 @@ for arm in $ARMS; do
             "$(mean $ts)" >>"$WORK/rows.md"
     done
 done
-# The cost, as fastat.sh measures it: one epoch of COST_LIMIT training
-# images (guard off), the variants interleaved, REPS times, medians.
-cost_epoch() {
-    "$ADVC" train --threads "$THREADS" --data data/mnist --model cnn-small --eps 0.3 \
-        --seed 1 --limit "$COST_LIMIT" --guard-batch 0 $(flags $1) --epochs 1 \
+# The cost, as fastat.sh measures it: one epoch of LIMIT training
+# images of MODEL (guard off), the variants interleaved, REPS times,
+# medians, each against the first variant.
+cost_epoch() { # MODEL LIMIT VARIANT
+    "$ADVC" train --threads "$THREADS" --data data/mnist --model $1 --eps 0.3 \
+        --seed 1 --limit $2 --guard-batch 0 $(flags $3) --epochs 1 \
         --out "$WORK/cost.advc" --log "$WORK/cost.csv" >/dev/null 2>&1
     tail -n 1 "$WORK/cost.csv" | cut -d, -f9
 }
-if [ "${COST:-1}" = 1 ]; then
-    COST_LIMIT=${COST_LIMIT:-59488} REPS=${REPS:-5}
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+cost_table() { # MODEL LIMIT "VARIANTS" "why the first is the base"
+    : >"$WORK/cost.txt"
     for r in $(seq $REPS); do
-        for v in fgsm-rs sat-ramp pgd-2 pgd-3-max fast; do
-            echo "$v $(cost_epoch $v)" >>"$WORK/cost.txt"
+        for v in $3; do
+            echo "$v $(cost_epoch $1 $2 $v)" >>"$WORK/cost.txt"
         done
     done
-    section_plain "Cost on cnn-small" "Seconds of one training epoch on $COST_LIMIT images (guard off), the variants interleaved, median of $REPS, at $(date -u '+%H:%M UTC') with load average $(cut -d' ' -f1-3 /proc/loadavg) when it started; fgsm-rs is Wong et al.'s recipe with the same schedule."
-    printf '| variant | s per epoch (median) | runs | cost vs fgsm-rs |\n|---|---|---|---|\n' >>"$WORK/rows.md"
-    base=$(awk '$1 == "fgsm-rs" { print $2 }' "$WORK/cost.txt" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    for v in fgsm-rs sat-ramp pgd-2 pgd-3-max fast; do
+    section_plain "Cost on $1" "Seconds of one training epoch on $2 images (guard off), the variants interleaved, median of $REPS, at $(date -u '+%H:%M UTC') with load average $(cut -d' ' -f1-3 /proc/loadavg) when it started; $4"
+    base=${3%% *}
+    printf '| variant | s per epoch (median) | runs | cost vs %s |\n|---|---|---|---|\n' "$base" >>"$WORK/rows.md"
+    b=$(awk -v v=$base '$1 == v { printf "%s ", $2 }' "$WORK/cost.txt" | median)
+    for v in $3; do
         runs=$(awk -v v=$v '$1 == v { printf "%s ", $2 }' "$WORK/cost.txt")
-        med=$(echo $runs | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-        record cnn-small "$v" - cost_epoch_seconds "$med"
+        med=$(echo $runs | median)
+        record $1 "$v" - cost_epoch_seconds "$med"
         printf '| %s | %s | %s | %sx |\n' "$v" "$med" "$runs" \
-            "$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" >>"$WORK/rows.md"
+            "$(awk -v a="$med" -v b="$b" 'BEGIN { printf "%.2f", a / b }')" >>"$WORK/rows.md"
     done
     rm -f "$WORK/cost.txt" "$WORK/cost.advc"* "$WORK/cost.best.advc" "$WORK/cost.csv"
+}
+REPS=${REPS:-5}
+if [ "${COST:-1}" = 1 ]; then
+    cost_table cnn-small "${COST_LIMIT:-59488}" "fgsm-rs sat-ramp pgd-2 pgd-3-max fast" \
+        "fgsm-rs is Wong et al.'s recipe with the same schedule (issue 13's cnn-small target: at most 2x)."
+fi
+if [ "${COST_CNN:-1}" = 1 ]; then
+    cost_table cnn "${COST_LIMIT_CNN:-2000}" "pgd-40 fgsm-rs fast fast-7" \
+        "pgd-40 is Madry et al.'s recipe (40 steps of 0.01, on the last iterate, the cheaper of the two) with the same schedule (issue 13's cnn target: at most a quarter of it)."
 fi
 paper_end
