@@ -52,6 +52,7 @@
 #  define isa_sgd_update        advc_sgd_update_vec
 #  define isa_adam_update       advc_adam_update_vec
 #  define isa_col2im_rows_s2    advc_col2im_rows_s2_vec
+#  define isa_sparse_gemm       advc_sparse_gemm_vec
 #  define ISA_SUM_PARTIALS      (4 * ISA_VEC_LANES)
 #endif
 
@@ -89,6 +90,7 @@
 #  define isa_dot               advc_dot_ref
 #  define isa_sgd_update        advc_sgd_update_ref
 #  define isa_adam_update       advc_adam_update_ref
+#  define isa_sparse_gemm       advc_sparse_gemm_ref
 #endif
 
 #endif /* ADVC_DISPATCH_H */
