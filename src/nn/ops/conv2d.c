@@ -197,6 +197,7 @@ static void conv_forward(nn_node *v, const nn_ctx *c)
 {
     conv_job j = make_job(v, c);
     j.y = v->y;
+    j.sparse = !c->keep_saved && conv_sparse_fits(j.d);
     if (j.d->algo == ADVC_CONV_WINOGRAD) conv_wino_forward(&j);
     else conv_gemm_forward(&j);
 }
@@ -269,6 +270,8 @@ static void conv_backward(nn_node *v, const nn_ctx *c)
         if (d->b) nn_parallel(c->pool, (size_t)d->cout, 1, 64, reduce_db, &j);
     }
     j.dx = nn_input_grad(v, 0, &j.dx_acc);
+    j.sparse = c->pass == ADVC_PASS_ATTACK && !j.dx_acc &&
+               conv_sparse_fits(d);
     if (d->algo == ADVC_CONV_WINOGRAD) conv_wino_input_grad(&j);
     else conv_gemm_input_grad(&j);
 }

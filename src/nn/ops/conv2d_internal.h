@@ -45,6 +45,9 @@ typedef struct {
     int groups;           /* weight-gradient groups                        */
     float *part;          /* (groups, ...) partial weight gradients        */
     advc_pool *gemm_pool; /* NULL: one-thread GEMMs inside pool tasks      */
+    bool sparse;          /* conv_sparse.c may compute this pass's sparse
+                             images (forward: no lowered input kept;
+                             input gradient: ATTACK pass, dx overwritten) */
 } conv_job;
 
 /* Floats of the shared area and of each thread's area for d's algorithm
@@ -94,6 +97,19 @@ bool conv_reach(const nn_node *v, const advc_rect *in, advc_rect *out);
 void conv_patch(const nn_node *v, const nn_patch_item *it, int m,
                 float *scratch, size_t nscratch);
 size_t conv_patch_floats(const nn_node *v, size_t pixels);
+
+/* conv_sparse.c: forward and input gradient of mostly-zero images with
+ * the GEMM path's bits (stride-1 gemm and implicit layers, k > 1). */
+bool conv_sparse_fits(const conv_op *d);
+size_t conv_sparse_thread_floats(const conv_op *d); /* 0 if it does not fit */
+/* Forward: W^T into j->shared, once per pass; then chunk by chunk, if
+ * conv_sparse_forward_ok, each image on thread t. */
+void conv_sparse_prepare(const conv_job *j);
+bool conv_sparse_forward_ok(const conv_job *j, size_t i0, int m, int t);
+void conv_sparse_forward(const conv_job *j, size_t i, int t);
+/* dx of image i (overwritten) on thread t; false, with nothing written,
+ * when dy is too dense. */
+bool conv_sparse_input_grad(const conv_job *j, size_t i, int t);
 
 /* conv_wino.c: Winograd F(4x4, 3x3). */
 void conv_wino_forward(conv_job *j);
