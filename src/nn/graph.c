@@ -87,6 +87,7 @@ struct advc_graph {
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
     advc_conv_algo conv_algo; /* how convolutions are computed          */
     bool no_fusion;         /* advc_graph_set_fusion(g, false)            */
+    uint64_t held, holds;   /* the current hold (0: none), holds so far   */
     uint64_t seed, step;
 
     char prefix[16];        /* prepended to the names of new nodes      */
@@ -837,6 +838,34 @@ void nn_copy_or_add(advc_pool *pool, size_t n, const float *src, float *dst,
     nn_parallel(pool, n, 16, 1 << 15, copy_range, &j);
 }
 
+/* True when x[0..16) are all +0: integer ORs over a fixed count, which
+ * the compiler vectorises. */
+static bool zero16(const float *x)
+{
+    uint32_t b[16], acc = 0;
+    memcpy(b, x, sizeof b);
+    for (int k = 0; k < 16; k++) acc |= b[k];
+    return acc == 0;
+}
+
+size_t nn_values(const float *x, size_t n, size_t cap, int *pos, float *v)
+{
+    size_t nz = 0;
+    for (size_t k = 0; k < n; k += 16) {
+        size_t end = n - k < 16 ? n : k + 16;
+        if (end - k == 16 && zero16(x + k)) continue;
+        for (size_t q = k; q < end; q++) {
+            uint32_t b;
+            memcpy(&b, &x[q], sizeof b);
+            if (b == 0) continue;
+            if (nz == cap) return cap + 1;
+            pos[nz] = (int)q;
+            v[nz++] = x[q];
+        }
+    }
+    return nz;
+}
+
 double nn_sum(const float *x, size_t len)
 {
     enum { LANES = 16 };
@@ -873,7 +902,13 @@ static nn_ctx make_ctx(advc_graph *g, int n, advc_mode mode, advc_pass pass)
     c.ws = g->ws;
     c.seed = g->seed;
     c.step = g->step;
+    c.held = g->held;
     return c;
+}
+
+void advc_graph_hold_params(advc_graph *g, bool on)
+{
+    g->held = on ? ++g->holds : 0;
 }
 
 void advc_graph_forward_for(advc_graph *g, const float *x, int n,

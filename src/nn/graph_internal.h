@@ -112,6 +112,9 @@ struct nn_ctx {
                                may follow); backward: the last forward
                                did, so v->saved may be read              */
     uint64_t seed, step;    /* randomness: graph seed, forward counter     */
+    uint64_t held;          /* advc_graph_hold_params: 0 when not held,
+                               else a number new to each hold, so an op's
+                               copy made under it is known current       */
 };
 
 /* Values per sample of v's output. */
@@ -222,6 +225,13 @@ void nn_parallel(advc_pool *pool, size_t n, size_t align, size_t grain,
  * accumulator would serialise on the add latency), and the order of the
  * sum is fixed by the code, whatever the ISA or thread count. */
 double nn_sum(const float *x, size_t len);
+
+/* Positions and values of x[0..n)'s entries that are not +0 (bit pattern
+ * zero; -0 and NaN count as values: a product with -0 is also in the
+ * GEMM's sum), in order, into pos and v (room for cap each); their count,
+ * or cap + 1 once there are more than cap.  Skips all-zero blocks of 16
+ * cheaply (the sparse paths of conv and dense: advc_sparse_gemm). */
+size_t nn_values(const float *x, size_t n, size_t cap, int *pos, float *v);
 
 /* dst = src (acc false) or dst += src (acc true), parallel over [0, n). */
 void nn_copy_or_add(advc_pool *pool, size_t n, const float *src, float *dst,

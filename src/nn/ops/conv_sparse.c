@@ -20,8 +20,6 @@
  * backward follows; the input gradient only overwrites dx (adding to
  * another consumer's dx would change the order of the sum).
  */
-#include <stdint.h>
-#include <string.h>
 #include "conv2d_internal.h"
 
 /* The sparse path runs when its multiply-adds are at most 1/SPARSE_SHARE
@@ -80,42 +78,10 @@ size_t conv_sparse_thread_floats(const conv_op *d)
     return fwd > dx ? fwd : dx;
 }
 
-/* True when x[0..16) are all +0 (bit patterns zero; -0 and NaN count as
- * values: an entry equal to -0 is kept, which the GEMM's sum also has).
- * Integer ORs over a fixed count, which the compiler vectorises. */
-static bool zero16(const float *x)
-{
-    uint32_t b[16], acc = 0;
-    memcpy(b, x, sizeof b);
-    for (int k = 0; k < 16; k++) acc |= b[k];
-    return acc == 0;
-}
-
-static bool is_value(float v)
-{
-    uint32_t b;
-    memcpy(&b, &v, sizeof b);
-    return b != 0;
-}
-
-/* Positions and values of x[0..n)'s entries that are not +0, in order,
- * into pos and v (room for cap); their count, or cap + 1 once there are
- * more than cap. */
 static size_t values(const float *x, size_t n, size_t cap, int *pos,
                      float *v)
 {
-    size_t nz = 0, k = 0;
-    for (; k < n; k += 16) {
-        size_t end = n - k < 16 ? n : k + 16;
-        if (end - k == 16 && zero16(x + k)) continue;
-        for (size_t q = k; q < end; q++) {
-            if (!is_value(x[q])) continue;
-            if (nz == cap) return cap + 1;
-            pos[nz] = (int)q;
-            v[nz++] = x[q];
-        }
-    }
-    return nz;
+    return nn_values(x, n, cap, pos, v);
 }
 
 /* ---- forward ------------------------------------------------------------ */
