@@ -10,7 +10,14 @@
 #include "vec/vec.h"
 #include "vec/vec_kernels.h"
 
-enum { CHUNK = 8 }; /* vectors of a row's chunk kept in registers */
+/* Vectors of a row's chunk kept in registers: 16 where there are 32
+ * vector registers (16 measured 5% faster than 8 on Square's fc1 with
+ * AVX-512), 8 with AVX2's 16. */
+#if defined(ADVC_ISA_AVX2)
+enum { CHUNK = 8 };
+#else
+enum { CHUNK = 16 };
+#endif
 
 #if defined(__GNUC__)
 #  define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -30,19 +37,19 @@ static ALWAYS_INLINE void row_chunk(int nv, size_t tail, const int *idx,
     for (int blk = 0; blk < nblocks; blk++) {
         int kend = (blk + 1) * kc;
         vf acc[CHUNK];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int j = 0; j < nv; j++) acc[j] = vzero();
         for (; s < s1 && idx[s] < kend; s++) {
             vf a = vdup(val[s]);
             const float *br = b + (size_t)idx[s] * ldb;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (int j = 0; j < nv; j++) {
                 vf bv = tail && j == nv - 1 ? vload_n(br + j * VEC_LANES, tail)
                                             : vload(br + j * VEC_LANES);
                 acc[j] = vfma(a, bv, acc[j]);
             }
         }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int j = 0; j < nv; j++) {
             float *cj = c + j * VEC_LANES;
             bool part = tail && j == nv - 1;
