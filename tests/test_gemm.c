@@ -390,6 +390,39 @@ START_TEST(test_sparse_matches_sgemm)
 }
 END_TEST
 
+/* advc_values against its reference: every length around the vector
+ * widths, sparse and dense arrays holding -0 and NaN (values) and +0
+ * (not), and the cap: exactly full, and one short (cap + 1). */
+START_TEST(test_values_matches_ref)
+{
+    enum { N = 300 };
+    float x[N];
+    int p1[N], p2[N];
+    float v1[N], v2[N];
+    for (int dense = 0; dense < 2; dense++) {
+        tu_fill(x, N, -1.0f, 1.0f, 70 + (uint64_t)dense);
+        for (int k = 0; k < N; k++) {
+            if (!dense && (x[k] > -0.8f && x[k] < 0.8f)) x[k] = 0.0f;
+            if (k % 37 == 5) x[k] = -0.0f;
+            if (k % 53 == 7) x[k] = NAN;
+        }
+        for (size_t n = 0; n <= N; n += n < 40 ? 1 : 13) {
+            size_t r = advc_values_ref(n, x, N, p2, v2);
+            ck_assert_uint_eq(advc_values(n, x, N, p1, v1), r);
+            for (size_t e = 0; e < r; e++) {
+                ck_assert_int_eq(p1[e], p2[e]);
+                ck_assert(memcmp(&v1[e], &v2[e], sizeof v1[e]) == 0);
+                ck_assert(memcmp(&v1[e], &x[p1[e]], sizeof v1[e]) == 0);
+            }
+            if (r == 0) continue;
+            ck_assert_uint_eq(advc_values(n, x, r, p1, v1), r);
+            ck_assert_uint_eq(advc_values(n, x, r - 1, p1, v1), r);
+            ck_assert_uint_eq(advc_values_ref(n, x, r - 1, p2, v2), r);
+        }
+    }
+}
+END_TEST
+
 Suite *advc_suite_gemm(void)
 {
     Suite *s = suite_create("gemm");
@@ -405,6 +438,7 @@ Suite *advc_suite_gemm(void)
     tcase_add_test(tc, test_overwrite_ignores_nan);
     tcase_add_test(tc, test_large);
     tcase_add_test(tc, test_sparse_matches_sgemm);
+    tcase_add_test(tc, test_values_matches_ref);
     suite_add_tcase(s, tc);
     return s;
 }

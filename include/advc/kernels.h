@@ -50,6 +50,15 @@ void advc_sgemm_ref(advc_trans ta, advc_trans tb, int m, int n, int k,
  * advc_sparse_gemm). */
 int advc_sgemm_kc(int k);
 
+/* The positions and values of x[0..n)'s entries whose bit pattern is not
+ * +0 (-0 and NaN count: a product with them is in the GEMM's sum), in
+ * order, into pos and v (room for cap each).  Returns their count, or
+ * cap + 1 as soon as there are more than cap (pos and v then hold no
+ * meaning).  n < 2^31.  The sparse paths' gather (advc_sparse_gemm). */
+size_t advc_values(size_t n, const float *x, size_t cap, int *pos, float *v);
+size_t advc_values_ref(size_t n, const float *x, size_t cap, int *pos,
+                       float *v);
+
 /* C (m x n) = [C +] A B for a sparse A (m x k) given row by row (CSR):
  * row i's nonzero entries are s in [ptr[i], ptr[i+1]), in column idx[s]
  * (increasing along the row) with value val[s]; B (k x n) row-major.

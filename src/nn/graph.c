@@ -838,34 +838,6 @@ void nn_copy_or_add(advc_pool *pool, size_t n, const float *src, float *dst,
     nn_parallel(pool, n, 16, 1 << 15, copy_range, &j);
 }
 
-/* True when x[0..16) are all +0: integer ORs over a fixed count, which
- * the compiler vectorises. */
-static bool zero16(const float *x)
-{
-    uint32_t b[16], acc = 0;
-    memcpy(b, x, sizeof b);
-    for (int k = 0; k < 16; k++) acc |= b[k];
-    return acc == 0;
-}
-
-size_t nn_values(const float *x, size_t n, size_t cap, int *pos, float *v)
-{
-    size_t nz = 0;
-    for (size_t k = 0; k < n; k += 16) {
-        size_t end = n - k < 16 ? n : k + 16;
-        if (end - k == 16 && zero16(x + k)) continue;
-        for (size_t q = k; q < end; q++) {
-            uint32_t b;
-            memcpy(&b, &x[q], sizeof b);
-            if (b == 0) continue;
-            if (nz == cap) return cap + 1;
-            pos[nz] = (int)q;
-            v[nz++] = x[q];
-        }
-    }
-    return nz;
-}
-
 double nn_sum(const float *x, size_t len)
 {
     enum { LANES = 16 };

@@ -226,13 +226,6 @@ void nn_parallel(advc_pool *pool, size_t n, size_t align, size_t grain,
  * sum is fixed by the code, whatever the ISA or thread count. */
 double nn_sum(const float *x, size_t len);
 
-/* Positions and values of x[0..n)'s entries that are not +0 (bit pattern
- * zero; -0 and NaN count as values: a product with -0 is also in the
- * GEMM's sum), in order, into pos and v (room for cap each); their count,
- * or cap + 1 once there are more than cap.  Skips all-zero blocks of 16
- * cheaply (the sparse paths of conv and dense: advc_sparse_gemm). */
-size_t nn_values(const float *x, size_t n, size_t cap, int *pos, float *v);
-
 /* dst = src (acc false) or dst += src (acc true), parallel over [0, n). */
 void nn_copy_or_add(advc_pool *pool, size_t n, const float *src, float *dst,
                     bool acc);

@@ -1,9 +1,27 @@
-/* sparse_ref.c: the specification of advc_sparse_gemm (sparse rows times a
- * dense matrix with advc_sgemm's sums), one output entry at a time.  It is
- * the scalar build's kernel and the test oracle of vec/sparse_vec.c.  Each
- * term is a multiply and then an add, as the scalar GEMM micro-kernel
- * does them (-ffp-contract=off). */
+/* sparse_ref.c: the specifications of advc_values (the nonzero entries of
+ * an array) and advc_sparse_gemm (sparse rows times a dense matrix with
+ * advc_sgemm's sums), one entry at a time.  They are the scalar build's
+ * kernels and the test oracles of avx512/values_avx512.c and
+ * vec/sparse_vec.c.  Each term of the product is a multiply and then an
+ * add, as the scalar GEMM micro-kernel does them (-ffp-contract=off). */
+#include <stdint.h>
+#include <string.h>
 #include "advc/kernels.h"
+
+size_t advc_values_ref(size_t n, const float *x, size_t cap, int *pos,
+                       float *v)
+{
+    size_t nz = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t b;
+        memcpy(&b, &x[k], sizeof b);
+        if (b == 0) continue; /* +0 only: -0 and NaN are values */
+        if (nz == cap) return cap + 1;
+        pos[nz] = (int)k;
+        v[nz++] = x[k];
+    }
+    return nz;
+}
 
 /* C[i][j] = [C[i][j] +] block 0 + block 1 + ..., block b the sum from zero
  * over row i's entries s with idx[s] in [b kc, (b+1) kc) of

@@ -78,12 +78,6 @@ size_t conv_sparse_thread_floats(const conv_op *d)
     return fwd > dx ? fwd : dx;
 }
 
-static size_t values(const float *x, size_t n, size_t cap, int *pos,
-                     float *v)
-{
-    return nn_values(x, n, cap, pos, v);
-}
-
 /* ---- forward ------------------------------------------------------------ */
 
 /* W^T (kdim, cout) into j->shared: B of the forward's sparse product. */
@@ -132,7 +126,8 @@ bool conv_sparse_forward_ok(const conv_job *j, size_t i0, int m, int t)
     size_t in = (size_t)d->geom.c * d->hw, cap = fwd_values(d);
     fwd_scratch s = fwd_buf(j, t);
     for (int k = 0; k < m; k++)
-        if (values(j->x + (i0 + (size_t)k) * in, in, cap, s.pos, s.v) > cap)
+        if (advc_values(in, j->x + (i0 + (size_t)k) * in, cap, s.pos,
+                        s.v) > cap)
             return false;
     return true;
 }
@@ -143,8 +138,8 @@ static void forward_csr(const conv_op *d, const float *x, fwd_scratch *s)
 {
     const advc_conv_geom *g = &d->geom;
     int ohw = d->ohw, c = 0;
-    int np = (int)values(x, (size_t)g->c * d->hw, fwd_values(d), s->pos,
-                         s->v);
+    int np = (int)advc_values((size_t)g->c * d->hw, x, fwd_values(d),
+                              s->pos, s->v);
     /* Each value's channel, row and column (s->iy overwrites s->pos). */
     s->cstart[0] = 0;
     for (int e = 0; e < np; e++) {
@@ -232,7 +227,7 @@ static bool grad_csr(const conv_op *d, const float *dy, int *ptr, int *idx,
 {
     int ohw = d->ohw;
     size_t cap = grad_entries(d);
-    size_t nz = values(dy, (size_t)d->cout * ohw, cap, pos, v);
+    size_t nz = advc_values((size_t)d->cout * ohw, dy, cap, pos, v);
     if (nz > cap) return false;
     for (int p = 0; p <= ohw; p++) ptr[p] = 0;
     /* pos = o ohw + p, increasing: o steps up as pos passes (o+1) ohw.

@@ -54,8 +54,8 @@ static bool make_csr(const float *a, int n, int width, float *ws,
     s->val = (float *)(s->idx + cap);
     s->ptr[0] = 0;
     for (int i = 0; i < n; i++) {
-        size_t r = nn_values(a + (size_t)i * width, (size_t)width, cap - nz,
-                             s->idx + nz, s->val + nz);
+        size_t r = advc_values((size_t)width, a + (size_t)i * width,
+                               cap - nz, s->idx + nz, s->val + nz);
         if (r > cap - nz) return false;
         nz += r;
         s->ptr[i + 1] = (int)nz;
