@@ -50,6 +50,11 @@ void advc_sgemm_ref(advc_trans ta, advc_trans tb, int m, int n, int k,
  * advc_sparse_gemm). */
 int advc_sgemm_kc(int k);
 
+/* dst (cols x rows) = src^T for src (rows x cols); leading dimensions lds
+ * and ldd.  Exact copies. */
+void advc_transpose(int rows, int cols, const float *src, int lds, float *dst,
+                    int ldd);
+
 /* The positions and values of x[0..n)'s entries whose bit pattern is not
  * +0 (-0 and NaN count: a product with them is in the GEMM's sum), in
  * order, into pos and v (room for cap each).  Returns their count, or

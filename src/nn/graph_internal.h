@@ -71,6 +71,11 @@ typedef struct {
     void (*patch)(const nn_node *v, const nn_patch_item *it, int m,
                   float *scratch, size_t nscratch);
     size_t (*patch_floats)(const nn_node *v, size_t pixels);
+    /* advc_graph_hold_params(g, on) calls it for every node (NULL: none):
+     * on, the parameters stay as they are until the next call with off,
+     * so the op may make copies derived from them (a transposed weight)
+     * and use them until then (off, or a compile). */
+    void (*hold)(nn_node *v, bool on);
 } nn_op;
 
 struct nn_node {
@@ -112,9 +117,6 @@ struct nn_ctx {
                                may follow); backward: the last forward
                                did, so v->saved may be read              */
     uint64_t seed, step;    /* randomness: graph seed, forward counter     */
-    uint64_t held;          /* advc_graph_hold_params: 0 when not held,
-                               else a number new to each hold, so an op's
-                               copy made under it is known current       */
 };
 
 /* Values per sample of v's output. */

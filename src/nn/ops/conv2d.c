@@ -298,7 +298,7 @@ static const nn_op conv_vt = {
     .workspace = conv_workspace, .describe = conv_describe,
     .macs = conv_macs, .prepare = conv_prepare, .saved = conv_saved,
     .reach = conv_reach, .patch = conv_patch,
-    .patch_floats = conv_patch_floats,
+    .patch_floats = conv_patch_floats, .hold = conv_sparse_hold,
 };
 
 bool advc_graph_conv_layer(const advc_graph *g, int i, advc_conv_layer *out)
@@ -369,6 +369,11 @@ int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
         return -1;
     if (bias && !nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_BIAS, d->kdim,
                           1, bd, &d->b, &d->db))
+        return -1;
+    /* W^T for the sparse products (conv_sparse.c): stride-1 layers with
+     * k > 1, the only ones they take (the algorithm is chosen later) */
+    if (stride == 1 && k > 1 &&
+        !nn_aux_floats(g, &d->wtrans, (size_t)d->kdim * cout, 0))
         return -1;
     return v->id;
 }

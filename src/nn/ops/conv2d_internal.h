@@ -28,6 +28,10 @@ typedef struct {
     int wt, wtb, wtw;
     float *w, *dw;        /* (cout, cin, k, k)                             */
     float *b, *db;        /* (cout), NULL if none                          */
+    float *wtrans;        /* (cin*k*k, cout) W^T for the sparse products,
+                             made when the parameters are held (stride-1
+                             layers with k > 1; else NULL)               */
+    bool wt_ok;           /* wtrans is W's (advc_graph_hold_params)        */
 } conv_op;
 
 /* One pass over a batch.  Buffers: the graph's workspace is laid out as
@@ -48,6 +52,7 @@ typedef struct {
     bool sparse;          /* conv_sparse.c may compute this pass's sparse
                              images (forward: no lowered input kept;
                              input gradient: ATTACK pass, dx overwritten) */
+    const float *wt;      /* sparse forward: W^T (d->wtrans or j->shared)   */
 } conv_job;
 
 /* Floats of the shared area and of each thread's area for d's algorithm
@@ -102,9 +107,12 @@ size_t conv_patch_floats(const nn_node *v, size_t pixels);
  * the GEMM path's bits (stride-1 gemm and implicit layers, k > 1). */
 bool conv_sparse_fits(const conv_op *d);
 size_t conv_sparse_thread_floats(const conv_op *d); /* 0 if it does not fit */
-/* Forward: W^T into j->shared, once per pass; then chunk by chunk, if
- * conv_sparse_forward_ok, each image on thread t. */
-void conv_sparse_prepare(const conv_job *j);
+/* Forward: j->wt = W^T (the held copy, or made in j->shared), once per
+ * pass; then chunk by chunk, if conv_sparse_forward_ok, each image on
+ * thread t. */
+void conv_sparse_prepare(conv_job *j);
+/* nn_op.hold: W^T into d->wtrans while held. */
+void conv_sparse_hold(nn_node *v, bool on);
 bool conv_sparse_forward_ok(const conv_job *j, size_t i0, int m, int t);
 void conv_sparse_forward(const conv_job *j, size_t i, int t);
 /* dx of image i (overwritten) on thread t; false, with nothing written,

@@ -126,9 +126,8 @@ static bool sparse_product(const conv_op *d, const float *col, size_t px,
         nz += r;
         ptr[p + 1] = (int)nz;
     }
-    for (int o = 0; o < d->cout; o++)
-        for (int k = 0; k < d->kdim; k++)
-            wt[(size_t)k * d->cout + o] = d->w[(size_t)o * d->kdim + k];
+    if (d->wt_ok) wt = d->wtrans; /* the parameters are held: W^T is made */
+    else advc_transpose(d->cout, d->kdim, d->w, d->kdim, wt, d->cout);
     advc_sparse_gemm((int)px, d->cout, d->kdim, ptr, idx, val, wt, d->cout,
                      acc, Yt, d->cout);
     return true;

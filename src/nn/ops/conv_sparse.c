@@ -80,13 +80,26 @@ size_t conv_sparse_thread_floats(const conv_op *d)
 
 /* ---- forward ------------------------------------------------------------ */
 
-/* W^T (kdim, cout) into j->shared: B of the forward's sparse product. */
-void conv_sparse_prepare(const conv_job *j)
+/* W^T (kdim, cout), B of the forward's sparse product: the copy made
+ * when the parameters were held, else made in j->shared. */
+void conv_sparse_prepare(conv_job *j)
 {
     const conv_op *d = j->d;
-    for (int o = 0; o < d->cout; o++)
-        for (int k = 0; k < d->kdim; k++)
-            j->shared[(size_t)k * d->cout + o] = d->w[(size_t)o * d->kdim + k];
+    if (d->wt_ok) {
+        j->wt = d->wtrans;
+        return;
+    }
+    advc_transpose(d->cout, d->kdim, d->w, d->kdim, j->shared, d->cout);
+    j->wt = j->shared;
+}
+
+void conv_sparse_hold(nn_node *v, bool on)
+{
+    conv_op *d = v->priv;
+    if (!d->wtrans) return;
+    if (on)
+        advc_transpose(d->cout, d->kdim, d->w, d->kdim, d->wtrans, d->cout);
+    d->wt_ok = on;
 }
 
 /* The forward's scratch on thread t: the CSR (ptr, idx, val), the
@@ -204,8 +217,8 @@ void conv_sparse_forward(const conv_job *j, size_t i, int t)
             for (int r = 0; r < rows; r++)
                 for (int o = 0; o < d->cout; o++)
                     out[(size_t)r * d->cout + o] = d->b[o];
-        advc_sparse_gemm(rows, d->cout, d->kdim, ptr + p0, idx, val,
-                         j->shared, d->cout, bias_first, out, d->cout);
+        advc_sparse_gemm(rows, d->cout, d->kdim, ptr + p0, idx, val, j->wt,
+                         d->cout, bias_first, out, d->cout);
         for (int o = 0; o < d->cout; o++) {
             float *yo = y + (size_t)o * ohw + p0;
             float b = d->b && !bias_first ? d->b[o] : 0.0f;

@@ -10,7 +10,7 @@
  * values are nonzero, x W^T and dy W are taken as sparse rows times W^T
  * or W (advc_sparse_gemm, the GEMM's bits).  The forward does it only
  * while the parameters are held (advc_graph_hold_params): it needs W^T,
- * made once per hold; the input gradient in every ATTACK pass.
+ * made when the hold starts; the input gradient in every ATTACK pass.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +22,8 @@ typedef struct {
     int in, out;
     float *w, *dw; /* (out, in)           */
     float *b, *db; /* (out), NULL if none */
-    float *wt;     /* (in, out) W^T for the sparse forward */
-    uint64_t wt_held; /* the hold wt was made under (0: none) */
+    float *wt;     /* (in, out) W^T for the sparse forward   */
+    bool wt_ok;    /* wt is W's while the parameters are held */
 } dense_op;
 
 /* The sparse paths run when at most 1/SPARSE_SHARE of the operand's values
@@ -102,14 +102,8 @@ static bool dense_forward_sparse(nn_node *v, const nn_ctx *c)
 {
     dense_op *d = v->priv;
     dense_csr s;
-    if (!c->held || !make_csr(v->in[0]->y, c->n, d->in, c->ws, &s))
+    if (!d->wt_ok || !make_csr(v->in[0]->y, c->n, d->in, c->ws, &s))
         return false;
-    if (d->wt_held != c->held) { /* W^T, once per hold */
-        for (int o = 0; o < d->out; o++)
-            for (int k = 0; k < d->in; k++)
-                d->wt[(size_t)k * d->out + o] = d->w[(size_t)o * d->in + k];
-        d->wt_held = c->held;
-    }
     float *y = v->y;
     if (d->b) /* y starts as b; the product adds x W^T, as the GEMM does */
         for (int i = 0; i < c->n; i++)
@@ -159,6 +153,15 @@ static void dense_backward(nn_node *v, const nn_ctx *c)
                d->out, d->w, d->in, acc, dx, d->in);
 }
 
+/* The hold starts: W^T for the sparse forward; or ends. */
+static void dense_hold(nn_node *v, bool on)
+{
+    dense_op *d = v->priv;
+    if (on)
+        advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
+    d->wt_ok = on;
+}
+
 static void dense_describe(const nn_node *v, char *buf, size_t size)
 {
     const dense_op *d = v->priv;
@@ -175,7 +178,7 @@ static double dense_macs(const nn_node *v) /* y = W x: out * in */
 static const nn_op dense_vt = {
     .name = "dense", .forward = dense_forward, .backward = dense_backward,
     .describe = dense_describe, .macs = dense_macs,
-    .workspace = dense_workspace,
+    .workspace = dense_workspace, .hold = dense_hold,
 };
 
 int advc_dense(advc_graph *g, const char *name, int x, int out, bool bias)
