@@ -29,9 +29,11 @@ typedef struct {
     float *w, *dw;        /* (cout, cin, k, k)                             */
     float *b, *db;        /* (cout), NULL if none                          */
     float *wtrans;        /* (cin*k*k, cout) W^T for the sparse products,
-                             made when the parameters are held (stride-1
+                             kept while the parameters are held (stride-1
                              layers with k > 1; else NULL)               */
-    bool wt_ok;           /* wtrans is W's (advc_graph_hold_params)        */
+    bool held;            /* the parameters are held (nn_op.hold)          */
+    bool wt_ok;           /* wtrans is W's, made in this hold by the first
+                             sparse forward                              */
 } conv_op;
 
 /* One pass over a batch.  Buffers: the graph's workspace is laid out as
@@ -107,11 +109,11 @@ size_t conv_patch_floats(const nn_node *v, size_t pixels);
  * the GEMM path's bits (stride-1 gemm and implicit layers, k > 1). */
 bool conv_sparse_fits(const conv_op *d);
 size_t conv_sparse_thread_floats(const conv_op *d); /* 0 if it does not fit */
-/* Forward: j->wt = W^T (the held copy, or made in j->shared), once per
- * pass; then chunk by chunk, if conv_sparse_forward_ok, each image on
- * thread t. */
+/* Forward: j->wt = W^T (the held copy, made by the first pass of a hold,
+ * or made in j->shared), once per pass on the calling thread; then chunk
+ * by chunk, if conv_sparse_forward_ok, each image on thread t. */
 void conv_sparse_prepare(conv_job *j);
-/* nn_op.hold: W^T into d->wtrans while held. */
+/* nn_op.hold: the held copy of W^T is void until the next prepare. */
 void conv_sparse_hold(nn_node *v, bool on);
 bool conv_sparse_forward_ok(const conv_job *j, size_t i0, int m, int t);
 void conv_sparse_forward(const conv_job *j, size_t i, int t);

@@ -126,7 +126,7 @@ static bool sparse_product(const conv_op *d, const float *col, size_t px,
         nz += r;
         ptr[p + 1] = (int)nz;
     }
-    if (d->wt_ok) wt = d->wtrans; /* the parameters are held: W^T is made */
+    if (d->wt_ok) wt = d->wtrans; /* held, and made by a full forward */
     else advc_transpose(d->cout, d->kdim, d->w, d->kdim, wt, d->cout);
     advc_sparse_gemm((int)px, d->cout, d->kdim, ptr, idx, val, wt, d->cout,
                      acc, Yt, d->cout);

@@ -84,22 +84,24 @@ size_t conv_sparse_thread_floats(const conv_op *d)
  * when the parameters were held, else made in j->shared. */
 void conv_sparse_prepare(conv_job *j)
 {
-    const conv_op *d = j->d;
-    if (d->wt_ok) {
-        j->wt = d->wtrans;
+    conv_op *d = (conv_op *)j->d; /* its held copy of W^T may be made */
+    if (!d->held || !d->wtrans) {
+        advc_transpose(d->cout, d->kdim, d->w, d->kdim, j->shared, d->cout);
+        j->wt = j->shared;
         return;
     }
-    advc_transpose(d->cout, d->kdim, d->w, d->kdim, j->shared, d->cout);
-    j->wt = j->shared;
+    if (!d->wt_ok) {
+        advc_transpose(d->cout, d->kdim, d->w, d->kdim, d->wtrans, d->cout);
+        d->wt_ok = true;
+    }
+    j->wt = d->wtrans;
 }
 
 void conv_sparse_hold(nn_node *v, bool on)
 {
     conv_op *d = v->priv;
-    if (!d->wtrans) return;
-    if (on)
-        advc_transpose(d->cout, d->kdim, d->w, d->kdim, d->wtrans, d->cout);
-    d->wt_ok = on;
+    d->held = on;
+    d->wt_ok = false;
 }
 
 /* The forward's scratch on thread t: the CSR (ptr, idx, val), the

@@ -10,7 +10,9 @@
  * values are nonzero, x W^T and dy W are taken as sparse rows times W^T
  * or W (advc_sparse_gemm, the GEMM's bits).  The forward does it only
  * while the parameters are held (advc_graph_hold_params): it needs W^T,
- * made when the hold starts; the input gradient in every ATTACK pass.
+ * made at its first use in a hold (not at the start: a training recipe's
+ * attack on dense activations would pay for it and never use it); the
+ * input gradient in every ATTACK pass.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +24,9 @@ typedef struct {
     int in, out;
     float *w, *dw; /* (out, in)           */
     float *b, *db; /* (out), NULL if none */
-    float *wt;     /* (in, out) W^T for the sparse forward   */
-    bool wt_ok;    /* wt is W's while the parameters are held */
+    float *wt;     /* (in, out) W^T for the sparse forward       */
+    bool held;     /* the parameters are held (nn_op.hold)        */
+    bool wt_ok;    /* wt is W's transpose, made during this hold  */
 } dense_op;
 
 /* The sparse paths run when at most 1/SPARSE_SHARE of the operand's values
@@ -81,11 +84,20 @@ static void sparse_rows(void *p, size_t lo, size_t hi, int t)
                      j->C + lo * (size_t)j->ncols, j->ncols);
 }
 
+/* Threads are woken only when each gets at least this many
+ * multiply-adds (the GEMM's rule, src/kernels/gemm.c; and a pool made
+ * before a fork, as the tests' fixtures are, has no threads to wake). */
+#define SPARSE_MACS_PER_THREAD ((size_t)1 << 20)
+
 static void run_sparse(const nn_ctx *c, const dense_csr *s, int ncols, int k,
                        const float *B, bool acc, float *C)
 {
     sparse_job j = { s, ncols, k, B, acc, C };
-    nn_parallel(c->pool, (size_t)c->n, 1, 8, sparse_rows, &j);
+    size_t macs = (size_t)s->ptr[c->n] * (size_t)ncols;
+    if (macs < (size_t)c->nthreads * SPARSE_MACS_PER_THREAD)
+        sparse_rows(&j, 0, (size_t)c->n, 0);
+    else
+        nn_parallel(c->pool, (size_t)c->n, 1, 1, sparse_rows, &j);
 }
 
 static size_t dense_workspace(const nn_node *v, int batch, int nthreads)
@@ -102,8 +114,12 @@ static bool dense_forward_sparse(nn_node *v, const nn_ctx *c)
 {
     dense_op *d = v->priv;
     dense_csr s;
-    if (!d->wt_ok || !make_csr(v->in[0]->y, c->n, d->in, c->ws, &s))
+    if (!d->held || !make_csr(v->in[0]->y, c->n, d->in, c->ws, &s))
         return false;
+    if (!d->wt_ok) {
+        advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
+        d->wt_ok = true;
+    }
     float *y = v->y;
     if (d->b) /* y starts as b; the product adds x W^T, as the GEMM does */
         for (int i = 0; i < c->n; i++)
@@ -153,13 +169,11 @@ static void dense_backward(nn_node *v, const nn_ctx *c)
                d->out, d->w, d->in, acc, dx, d->in);
 }
 
-/* The hold starts: W^T for the sparse forward; or ends. */
 static void dense_hold(nn_node *v, bool on)
 {
     dense_op *d = v->priv;
-    if (on)
-        advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
-    d->wt_ok = on;
+    d->held = on;
+    d->wt_ok = false; /* made again at its first use */
 }
 
 static void dense_describe(const nn_node *v, char *buf, size_t size)
