@@ -115,6 +115,7 @@ static bool sparse_product(const conv_op *d, const float *col, size_t px,
                            float *buf, bool acc, float *Yt)
 {
     size_t cap = px * (size_t)(d->kdim / SPARSE_SHARE), nz = 0;
+    if (!d->wtrans) return false; /* the layers conv_sparse.c takes only */
     float *wt = buf;
     int *ptr = (int *)(wt + (size_t)d->kdim * d->cout), *idx = ptr + px + 1;
     float *val = (float *)(idx + cap);
