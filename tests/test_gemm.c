@@ -8,6 +8,7 @@
  * tolerance.
  */
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,106 @@ START_TEST(test_large)
 }
 END_TEST
 
+/* advc_sparse_gemm: the CSR form of a dense A with about a fifth of its
+ * entries nonzero (and some rows empty) gives advc_sgemm's bits on that A,
+ * at widths around the chunk and vector sizes and depths of one, two and
+ * three KC blocks, both modes; and the scalar specification agrees with
+ * the triple-loop oracle to within the dot-product bound. */
+static void sparse_case(int m, int n, int k, bool accumulate, uint64_t seed)
+{
+    size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * n;
+    float *A = falloc(na), *B = falloc(nb), *C0 = falloc(nc);
+    float *C1 = falloc(nc), *C2 = falloc(nc), *C3 = falloc(nc);
+    float *val = falloc(na);
+    int *ptr = malloc((size_t)(m + 1) * sizeof *ptr);
+    int *idx = malloc((na ? na : 1) * sizeof *idx);
+    ck_assert(ptr && idx);
+    tu_fill(A, na, -1.0f, 1.0f, seed);
+    tu_fill(B, nb, -1.0f, 1.0f, seed + 1);
+    tu_fill(C0, nc, -1.0f, 1.0f, seed + 2);
+    int nnz = 0;
+    for (int i = 0; i < m; i++) {
+        ptr[i] = nnz;
+        for (int p = 0; p < k; p++) {
+            float *a = A + (size_t)i * k + p;
+            /* every third row empty; else keep a value in (0.6, 1] */
+            if (i % 3 == 2 || (*a > -0.6f && *a < 0.6f)) {
+                *a = 0.0f;
+                continue;
+            }
+            idx[nnz] = p;
+            val[nnz++] = *a;
+        }
+    }
+    ptr[m] = nnz;
+    memcpy(C1, C0, nc * sizeof *C1);
+    memcpy(C2, C0, nc * sizeof *C2);
+    memcpy(C3, C0, nc * sizeof *C3);
+    advc_sgemm(NULL, ADVC_NOTRANS, ADVC_NOTRANS, m, n, k, A, k, B, n,
+               accumulate, C1, n);
+    advc_sparse_gemm(m, n, k, ptr, idx, val, B, n, accumulate, C2, n);
+    advc_sparse_gemm_ref(m, n, k, ptr, idx, val, B, n, accumulate, C3, n);
+    for (size_t e = 0; e < nc; e++) {
+        ck_assert_msg(memcmp(&C1[e], &C2[e], sizeof *C1) == 0,
+                      "sparse %dx%dx%d acc=%d: C[%zu] = %.9g, sgemm %.9g",
+                      m, n, k, (int)accumulate, e, (double)C2[e],
+                      (double)C1[e]);
+        /* |error| <= 2 k u sum |a b| (+ |C0|), and every |a|, |b| <= 1 */
+        double bound = 2.0 * (k + 2) * U_FLOAT * (k + 1.0);
+        ck_assert_msg(fabs((double)C3[e] - (double)C1[e]) <= bound,
+                      "sparse ref %dx%dx%d: C[%zu] = %.9g, sgemm %.9g", m, n,
+                      k, e, (double)C3[e], (double)C1[e]);
+    }
+    advc_free(A), advc_free(B), advc_free(C0), advc_free(C1);
+    advc_free(C2), advc_free(C3), advc_free(val);
+    free(ptr), free(idx);
+}
+
+START_TEST(test_sparse_matches_sgemm)
+{
+    const int ns[] = { 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 200, 800 };
+    const int ks[] = { 1, 25, 64, GEMM_KC, GEMM_KC + 1, 800, 2 * GEMM_KC + 3 };
+    uint64_t seed = 40;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+            for (int acc = 0; acc < 2; acc++)
+                sparse_case(7, ns[a], ks[b], acc, seed++);
+}
+END_TEST
+
+/* advc_values against its reference: every length around the vector
+ * widths, sparse and dense arrays holding -0 and NaN (values) and +0
+ * (not), and the cap: exactly full, and one short (cap + 1). */
+START_TEST(test_values_matches_ref)
+{
+    enum { N = 300 };
+    float x[N];
+    int p1[N], p2[N];
+    float v1[N], v2[N];
+    for (int dense = 0; dense < 2; dense++) {
+        tu_fill(x, N, -1.0f, 1.0f, 70 + (uint64_t)dense);
+        for (int k = 0; k < N; k++) {
+            if (!dense && (x[k] > -0.8f && x[k] < 0.8f)) x[k] = 0.0f;
+            if (k % 37 == 5) x[k] = -0.0f;
+            if (k % 53 == 7) x[k] = NAN;
+        }
+        for (size_t n = 0; n <= N; n += n < 40 ? 1 : 13) {
+            size_t r = advc_values_ref(n, x, N, p2, v2);
+            ck_assert_uint_eq(advc_values(n, x, N, p1, v1), r);
+            for (size_t e = 0; e < r; e++) {
+                ck_assert_int_eq(p1[e], p2[e]);
+                ck_assert(memcmp(&v1[e], &v2[e], sizeof v1[e]) == 0);
+                ck_assert(memcmp(&v1[e], &x[p1[e]], sizeof v1[e]) == 0);
+            }
+            if (r == 0) continue;
+            ck_assert_uint_eq(advc_values(n, x, r, p1, v1), r);
+            ck_assert_uint_eq(advc_values(n, x, r - 1, p1, v1), r);
+            ck_assert_uint_eq(advc_values_ref(n, x, r - 1, p2, v2), r);
+        }
+    }
+}
+END_TEST
+
 Suite *advc_suite_gemm(void)
 {
     Suite *s = suite_create("gemm");
@@ -336,6 +437,8 @@ Suite *advc_suite_gemm(void)
     tcase_add_test(tc, test_empty);
     tcase_add_test(tc, test_overwrite_ignores_nan);
     tcase_add_test(tc, test_large);
+    tcase_add_test(tc, test_sparse_matches_sgemm);
+    tcase_add_test(tc, test_values_matches_ref);
     suite_add_tcase(s, tc);
     return s;
 }

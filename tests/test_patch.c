@@ -154,6 +154,83 @@ START_TEST(test_patched_logits)
 }
 END_TEST
 
+/* ---- sparse attack passes -------------------------------------------------
+ * conv_sparse.c and dense.c take attack passes over mostly-zero operands as
+ * sparse products with the GEMM's bits.  On the cnn with negative biases
+ * (its activations then mostly zero, as a trained one's are) and
+ * mostly-zero images, the logits of an attack forward with the parameters
+ * held (sparse conv2, fc1) and the input gradient of an attack backward
+ * (sparse conv1, conv2 and fc1) are those of a training forward and an
+ * UPDATE backward (GEMMs), bit for bit, on one thread and two. */
+static void set_tensor(advc_graph *g, const char *name, float v)
+{
+    int t = advc_graph_find_tensor(g, name);
+    ck_assert_msg(t >= 0, "no tensor %s", name);
+    const advc_tensor_info *info = advc_graph_tensor(g, t);
+    float *p = advc_graph_params(g, NULL) + info->offset;
+    for (size_t k = 0; k < info->count; k++) p[k] = v;
+}
+
+static void check_sparse(advc_pool *pool)
+{
+    enum { C = 10 };
+    advc_graph *g = build("cnn", (advc_shape){1, 28, 28});
+    ck_assert(advc_graph_compile(g, B, pool) == ADVC_OK);
+    advc_graph_init_params(g, 5);
+    set_tensor(g, "conv1.b", -0.6f);
+    set_tensor(g, "conv2.b", -0.3f);
+    set_tensor(g, "fc1.b", -0.2f);
+    size_t d = 28 * 28, nx = (size_t)B * d;
+    float *x = malloc(nx * sizeof *x), *z = malloc(B * C * sizeof *z);
+    float *dz = malloc(B * C * sizeof *dz), *gx = malloc(nx * sizeof *gx);
+    ck_assert(x && z && dz && gx);
+    advc_rng r;
+    advc_rng_seed(&r, 9, 0);
+    for (size_t k = 0; k < nx; k++) /* a fifth of the pixels lit */
+        x[k] = advc_rng_below(&r, 5) == 0 ? advc_rng_uniform(&r) : 0.0f;
+    for (int k = 0; k < B * C; k++) dz[k] = advc_rng_uniform(&r) - 0.5f;
+
+    advc_graph_forward(g, x, B, ADVC_MODE_EVAL); /* GEMMs */
+    memcpy(z, advc_graph_logits(g, 0), B * C * sizeof *z);
+    memcpy(advc_graph_dlogits(g, 0), dz, B * C * sizeof *dz);
+    advc_graph_zero_grads(g);
+    advc_graph_backward(g, ADVC_PASS_UPDATE);
+    memcpy(gx, advc_graph_input_grad(g), nx * sizeof *gx);
+
+    advc_graph_hold_params(g, true);
+    advc_graph_forward_for(g, x, B, ADVC_MODE_EVAL, ADVC_PASS_ATTACK);
+    const float *zs = advc_graph_logits(g, 0);
+    for (int k = 0; k < B * C; k++)
+        ck_assert_msg(memcmp(&zs[k], &z[k], sizeof z[k]) == 0,
+                      "logit %d: sparse %.9g, GEMM %.9g", k, (double)zs[k],
+                      (double)z[k]);
+    memcpy(advc_graph_dlogits(g, 0), dz, B * C * sizeof *dz);
+    advc_graph_backward(g, ADVC_PASS_ATTACK);
+    const float *gs = advc_graph_input_grad(g);
+    size_t nonzero = 0;
+    for (size_t k = 0; k < nx; k++) {
+        ck_assert_msg(memcmp(&gs[k], &gx[k], sizeof gx[k]) == 0,
+                      "dL/dx[%zu]: sparse %.9g, GEMM %.9g", k, (double)gs[k],
+                      (double)gx[k]);
+        nonzero += gx[k] != 0.0f;
+    }
+    ck_assert_msg(nonzero > nx / 100, "only %zu of %zu gradients nonzero",
+                  nonzero, nx);
+    advc_graph_hold_params(g, false);
+    free(x), free(z), free(dz), free(gx);
+    advc_graph_free(g);
+}
+
+START_TEST(test_sparse_passes)
+{
+    advc_pool *pool2 = advc_pool_create(2);
+    ck_assert_ptr_nonnull(pool2);
+    check_sparse(NULL);
+    check_sparse(pool2);
+    advc_pool_destroy(pool2);
+}
+END_TEST
+
 /* Dense layers first, branches: full forwards (NULL, no error). */
 START_TEST(test_refused)
 {
@@ -235,6 +312,7 @@ Suite *advc_suite_patch(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_patched_logits);
     tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_sparse_passes);
     tcase_add_test(tc, test_square_patched);
     suite_add_tcase(s, tc);
     return s;

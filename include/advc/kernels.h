@@ -45,6 +45,44 @@ void advc_sgemm_ref(advc_trans ta, advc_trans tb, int m, int n, int k,
                     const float *A, int lda, const float *B, int ldb,
                     bool accumulate, float *C, int ldc);
 
+/* Depth of advc_sgemm's KC blocks for inner dimension k (k >= 1): every
+ * entry of C is summed block by block, each block from zero (see
+ * advc_sparse_gemm). */
+int advc_sgemm_kc(int k);
+
+/* dst (cols x rows) = src^T for src (rows x cols); leading dimensions lds
+ * and ldd.  Exact copies. */
+void advc_transpose(int rows, int cols, const float *src, int lds, float *dst,
+                    int ldd);
+
+/* The positions and values of x[0..n)'s entries whose bit pattern is not
+ * +0 (-0 and NaN count: a product with them is in the GEMM's sum), in
+ * order, into pos and v (room for cap each).  Returns their count, or
+ * cap + 1 as soon as there are more than cap (pos and v then hold no
+ * meaning).  n < 2^31.  The sparse paths' gather (advc_sparse_gemm). */
+size_t advc_values(size_t n, const float *x, size_t cap, int *pos, float *v);
+size_t advc_values_ref(size_t n, const float *x, size_t cap, int *pos,
+                       float *v);
+
+/* C (m x n) = [C +] A B for a sparse A (m x k) given row by row (CSR):
+ * row i's nonzero entries are s in [ptr[i], ptr[i+1]), in column idx[s]
+ * (increasing along the row) with value val[s]; B (k x n) row-major.
+ * Summed as advc_sgemm sums the dense product: for each depth block of
+ * advc_sgemm_kc(k) columns, the block's terms from zero in column order,
+ * each a multiply-add as this build's GEMM micro-kernel does it (fused in
+ * SIMD builds); then C = [C +] block 0, C + block 1, ... in order.  So C
+ * has advc_sgemm's bits on the dense A whenever its left-out terms are
+ * products with a zero: adding 0 w changes no partial sum, except a -0
+ * sum, which only a product rounding to -0 (below 2^-150) could make.
+ * One thread; callers split rows or columns. */
+void advc_sparse_gemm(int m, int n, int k, const int *ptr, const int *idx,
+                      const float *val, const float *B, int ldb,
+                      bool accumulate, float *C, int ldc);
+/* One entry at a time, multiply then add: the specification. */
+void advc_sparse_gemm_ref(int m, int n, int k, const int *ptr,
+                          const int *idx, const float *val, const float *B,
+                          int ldb, bool accumulate, float *C, int ldc);
+
 /* A source of op(B) for advc_sgemm_src, for callers that can write B's
  * packed panels without B existing as a matrix (implicit-GEMM
  * convolution).  pack(ctx, p0, kc, j, nr, width, dst) writes

@@ -257,6 +257,12 @@ void advc_graph_backward(advc_graph *g, advc_pass pass);
 bool advc_graph_keep_rows(advc_graph *g, const int *rows, int k);
 /* dL/dx from the last backward: (n, c, h, w). */
 const float *advc_graph_input_grad(const advc_graph *g);
+/* Between hold(g, true) and hold(g, false) the caller promises not to
+ * change the parameters (an attack run), so ops may keep copies derived
+ * from them across passes (a dense layer's W^T for its sparse forward);
+ * each hold(g, true) starts afresh.  Results are the same bits either
+ * way. */
+void advc_graph_hold_params(advc_graph *g, bool on);
 void advc_graph_zero_grads(advc_graph *g);
 
 /* ---- incremental forward passes (src/nn/forward_patch.c) ---------------

@@ -633,10 +633,16 @@ advc_status advc_attack_run_ws(advc_graph *g, const advc_attack_config *cfg,
     c.ws = &ws->w;
     if (r.loss == ADVC_LOSS_KL) atk_kl_reference(&c);
 
-    if (r.exits == ADVC_EXITS_MAXAVG && E > 1)
-        return atk_maxavg(&c, ws->def->run, x_adv);
-    atk_out o = { x_adv, ws->w.oobj, ws->w.ofool };
-    return ws->def->run(&c, &o);
+    /* Attacks never change the parameters (layers may keep copies). */
+    advc_graph_hold_params(g, true);
+    if (r.exits == ADVC_EXITS_MAXAVG && E > 1) {
+        st = atk_maxavg(&c, ws->def->run, x_adv);
+    } else {
+        atk_out o = { x_adv, ws->w.oobj, ws->w.ofool };
+        st = ws->def->run(&c, &o);
+    }
+    advc_graph_hold_params(g, false);
+    return st;
 }
 
 advc_status advc_attack_run(advc_graph *g, const advc_attack_config *cfg,

@@ -52,15 +52,18 @@
 #  define isa_sgd_update        advc_sgd_update_vec
 #  define isa_adam_update       advc_adam_update_vec
 #  define isa_col2im_rows_s2    advc_col2im_rows_s2_vec
+#  define isa_sparse_gemm       advc_sparse_gemm_vec
 #  define ISA_SUM_PARTIALS      (4 * ISA_VEC_LANES)
 #endif
 
-/* The GEMM micro-kernel: hand-written per ISA. */
+/* The GEMM micro-kernel: hand-written per ISA; advc_values where the ISA
+ * has a mask-and-compress (AVX-512), else the scalar reference. */
 #if defined(ADVC_ISA_AVX512)
 #  define ADVC_ISA_NAME "avx512"
 #  define ISA_VEC_LANES 16
 #  include "avx512/avx512_kernels.h"
 #  define isa_sgemm_ukernel     advc_sgemm_ukernel_8x48_avx512
+#  define isa_values            advc_values_avx512
 #elif defined(ADVC_ISA_AVX2)
 #  define ADVC_ISA_NAME "avx2"
 #  define ISA_VEC_LANES 8
@@ -89,6 +92,11 @@
 #  define isa_dot               advc_dot_ref
 #  define isa_sgd_update        advc_sgd_update_ref
 #  define isa_adam_update       advc_adam_update_ref
+#  define isa_sparse_gemm       advc_sparse_gemm_ref
+#endif
+
+#if !defined(isa_values)
+#  define isa_values            advc_values_ref
 #endif
 
 #endif /* ADVC_DISPATCH_H */

@@ -142,6 +142,11 @@ static int kc_step(int k)
     return (k + nblocks - 1) / nblocks;
 }
 
+int advc_sgemm_kc(int k)
+{
+    return k > 0 ? kc_step(k) : 1;
+}
+
 /* True when rows [i0, i1) fit one MC block: each B panel is then used by
  * that block alone, right after it is packed. */
 static inline bool one_row_block(int i0, int i1) { return i1 - i0 <= MC; }

@@ -87,6 +87,7 @@ struct advc_graph {
     advc_act_spec bact[2][ADVC_ACT_COUNT]; /* per pass; f = COUNT: none  */
     advc_conv_algo conv_algo; /* how convolutions are computed          */
     bool no_fusion;         /* advc_graph_set_fusion(g, false)            */
+    bool held;              /* advc_graph_hold_params(g, true) in force   */
     uint64_t seed, step;
 
     char prefix[16];        /* prepended to the names of new nodes      */
@@ -489,6 +490,7 @@ static advc_status fuse_activations(advc_graph *g)
 
 advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
 {
+    if (g->held) advc_graph_hold_params(g, false); /* copies move */
     if (g->err != ADVC_OK)
         return advc_set_error(g->err, "%s", g->errmsg);
     if (batch <= 0)
@@ -874,6 +876,14 @@ static nn_ctx make_ctx(advc_graph *g, int n, advc_mode mode, advc_pass pass)
     c.seed = g->seed;
     c.step = g->step;
     return c;
+}
+
+void advc_graph_hold_params(advc_graph *g, bool on)
+{
+    if (!g->params || g->batch <= 0) return; /* nothing compiled yet */
+    g->held = on;
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op->hold) g->nodes[i]->op->hold(g->nodes[i], on);
 }
 
 void advc_graph_forward_for(advc_graph *g, const float *x, int n,

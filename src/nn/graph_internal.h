@@ -71,6 +71,11 @@ typedef struct {
     void (*patch)(const nn_node *v, const nn_patch_item *it, int m,
                   float *scratch, size_t nscratch);
     size_t (*patch_floats)(const nn_node *v, size_t pixels);
+    /* advc_graph_hold_params(g, on) calls it for every node (NULL: none):
+     * on, the parameters stay as they are until the next call with off,
+     * so the op may make copies derived from them (a transposed weight)
+     * and use them until then (off, or a compile). */
+    void (*hold)(nn_node *v, bool on);
 } nn_op;
 
 struct nn_node {

@@ -14,4 +14,8 @@ void advc_sgemm_ukernel_8x48_avx512(int k, const float *a, const float *b,
                                     float *c, int ldc, int mr, int nr,
                                     bool accumulate);
 
+/* advc_values (advc/kernels.h) by mask and compress. */
+size_t advc_values_avx512(size_t n, const float *x, size_t cap, int *pos,
+                          float *v);
+
 #endif

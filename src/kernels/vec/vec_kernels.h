@@ -32,6 +32,10 @@ void advc_col2im_rows_s2_vec(float *out, size_t ldo, size_t pw,
                              const float *in, size_t ldi, int kw, int ow,
                              int oh);
 
+void advc_sparse_gemm_vec(int m, int n, int k, const int *ptr,
+                          const int *idx, const float *val, const float *B,
+                          int ldb, bool accumulate, float *C, int ldc);
+
 void advc_axpy_vec(size_t n, float a, const float *x, float *y);
 void advc_scale_vec(size_t n, float a, float *x);
 float advc_sum_vec(size_t n, const float *x);

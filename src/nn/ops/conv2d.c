@@ -197,6 +197,7 @@ static void conv_forward(nn_node *v, const nn_ctx *c)
 {
     conv_job j = make_job(v, c);
     j.y = v->y;
+    j.sparse = !c->keep_saved && conv_sparse_fits(j.d);
     if (j.d->algo == ADVC_CONV_WINOGRAD) conv_wino_forward(&j);
     else conv_gemm_forward(&j);
 }
@@ -269,6 +270,8 @@ static void conv_backward(nn_node *v, const nn_ctx *c)
         if (d->b) nn_parallel(c->pool, (size_t)d->cout, 1, 64, reduce_db, &j);
     }
     j.dx = nn_input_grad(v, 0, &j.dx_acc);
+    j.sparse = c->pass == ADVC_PASS_ATTACK && !j.dx_acc &&
+               conv_sparse_fits(d);
     if (d->algo == ADVC_CONV_WINOGRAD) conv_wino_input_grad(&j);
     else conv_gemm_input_grad(&j);
 }
@@ -295,7 +298,7 @@ static const nn_op conv_vt = {
     .workspace = conv_workspace, .describe = conv_describe,
     .macs = conv_macs, .prepare = conv_prepare, .saved = conv_saved,
     .reach = conv_reach, .patch = conv_patch,
-    .patch_floats = conv_patch_floats,
+    .patch_floats = conv_patch_floats, .hold = conv_sparse_hold,
 };
 
 bool advc_graph_conv_layer(const advc_graph *g, int i, advc_conv_layer *out)
@@ -366,6 +369,11 @@ int advc_conv2d(advc_graph *g, const char *name, int x, int cout, int k,
         return -1;
     if (bias && !nn_param(g, v, "b", ADVC_TENSOR_BIAS, NN_INIT_BIAS, d->kdim,
                           1, bd, &d->b, &d->db))
+        return -1;
+    /* W^T for the sparse products (conv_sparse.c): stride-1 layers with
+     * k > 1, the only ones they take (the algorithm is chosen later) */
+    if (stride == 1 && k > 1 &&
+        !nn_aux_floats(g, &d->wtrans, (size_t)d->kdim * cout, 0))
         return -1;
     return v->id;
 }

@@ -28,6 +28,12 @@ typedef struct {
     int wt, wtb, wtw;
     float *w, *dw;        /* (cout, cin, k, k)                             */
     float *b, *db;        /* (cout), NULL if none                          */
+    float *wtrans;        /* (cin*k*k, cout) W^T for the sparse products,
+                             kept while the parameters are held (stride-1
+                             layers with k > 1; else NULL)               */
+    bool held;            /* the parameters are held (nn_op.hold)          */
+    bool wt_ok;           /* wtrans is W's, made in this hold by the first
+                             sparse forward                              */
 } conv_op;
 
 /* One pass over a batch.  Buffers: the graph's workspace is laid out as
@@ -45,6 +51,10 @@ typedef struct {
     int groups;           /* weight-gradient groups                        */
     float *part;          /* (groups, ...) partial weight gradients        */
     advc_pool *gemm_pool; /* NULL: one-thread GEMMs inside pool tasks      */
+    bool sparse;          /* conv_sparse.c may compute this pass's sparse
+                             images (forward: no lowered input kept;
+                             input gradient: ATTACK pass, dx overwritten) */
+    const float *wt;      /* sparse forward: W^T (d->wtrans or j->shared)   */
 } conv_job;
 
 /* Floats of the shared area and of each thread's area for d's algorithm
@@ -94,6 +104,22 @@ bool conv_reach(const nn_node *v, const advc_rect *in, advc_rect *out);
 void conv_patch(const nn_node *v, const nn_patch_item *it, int m,
                 float *scratch, size_t nscratch);
 size_t conv_patch_floats(const nn_node *v, size_t pixels);
+
+/* conv_sparse.c: forward and input gradient of mostly-zero images with
+ * the GEMM path's bits (stride-1 gemm and implicit layers, k > 1). */
+bool conv_sparse_fits(const conv_op *d);
+size_t conv_sparse_thread_floats(const conv_op *d); /* 0 if it does not fit */
+/* Forward: j->wt = W^T (the held copy, made by the first pass of a hold,
+ * or made in j->shared), once per pass on the calling thread; then chunk
+ * by chunk, if conv_sparse_forward_ok, each image on thread t. */
+void conv_sparse_prepare(conv_job *j);
+/* nn_op.hold: the held copy of W^T is void until the next prepare. */
+void conv_sparse_hold(nn_node *v, bool on);
+bool conv_sparse_forward_ok(const conv_job *j, size_t i0, int m, int t);
+void conv_sparse_forward(const conv_job *j, size_t i, int t);
+/* dx of image i (overwritten) on thread t; false, with nothing written,
+ * when dy is too dense. */
+bool conv_sparse_input_grad(const conv_job *j, size_t i, int t);
 
 /* conv_wino.c: Winograd F(4x4, 3x3). */
 void conv_wino_forward(conv_job *j);

@@ -75,12 +75,13 @@ size_t conv_gemm_thread_floats(const conv_op *d)
             (d->qb > 1 ? (size_t)d->geom.c * d->qb * d->hw : 0);
     else
         b = ((size_t)d->kdim + (d->qb > 1 ? d->cout : 0)) * d->qb * d->ohw;
-    return maxz(f, b);
+    return maxz(maxz(f, b), conv_sparse_thread_floats(d));
 }
 
 size_t conv_gemm_shared_floats(const conv_op *d)
 {
-    return d->flip ? (size_t)d->cout * d->kdim : 0; /* W_f */
+    /* W_f, or W^T for the sparse forward */
+    return d->flip || conv_sparse_fits(d) ? (size_t)d->cout * d->kdim : 0;
 }
 
 /* C (+)= A col_c: the M-row GEMM over the lowered chunk of m images of
@@ -169,6 +170,10 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
         size_t i0;
         int m;
         conv_chunk_images(j, d->q, ch, &i0, &m);
+        if (j->sparse && conv_sparse_forward_ok(j, i0, m, t)) {
+            for (int k = 0; k < m; k++) conv_sparse_forward(j, i0 + k, t);
+            continue;
+        }
         float *outs, *col = chunk_cols(j, i0, t, &outs);
         float *y0 = j->y + i0 * out_floats(d);
         int cols = m * ohw;
@@ -196,6 +201,7 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
 
 void conv_gemm_forward(conv_job *j)
 {
+    if (j->sparse) conv_sparse_prepare(j);
     conv_run_chunks(j, conv_nchunks((size_t)j->c->n, (size_t)j->d->q),
                     forward_chunks, NULL);
 }
@@ -292,31 +298,44 @@ static void flip_chunks(void *p, size_t lo, size_t hi, int t)
     }
 }
 
-/* dx of a qb-image chunk by dcol = W^T dY_c, then col2im. */
+/* dx of images [i0, i0 + m) by dcol = W^T dY_c, then col2im. */
+static void col2im_images(const conv_job *j, size_t i0, int m, int t)
+{
+    const conv_op *d = j->d;
+    int ld = m * d->ohw;
+    float *dcol = conv_thread_buf(j, t); /* (kdim, ld) */
+    const float *dyc = j->dy + i0 * out_floats(d);
+    if (d->qb > 1) {
+        float *buf = dcol + (size_t)d->kdim * d->qb * d->ohw;
+        gather_dy(j, i0, m, buf);
+        dyc = buf;
+    }
+    advc_sgemm(j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, d->kdim, ld, d->cout,
+               d->w, d->kdim, dyc, ld, false, dcol, ld);
+    for (int k = 0; k < m; k++) {
+        float *dxi = j->dx + (i0 + (size_t)k) * in_floats(d);
+        if (!j->dx_acc) conv_zero(dxi, in_floats(d));
+        advc_col2im_ld(&d->geom, dcol + (size_t)k * d->ohw, (size_t)ld, dxi);
+    }
+}
+
+/* dx of a qb-image chunk: image by image by the sparse path where dy is
+ * sparse enough (each image's columns are summed alike either way, so
+ * the bits do not depend on the chunk), else col2im_images. */
 static void col2im_chunks(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
-    const conv_op *d = j->d;
     for (size_t ch = lo; ch < hi; ch++) {
         size_t i0;
         int m;
-        conv_chunk_images(j, d->qb, ch, &i0, &m);
-        int ld = m * d->ohw;
-        float *dcol = conv_thread_buf(j, t); /* (kdim, ld) */
-        const float *dyc = j->dy + i0 * out_floats(d);
-        if (d->qb > 1) {
-            float *buf = dcol + (size_t)d->kdim * d->qb * d->ohw;
-            gather_dy(j, i0, m, buf);
-            dyc = buf;
+        conv_chunk_images(j, j->d->qb, ch, &i0, &m);
+        if (!j->sparse) {
+            col2im_images(j, i0, m, t);
+            continue;
         }
-        advc_sgemm(j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, d->kdim, ld,
-                   d->cout, d->w, d->kdim, dyc, ld, false, dcol, ld);
-        for (int k = 0; k < m; k++) {
-            float *dxi = j->dx + (i0 + (size_t)k) * in_floats(d);
-            if (!j->dx_acc) conv_zero(dxi, in_floats(d));
-            advc_col2im_ld(&d->geom, dcol + (size_t)k * d->ohw, (size_t)ld,
-                           dxi);
-        }
+        for (int k = 0; k < m; k++)
+            if (!conv_sparse_input_grad(j, i0 + (size_t)k, t))
+                col2im_images(j, i0 + (size_t)k, 1, t);
     }
 }
 

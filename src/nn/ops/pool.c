@@ -214,6 +214,16 @@ static bool pool_reach(const nn_node *v, const advc_rect *in, advc_rect *out)
 static float pool_at(const pool_op *d, const float *x, int oy, int ox)
 {
     int best;
+    if (d->kind == POOL_MAX && d->k == 2 && d->stride == 2 && d->pad == 0) {
+        /* max_at's window in its order, without its bounds and index
+         * bookkeeping (a third of a patched max pooling) */
+        const float *r0 = x + 2 * oy * d->w + 2 * ox, *r1 = r0 + d->w;
+        float m = r0[0];
+        if (r0[1] > m) m = r0[1];
+        if (r1[0] > m) m = r1[0];
+        if (r1[1] > m) m = r1[1];
+        return m;
+    }
     return d->kind == POOL_MAX ? max_at(d, x, oy, ox, &best)
                                : avg_at(d, x, oy, ox);
 }
