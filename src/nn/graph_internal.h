@@ -219,6 +219,13 @@ float *nn_input_grad(nn_node *v, int i, bool *acc);
  * `grain` items runs on the calling thread alone.  Each item must be
  * computed the same way whatever part it falls in. */
 typedef void (*nn_range_fn)(void *ctx, size_t lo, size_t hi, int t);
+/* The sparse paths of attack passes (dense.c, conv_sparse.c,
+ * conv_patch.c) run when at most 1/NN_SPARSE_SHARE of an operand's
+ * values (or of the GEMM's multiply-adds) are nonzero: an entry costs
+ * several dense multiply-adds (a broadcast, a row of B streamed from L2
+ * or at a stride, the CSR build). */
+enum { NN_SPARSE_SHARE = 4 };
+
 void nn_parallel(advc_pool *pool, size_t n, size_t align, size_t grain,
                  nn_range_fn fn, void *ctx);
 

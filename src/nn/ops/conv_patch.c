@@ -22,16 +22,12 @@ bool conv_reach(const nn_node *v, const advc_rect *in, advc_rect *out)
     return true;
 }
 
-/* The sparse product runs when at most 1/SPARSE_SHARE of the lowered
- * values are nonzero (as conv_sparse.c). */
-enum { SPARSE_SHARE = 4 };
-
 /* Floats per pixel: its lowered input (kdim), its outputs (cout), and its
- * part of the sparse form (a row start, kdim/SPARSE_SHARE entries of an
+ * part of the sparse form (a row start, kdim/NN_SPARSE_SHARE entries of an
  * index and a value); plus W^T (kdim * cout) and one row start. */
 static size_t per_pixel(const conv_op *d)
 {
-    return (size_t)d->kdim + d->cout + 1 + 2 * (d->kdim / SPARSE_SHARE);
+    return (size_t)d->kdim + d->cout + 1 + 2 * (d->kdim / NN_SPARSE_SHARE);
 }
 
 size_t conv_patch_floats(const nn_node *v, size_t pixels)
@@ -114,7 +110,7 @@ static size_t group_pixels(const nn_patch_item *it, int j, int m,
 static bool sparse_product(const conv_op *d, const float *col, size_t px,
                            float *buf, bool acc, float *Yt)
 {
-    size_t cap = px * (size_t)(d->kdim / SPARSE_SHARE), nz = 0;
+    size_t cap = px * (size_t)(d->kdim / NN_SPARSE_SHARE), nz = 0;
     if (!d->wtrans) return false; /* the layers conv_sparse.c takes only */
     float *wt = buf;
     int *ptr = (int *)(wt + (size_t)d->kdim * d->cout), *idx = ptr + px + 1;

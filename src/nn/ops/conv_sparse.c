@@ -15,17 +15,12 @@
  *             taps (ky, kx) in increasing order, as col2im does
  * Only stride-1 layers with k > 1 (col2im by columns into a plane with a
  * zero border needs no bounds checks then), and only when the operand's
- * nonzero terms are at most a quarter of the GEMM's (SPARSE_SHARE).  The
+ * nonzero terms are at most a quarter of the GEMM's (NN_SPARSE_SHARE).  The
  * forward keeps no lowered input, so it serves passes that no UPDATE
  * backward follows; the input gradient only overwrites dx (adding to
  * another consumer's dx would change the order of the sum).
  */
 #include "conv2d_internal.h"
-
-/* The sparse path runs when its multiply-adds are at most 1/SPARSE_SHARE
- * of the GEMM's: an entry costs several times a dense multiply-add (a
- * broadcast, loads of a row of B at a stride, the CSR build). */
-enum { SPARSE_SHARE = 4 };
 
 /* Output columns per block: their rows of the product (PB x kdim for the
  * input gradient, 25 KB-200 KB) are scattered right after they are made,
@@ -46,14 +41,14 @@ static size_t plane_floats(const conv_op *d)
 
 /* Most entries of the sparse operand each path accepts, per image: its
  * multiply-adds (entries times the dense side's width) at most
- * 1/SPARSE_SHARE of the GEMM's, cout * kdim * ohw. */
+ * 1/NN_SPARSE_SHARE of the GEMM's, cout * kdim * ohw. */
 static size_t fwd_entries(const conv_op *d)
 {
-    return (size_t)d->kdim * d->ohw / SPARSE_SHARE;
+    return (size_t)d->kdim * d->ohw / NN_SPARSE_SHARE;
 }
 static size_t grad_entries(const conv_op *d)
 {
-    return (size_t)d->cout * d->ohw / SPARSE_SHARE;
+    return (size_t)d->cout * d->ohw / NN_SPARSE_SHARE;
 }
 static size_t max_entries(const conv_op *d)
 {

@@ -6,7 +6,7 @@
  *
  * Sparse operands: after ReLU and max pooling a dense layer's input and
  * the gradient reaching it are mostly zero in attacks (the MNIST `cnn`'s
- * fc1: 13-16% and 11% nonzero), so when at most 1/SPARSE_SHARE of the
+ * fc1: 13-16% and 11% nonzero), so when at most 1/NN_SPARSE_SHARE of the
  * values are nonzero, x W^T and dy W are taken as sparse rows times W^T
  * or W (advc_sparse_gemm, the GEMM's bits).  The forward does it only
  * while the parameters are held (advc_graph_hold_params): it needs W^T,
@@ -29,15 +29,11 @@ typedef struct {
     bool wt_ok;    /* wt is W's transpose, made during this hold  */
 } dense_op;
 
-/* The sparse paths run when at most 1/SPARSE_SHARE of the operand's values
- * are nonzero: an entry costs several dense multiply-adds (a broadcast,
- * a row of W or W^T streamed from L2). */
-enum { SPARSE_SHARE = 4 };
-
-/* ... and only for rows of W or W^T at least this wide, over which an
- * entry's overhead spreads: with cnn-small's 100-wide fc1 (1568 -> 100)
- * the sparse forward made Square 22% slower (5.4 s -> 6.6 s, 200 images),
- * with cnn's 1024-wide one it is faster than the GEMM. */
+/* The sparse paths (NN_SPARSE_SHARE) run only for rows of W or W^T at
+ * least this wide, over which an entry's overhead spreads: with
+ * cnn-small's 100-wide fc1 (1568 -> 100) the sparse forward made Square
+ * 22% slower (5.4 s -> 6.6 s, 200 images); with cnn's 1024-wide one it
+ * is faster than the GEMM. */
 enum { SPARSE_MIN_WIDTH = 256 };
 
 /* A sparse operand (n, width) in CSR form in the workspace: ptr (n + 1),
@@ -49,7 +45,7 @@ typedef struct {
 
 static size_t csr_cap(int n, int width)
 {
-    return (size_t)n * (size_t)width / SPARSE_SHARE;
+    return (size_t)n * (size_t)width / NN_SPARSE_SHARE;
 }
 
 /* a's nonzero values as CSR in ws; false when there are more than
