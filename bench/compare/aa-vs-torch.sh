@@ -30,16 +30,10 @@ model=$1 data=$2 eps=$3 n=${4:-1000}
 THREADS=${THREADS:-1}
 SEEDS=${SEEDS:-1}
 BUILD=${BUILD:-build}
-PY=${PYTHON:-/usr/bin/python3}
 ADVC=$BUILD/advc
-# PyTorch's thread pools pinned to T (OpenBLAS otherwise starts one
-# thread per CPU whatever torch.set_num_threads says).
-torch_env() { tn=$1; shift; OMP_NUM_THREADS=$tn OPENBLAS_NUM_THREADS=$tn MKL_NUM_THREADS=$tn "$@"; }
-
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-    echo "aa-vs-torch: PyTorch is not installed (apt-get install python3-torch)" >&2
-    exit 1
-fi
+NAME=aa-vs-torch
+. bench/compare/torch_env.sh
+need_torch
 [ -f "$model" ] || { echo "aa-vs-torch: $model: no such model file" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -51,7 +45,15 @@ if [ -z "$ref" ]; then
 fi
 [ -d "$ref/autoattack" ] || { echo "aa-vs-torch: $ref has no autoattack/ package" >&2; exit 1; }
 
-make -s "$ADVC"
+make -s BUILD="$BUILD" "$ADVC" "$BUILD/advc-bench"
+# The machine, the measured FMA peak of one core and torch's BLAS.
+echo "machine cpu=\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"" \
+    "family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
+    "model=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
+    "$("$BUILD/advc-bench" peak --threads 1 --reps 3 | grep 'isa_width=yes' |
+        sed -n 's/.*\(isa=[a-z0-9]*\).*\(peak_gflops=[0-9.]*\).*/\1 \2/p')" \
+    "torch=$("$PY" -c 'import torch; print(torch.__version__)') blas=$(torch_blas)" \
+    "load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" date=$(date -u +%Y-%m-%dT%H:%MZ)"
 "$ADVC" export --model "$model" --npz "$tmp/m.npz" >/dev/null
 spec=$("$ADVC" info "$model" | sed -n 's/^model  *//p')
 act=$("$ADVC" info "$model" | sed -n 's/^activation  *//p')

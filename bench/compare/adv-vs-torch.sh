@@ -26,18 +26,9 @@ MODELS=${MODELS:-cnn-small cnn resnet msdnet}
 THREADS=${THREADS:-1 2}
 CASES=${CASES:-std fgsm-rs pgd7 pgd20}
 BUILD=${BUILD:-build}
-# Debian's python3-torch lives with /usr/bin/python3 (a pyenv shim may shadow it).
-PY=${PYTHON:-/usr/bin/python3}
-# torch_env T CMD...: CMD with every thread pool PyTorch may use pinned to T
-# threads.  Debian's torch calls OpenBLAS (libblas.so.3) for its BLAS work,
-# and OpenBLAS starts one thread per CPU whatever torch.set_num_threads
-# says: unpinned, a "1-thread" PyTorch run kept both cores busy
-# (train_torch.py and adv_torch.py print cores_used= to show it).
-torch_env() { tn=$1; shift; OMP_NUM_THREADS=$tn OPENBLAS_NUM_THREADS=$tn MKL_NUM_THREADS=$tn "$@"; }
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-    echo "adv-vs-torch: PyTorch is not installed (apt-get install python3-torch); skipping" >&2
-    exit 0
-fi
+NAME=adv-vs-torch
+. bench/compare/torch_env.sh
+need_torch
 make -s BUILD="$BUILD" "$BUILD/advc-bench"
 BENCH=$BUILD/advc-bench
 
