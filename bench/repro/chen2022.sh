@@ -82,6 +82,7 @@ for ds in $DATASETS; do
     done
     # (b): how far each exit's features move, on the model without L2.
     m="$WORK/$(basename $d)-fgsmrs-noL2.advc"
+    need_model "$m"
     run "$ADVC" probe --model "$m" --data data/$d --features --eps $eps \
         --limit $NEVAL --csv --threads $THREADS --out \
         "$RESULTS/chen2022-$(basename $d)-features.svg" \

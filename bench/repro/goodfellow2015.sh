@@ -89,6 +89,7 @@ claim "FGSM-trained maxout: error on PGD-20 examples (not in the paper)" "-" \
 # ---- 3. Linearity: logits along the FGSM direction -------------------------
 section "Logits along the FGSM direction (paper figure 4)" \
     "advc probe on maxout seed 1, test image 0: every class's logit at x + eps sign(grad), eps from -15 to 15 (not clipped), and R^2 of straight-line fits on each side of 0."
+need_model "$W/maxout-1.advc"
 run "$ADVC" probe --model "$W/maxout-1.advc" --data $D --index 0 \
     --eps-max 15 --points 61 --threads "$THREADS" \
     --out "$RESULTS/goodfellow2015-probe.svg" >"$W/probe.txt"

@@ -7,6 +7,16 @@
 # build/repro/$PAPER/ (build artefacts, never committed); the results --
 # $PAPER.md, $PAPER.csv and the SVG figures -- go to bench/repro/results/.
 #
+# Run records: every finished training run and evaluation also leaves its
+# small files (training log, stderr, wall seconds, the exact arguments,
+# which commit and machine made it; the evaluation's JSON) in
+# bench/repro/runs/$BUDGET/$PAPER/, which is committed.  On a machine
+# without the models (a fresh clone), a run whose record holds the same
+# arguments is not redone: its numbers come from the record, and a model a
+# later command needs is retrained from the recorded arguments (same seed
+# and threads give the same bits; the new log is checked against the
+# record).  Delete a record to redo its run.
+#
 # Environment: BUDGET=quick|full (default quick), ADVC (default
 # build/advc), THREADS (default 2), NICE (default 10: experiments yield to
 # benchmarks on a shared machine; set 0 for timing runs), RUN_NOTE (a line
@@ -42,6 +52,7 @@ paper_begin() {
     : >"$WORK/commands.txt"
     : >"$WORK/rows.md"
     CSV=$RESULTS/$PAPER.csv
+    RECORDS=bench/repro/runs/$BUDGET/$PAPER
     echo "paper,claim,setting,seed,metric,value" >"$CSV"
     echo "== $PAPER ($BUDGET budget): $PAPER_REF"
 }
@@ -54,21 +65,107 @@ run() {
     nice -n "$NICE" "$@"
 }
 
+# record_of FILE: where FILE's record lives (FILE is under $WORK).
+record_of() { echo "$RECORDS/${1#"$WORK"/}"; }
+
+# The small files of a training run OUT (its log, stderr, wall seconds,
+# arguments, maker: OUT.csv ...) and of an evaluation OUT.json (the JSON
+# itself, "self", and the same companions).
+RUN_FILES=".csv .err .done .args .made"
+EVAL_FILES="self .err .secs .args .made"
+
+# suffixed FILE X: FILE followed by the suffix X (self: FILE itself).
+suffixed() { if [ "$2" = self ]; then echo "$1"; else echo "$1$2"; fi; }
+
+# keep OUT SUFFIXES: copies OUT's small files to its record.
+keep() {
+    r=$(record_of "$1")
+    mkdir -p "$(dirname "$r")"
+    for x in $2; do
+        f=$(suffixed "$1" $x)
+        [ ! -f "$f" ] || cp "$f" "$(suffixed "$r" $x)"
+    done
+}
+
+# from_record OUT SUFFIXES ARGS...: "yes" after restoring OUT's small
+# files from its record when the record was made with these very ARGS,
+# else "no".
+from_record() {
+    out=$1 xs=$2
+    shift 2
+    r=$(record_of "$out")
+    if [ -f "$r.args" ] && [ "$(cat "$r.args")" = "$*" ]; then
+        for x in $xs; do
+            f=$(suffixed "$r" $x)
+            [ ! -f "$f" ] || cp "$f" "$(suffixed "$out" $x)"
+        done
+        echo yes
+    else
+        echo no
+    fi
+}
+
+# made_by: the commit, CPU family and date a run was made with.
+made_by() {
+    echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +changes)," \
+        "cpu family $(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')"
+}
+
 # train OUT ARGS...: advc train with the common flags; skips the run when
 # OUT exists already and its log shows it finished (resume a stopped
-# script by running it again).
+# script by running it again), or when its record holds the same ARGS
+# (then OUT itself is made only if a later command needs it: need_model).
 train() {
     out=$1
     shift
-    if [ -f "$out" ] && [ -f "$out.done" ]; then
+    if [ -f "$out.done" ] && { [ -f "$out" ] || [ -f "$out.args" ]; }; then
         echo "$ADVC train --threads $THREADS --out $out --log $out.csv $*" \
             "   # reused" >>"$WORK/commands.txt"
+        return 0
+    fi
+    if [ "$(from_record "$out" "$RUN_FILES" --threads "$THREADS" "$@")" = yes ]; then
+        echo "$ADVC train --threads $THREADS --out $out --log $out.csv $*" \
+            "   # from its record ($(cat "$out.made"))" >>"$WORK/commands.txt"
         return 0
     fi
     t0=$(date +%s)
     run "$ADVC" train --threads "$THREADS" --out "$out" --log "$out.csv" "$@" \
         2>"$out.err" || { tail -n 3 "$out.err" >&2; return 1; }
     echo $(($(date +%s) - t0)) >"$out.done"
+    echo "--threads $THREADS $*" >"$out.args"
+    made_by >"$out.made"
+    keep "$out" "$RUN_FILES"
+}
+
+# need_model M: makes sure the model file M exists: a model known only
+# from its record is retrained with the recorded arguments, and its new
+# log must match the record's in every column but the seconds.
+need_model() {
+    m=$1
+    [ ! -f "$m" ] || return 0
+    [ -f "$m.args" ] || { echo "repro: $m is missing and has no record" >&2; return 1; }
+    echo "repro: retraining $m from its record" >&2
+    run "$ADVC" train --out "$m" --log "$m.retrain.csv" $(cat "$m.args") \
+        2>"$m.retrain.err" || { tail -n 3 "$m.retrain.err" >&2; return 1; }
+    strip() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i }
+        { s = ""; for (i = 1; i <= NF; i++) if (i != c) s = s $i ","; print s }' "$1"; }
+    if [ "$(strip "$m.csv")" != "$(strip "$m.retrain.csv")" ]; then
+        echo "repro: $m retrained from its record does not match it (see $m.retrain.csv); delete its record to redo its runs" >&2
+        return 1
+    fi
+}
+
+# need_models ARGS...: need_model for every file an advc command's ARGS
+# name with --model or --transfer-from (comma lists too).
+need_models() {
+    while [ $# -gt 1 ]; do
+        case $1 in
+        --model | --transfer-from)
+            for f in $(echo "$2" | tr ',' ' '); do need_model "$f" || return 1; done ;;
+        esac
+        shift
+    done
 }
 
 # train_seconds OUT: the wall time the training run of OUT took (from its
@@ -84,19 +181,24 @@ epoch_seconds() {
         "$1.csv"
 }
 
-# evaljson OUT.json ARGS...: advc eval --json, cached like train.
+# evaljson OUT.json ARGS...: advc eval --json, cached like train (in
+# $WORK, else in its record).
 evaljson() {
     out=$1
     shift
-    if [ -s "$out" ]; then
+    if [ -s "$out" ] || [ "$(from_record "$out" "$EVAL_FILES" --threads "$THREADS" "$@")" = yes ]; then
         echo "$ADVC eval --threads $THREADS --json $*   # reused" \
             >>"$WORK/commands.txt"
         return 0
     fi
+    need_models "$@" || return 1
     t0=$(date +%s)
     run "$ADVC" eval --threads "$THREADS" --json "$@" >"$out.tmp" 2>"$out.err" &&
         mv "$out.tmp" "$out" || { tail -n 3 "$out.err" >&2; return 1; }
     echo $(($(date +%s) - t0)) >"$out.secs"
+    echo "--threads $THREADS $*" >"$out.args"
+    made_by >"$out.made"
+    keep "$out" "$EVAL_FILES"
 }
 
 # json_get FILE KEY [MATCH]: the value of KEY on the first line of FILE
