@@ -150,6 +150,27 @@ if [ -z "$right" ] || [ "$right" = 0 ] || [ "$acc_e" != "$acc_a" ]; then
     fails=$((fails + 1))
 fi
 
+# --first I and --limit N cut a run into shards that add up to the whole
+# (random starts keyed by each image's index in the whole split); the
+# attacks' own --start S is another flag.
+n=$((n + 1))
+set -- --model "$tmp/m.advc" --data $data --attack pgd --eps 0.02 --steps 5 \
+    --start random --json --no-checks
+robust() { # ARGS...: the PGD robust count on the images ARGS select
+    $runner "$prog" eval "$@" 2>/dev/null | grep '"attack":"pgd"' |
+        sed 's/.*"n":\([0-9]*\).*"robust_acc":\([0-9.]*\).*/\1 \2/' |
+        awk '{ printf "%d", $1 * $2 + 0.5 }'
+}
+whole=$(robust "$@" --limit 60)
+parts=$(($(robust "$@" --limit 25) + $(robust "$@" --first 25 --limit 35)))
+if [ -z "$whole" ] || [ "$whole" != "$parts" ]; then
+    echo "cli: FAIL: eval --first shards give $parts robust, the whole run '$whole'"
+    fails=$((fails + 1))
+fi
+expect 0 "" attack --model "$tmp/m.advc" --data $data --attack pgd \
+    --start random --first 3 --limit 4 --out "$tmp/a2"
+expect 2 "--first" eval --model "$tmp/m.advc" --data $data --first 1000
+
 # advc help CMD is CMD's --help; std training holds out no guard images.
 n=$((n + 1))
 $runner "$prog" help eval >"$tmp/h1"

@@ -569,6 +569,15 @@ static int short_aa(float eps, advc_attack_config *list)
     return n;
 }
 
+/* The summed confidence of the wrong predictions attack k of a cascade
+ * made (fooled_conf is their mean over the samples it turned). */
+static double conf_sum(const advc_robust_report *r, int k, int n)
+{
+    float before = k ? r->robust_acc[0][k - 1] : r->clean_acc[0];
+    long turned = lroundf((before - r->robust_acc[0][k]) * n);
+    return turned ? (double)r->fooled_conf[0][k] * (double)turned : 0.0;
+}
+
 START_TEST(test_cascade)
 {
     const float eps = 0.08f;
@@ -616,6 +625,38 @@ START_TEST(test_cascade)
                       advc_attack_name(list[k].kind),
                       (double)r16.robust_acc[0][k],
                       (double)r.robust_acc[0][k]);
+
+    /* Shards add up to the whole: the rows [h, NT) evaluated alone with
+     * first_index h keep their random streams (eval --first). */
+    const int h = NT / 3;
+    advc_dataset lo, hi;
+    ck_assert(advc_dataset_slice(&te, 0, h, &lo) == ADVC_OK);
+    ck_assert(advc_dataset_slice(&te, h, NT, &hi) == ADVC_OK);
+    advc_robust_report rl, rh;
+    ck_assert(advc_eval_cascade(mlp, &lo, h, list, na, &rl) == ADVC_OK);
+    for (int k = 0; k < na; k++) list[k].first_index = (uint64_t)h;
+    ck_assert(advc_eval_cascade(mlp, &hi, NT - h, list, na, &rh) == ADVC_OK);
+    /* The counts must add up, and so must the summed confidence of the
+     * wrong predictions each attack makes, which moves with the
+     * adversarial points themselves (counts alone rarely notice other
+     * random streams). */
+    double cw = 0, cp = 0;
+    for (int k = 0; k < na; k++) {
+        list[k].first_index = 0;
+        long whole = lroundf(r.robust_acc[0][k] * NT);
+        long parts = lroundf(rl.robust_acc[0][k] * h) +
+                     lroundf(rh.robust_acc[0][k] * (NT - h));
+        ck_assert_msg(whole == parts, "after %s: %ld robust in the whole, "
+                      "%ld in the shards", advc_attack_name(list[k].kind),
+                      whole, parts);
+        cw += conf_sum(&r, k, NT);
+        cp += conf_sum(&rl, k, h) + conf_sum(&rh, k, NT - h);
+    }
+    ck_assert_msg(cw > 0 && fabs(cw - cp) < 1e-4, "confidence of the "
+                  "wrong predictions: %.6f in the whole, %.6f in the shards",
+                  cw, cp);
+    advc_dataset_free(&lo);
+    advc_dataset_free(&hi);
 
     /* Mixed exit modes are refused. */
     list[2].exits = ADVC_EXITS_ONE;

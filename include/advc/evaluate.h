@@ -95,8 +95,11 @@ advc_status advc_eval_transfer(advc_graph *g, advc_graph *src,
  * robust_acc[judge][a] is "robust accuracy after attack a" and worst_acc
  * the final figure; other exits report the same test over the points
  * produced (which aimed at the judged exit).  Each sample's random streams
- * are keyed by its index in d, so results do not depend on the batch size
- * or on which other samples are still being attacked.  seconds[a] is
+ * are keyed by attacks[0].first_index plus its index in d, so results do
+ * not depend on the batch size or on which other samples are still being
+ * attacked, and d may be a shard of a larger set whose first row has
+ * index first_index: the shards' counts add up to the whole set's.
+ * seconds[a] is
  * attack a's own time.  Every config must use the same exit mode. */
 advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
                               int limit, const advc_attack_config *attacks,

@@ -273,7 +273,9 @@ typedef struct {
     unsigned char *ok; /* (exits, n): right so far at each exit      */
     float *xs;         /* (B, per) the gathered inputs               */
     int *ys, *rows;    /* (B) their labels, their indices in the set */
-    uint64_t *keys;    /* (B) the same indices, as stream keys       */
+    uint64_t *keys;    /* (B) their indices in the whole data set (the
+                          attacks' first_index + row): stream keys   */
+    uint64_t first;    /* the attacks' first_index                   */
 } cascade_bufs;
 
 static void cascade_free(cascade_bufs *cb)
@@ -313,7 +315,7 @@ static int cascade_gather(const advc_dataset *d, const eval_bufs *b,
                b->per * sizeof *cb->xs);
         cb->ys[k] = d->y[i];
         cb->rows[k] = i;
-        cb->keys[k] = (uint64_t)i;
+        cb->keys[k] = cb->first + (uint64_t)i;
         k++;
     }
     return k;
@@ -418,7 +420,7 @@ advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
     if (st != ADVC_OK) return st;
     int n = limit > 0 && limit < d->n ? limit : d->n;
     eval_bufs b;
-    cascade_bufs cb = {NULL, NULL, NULL, NULL, NULL};
+    cascade_bufs cb = {NULL, NULL, NULL, NULL, NULL, attacks[0].first_index};
     if ((st = bufs_init(&b, g)) != ADVC_OK ||
         (st = cascade_init(&cb, &b, n)) != ADVC_OK) {
         bufs_free(&b);

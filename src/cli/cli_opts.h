@@ -100,6 +100,12 @@ void cli_man(FILE *f, const cli_spec *spec, const cli_parsed *p);
 #define CLI_ROW_LIMIT(st, field, help)                                       \
     CLI_ROW("limit", "N", ADVC_PARAM_INT, st, field, 1, 100000000, "all",    \
             help)
+/* (Not "--start": the attacks' --start S says where iteration starts.) */
+#define CLI_ROW_FIRST(st, field)                                             \
+    CLI_ROW("first", "I", ADVC_PARAM_INT, st, field, 0, 100000000, "0",      \
+            "begin at test image I (random starts are keyed by each "        \
+            "image's index in the whole test split, so --first and --limit " \
+            "cut a run into shards that add up to the whole run)")
 #define CLI_ROW_BATCH(st, field, def, help)                                  \
     CLI_ROW("batch", "B", ADVC_PARAM_INT, st, field, 1, 65536, def, help)
 #define CLI_ROW_MODEL(st, field)                                             \

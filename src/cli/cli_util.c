@@ -21,6 +21,14 @@ int cli_usage_error(const char *cmd, const char *what)
     return 2;
 }
 
+int cli_check_first(const char *cmd, int first, const char *data, int n)
+{
+    if (first < n) return 0;
+    fprintf(stderr, "advc %s: bad value '%d' for --first: past the end of "
+            "%s's test split (%d images)\n", cmd, first, data, n);
+    return 2;
+}
+
 advc_pool *cli_pool(const char *cmd, int threads)
 {
     advc_pool *p = advc_pool_create(threads);

@@ -41,6 +41,9 @@ typedef struct {
 int cli_open(cli_session *s, const char *cmd, const char *path,
              const char *dir, int batch, int threads);
 void cli_close(cli_session *s);
+/* --first I must fall inside the test split of n images: 0, or the
+ * one-line error naming the flag and the data directory and 2. */
+int cli_check_first(const char *cmd, int first, const char *data, int n);
 /* Writes s as a JSON string literal (quotes, backslashes, control chars). */
 void cli_json_string(FILE *f, const char *s);
 

@@ -27,7 +27,7 @@
 typedef struct {
     const char *model, *data, *attack, *out;
     cli_exit_mode em;
-    int limit, start, scale, grid_rows, batch, threads;
+    int limit, first, scale, grid_rows, batch, threads;
     uint64_t seed;
 } attack_opts;
 
@@ -44,8 +44,7 @@ static const advc_param *attack_rows(int *n)
         { "exit-mode", NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL,
           NULL }, /* cli_exit_mode_row, filled below */
         CLI_ROW_LIMIT(attack_opts, limit, "attack N test images"),
-        A_ROW("start", "I", ADVC_PARAM_INT, start, 0, 100000000, "0",
-              "begin at test image I"),
+        CLI_ROW_FIRST(attack_opts, first),
         A_ROW("out", "DIR", ADVC_PARAM_TEXT, out, 0, 0, "attack-out",
               "output directory, created if missing"),
         A_ROW("scale", "K", ADVC_PARAM_INT, scale, 1, 32, "4",
@@ -195,8 +194,8 @@ static void report(const attack_opts *o, const advc_checkpoint *head,
     double linf, l2max;
     distances(r, &linf, &l2max);
     printf("model %s (%s, act %s) on %s, test images %d..%d (n=%d)\n",
-           o->model, head->spec, head->act, o->data, o->start,
-           o->start + n - 1, n);
+           o->model, head->spec, head->act, o->data, o->first,
+           o->first + n - 1, n);
     printf("attack %s, %.2fs\n", settings, secs);
     printf("clean accuracy        %6.2f%% (%d/%d)\n", 100.0 * right_c / n,
            right_c, n);
@@ -219,17 +218,13 @@ static int attack(const attack_opts *o, advc_graph *g,
                   const advc_checkpoint *head, const advc_dataset *test,
                   advc_attack_config *cfg)
 {
-    if (o->start >= test->n) {
-        fprintf(stderr, "advc attack: bad value '%d' for --start: past the "
-                "end of %s's test split (%d images)\n", o->start, o->data,
-                test->n);
-        return 2;
-    }
+    int bad = cli_check_first("attack", o->first, o->data, test->n);
+    if (bad) return bad;
     if (advc_attack_check(g, cfg) != ADVC_OK) return cli_fail("attack");
     attack_run r;
     memset(&r, 0, sizeof r);
-    int rc = run_alloc(&r, test, o->start, o->limit);
-    cfg->first_index = (uint64_t)o->start;
+    int rc = run_alloc(&r, test, o->first, o->limit);
+    cfg->first_index = (uint64_t)o->first;
     double t0 = advc_now();
     if (!rc && advc_attack_rows(g, cfg, r.d.x, r.d.y, r.n, r.xadv) != ADVC_OK)
         rc = cli_fail("attack");

@@ -19,7 +19,7 @@ typedef struct {
     const char *model, *data, *attacks, *sweep_csv, *transfer;
     cli_exit_mode em;
     float sweep[MAX_SWEEP];
-    int nsweep, limit, batch, threads;
+    int nsweep, limit, first, batch, threads;
     bool no_checks, json;
     bool cascade;        /* --attack aa: advc_eval_cascade */
     uint64_t seed;
@@ -50,7 +50,8 @@ static const advc_param *eval_rows(int *n)
         E_ROW("no-checks", NULL, ADVC_PARAM_FLAG, no_checks, 0, 0, NULL,
               "skip the gradient-masking checks"),
         CLI_ROW_LIMIT(eval_opts, limit, "evaluate the first N test images "
-                      "only"),
+                      "only (from --first)"),
+        CLI_ROW_FIRST(eval_opts, first),
         CLI_ROW_BATCH(eval_opts, batch, "256", "evaluation batch (results "
                       "do not depend on it)"),
         CLI_ROW_SEED(eval_opts, seed, "seed for random starts and noise"),
@@ -205,6 +206,7 @@ static void json_head(const eval_opts *o, const char *exit)
 {
     printf("{\"model\":");
     cli_json_string(stdout, o->model);
+    if (o->first) printf(",\"first\":%d", o->first);
     printf(",\"exit\":\"%s\"", exit);
 }
 
@@ -478,9 +480,9 @@ static int evaluate(advc_graph *g, const advc_checkpoint *head,
     for (int a = 0; a < natk; a++)
         if (advc_attack_check(g, &atk[a]) != ADVC_OK) return cli_fail("eval");
     if (!o->json)
-        printf("model %s (%s, act %s) on %s, test split, n=%d, seed %llu\n",
-               o->model, head->spec, head->act, o->data, n,
-               (unsigned long long)o->seed);
+        printf("model %s (%s, act %s) on %s, test images %d-%d, n=%d, seed "
+               "%llu\n", o->model, head->spec, head->act, o->data, o->first,
+               o->first + n - 1, n, (unsigned long long)o->seed);
     if (o->nsweep) return run_sweep(g, test, n, atk, natk, o);
     advc_graph *src = g;
     advc_checkpoint sh;
@@ -513,6 +515,24 @@ static int evaluate(advc_graph *g, const advc_checkpoint *head,
                                  : 0;
 }
 
+/* --first I: the test split becomes its rows from I on, and every
+ * attack keys its random streams by the images' indices in the whole
+ * split, so a shard's per-image results are the whole run's. */
+static int take_shard(cli_session *se, const eval_opts *o,
+                      advc_attack_config *atk, int natk)
+{
+    int bad = cli_check_first("eval", o->first, o->data, se->test.n);
+    if (bad || o->first == 0) return bad;
+    advc_dataset shard;
+    if (advc_dataset_slice(&se->test, o->first, se->test.n, &shard) !=
+        ADVC_OK)
+        return cli_fail("eval");
+    advc_dataset_free(&se->test);
+    se->test = shard;
+    for (int a = 0; a < natk; a++) atk[a].first_index = (uint64_t)o->first;
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o;
@@ -543,6 +563,7 @@ int cmd_eval(int argc, char **argv)
 
     cli_session se;
     rc = cli_open(&se, "eval", o.model, o.data, o.batch, o.threads);
+    if (rc == 0) rc = take_shard(&se, &o, atk, natk);
     if (rc == 0) rc = evaluate(se.g, &se.head, &se.test, &o, &p, atk, natk);
     cli_close(&se);
     return rc;
