@@ -201,6 +201,57 @@ evaljson() {
     keep "$out" "$EVAL_FILES"
 }
 
+# evalshards OUT.json TOTAL SIZE ARGS...: evaljson over the first TOTAL
+# test images in shards of SIZE (advc eval --first I --limit SIZE, each a
+# record of its own, so a long evaluation can be finished over several
+# sessions), then OUT.json as one run over all TOTAL would write it: per
+# exit and attack, n summed, clean_acc, robust_acc and seconds combined
+# (advc keys random streams by each image's index in the whole split, so
+# the counts are the whole run's); fooled_conf is left out, and each
+# shard's masking-check lines are kept as they are.
+evalshards() {
+    # (es_ names: sh has no locals, and evaljson sets out, t0, f, r, x.)
+    es_out=$1 es_total=$2 es_size=$3
+    shift 3
+    es_files=""
+    es_i=0
+    while [ "$es_i" -lt "$es_total" ]; do
+        es_k=$((es_total - es_i < es_size ? es_total - es_i : es_size))
+        evaljson "$es_out.first$es_i.json" "$@" --first "$es_i" \
+            --limit "$es_k" || return 1
+        es_files="$es_files $es_out.first$es_i.json"
+        es_i=$((es_i + es_k))
+    done
+    awk -v shards="$(echo $es_files | wc -w)" '
+        function num(key,   m) {
+            if (match($0, "\"" key "\":[-0-9.e]+")) {
+                m = substr($0, RSTART, RLENGTH); sub(/^[^:]*:/, "", m); return m + 0 }
+            return -1 }
+        /"check":/ { checks[++nc] = $0; next }
+        /"clean_acc":/ {
+            line = $0; sub(/,"first":[0-9]+/, "", line)
+            key = line; sub(/,"n":.*/, "", key); sub(/,"seconds":[-0-9.e]+/, "", key)
+            sub(/,"fooled_conf":[-0-9.e]+/, "", key)
+            if (!(key in n)) { order[++nk] = key; tmpl[key] = line }
+            w = num("n"); n[key] += w; clean[key] += w * num("clean_acc")
+            if (num("robust_acc") >= 0) robust[key] += w * num("robust_acc")
+            if (num("seconds") >= 0) secs[key] += num("seconds")
+        }
+        END {
+            for (j = 1; j <= nk; j++) {
+                k = order[j]; l = tmpl[k]
+                sub(/,"fooled_conf":[-0-9.e]+/, "", l)
+                sub(/"n":[0-9]+/, "\"n\":" n[k], l)
+                sub(/"clean_acc":[0-9.]+/, sprintf("\"clean_acc\":%.4f", clean[k] / n[k]), l)
+                sub(/"robust_acc":[0-9.]+/, sprintf("\"robust_acc\":%.4f", robust[k] / n[k]), l)
+                sub(/"seconds":[0-9.]+/, sprintf("\"seconds\":%.3f", secs[k]), l)
+                sub(/}$/, ",\"shards\":" shards "}", l)
+                print l
+            }
+            for (j = 1; j <= nc; j++) print checks[j]
+        }' $es_files >"$es_out"
+}
+
 # json_get FILE KEY [MATCH]: the value of KEY on the first line of FILE
 # containing MATCH (e.g. '"attack":"fgsm"' or '"exit":"final"').
 json_get() {
