@@ -18,33 +18,39 @@
 #             issue 13's cnn target is priced against
 # each evaluated with --attack aa (AutoAttack) on the first NEVAL test
 # images.  Usage: sh bench/repro/fastat-few.sh, with
-#   ARMS="cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full"
+#   ARMS="cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full cnn-full"
 #     cnn-small       MNIST eps 0.3, seeds SEEDS="1 2 3 4 5", sat-ramp,
 #                     pgd-2, pgd-3-max and fast
 #     cnn-small-new   fast on seeds NEW_SEEDS="6 7 8 9 10", which chose
 #                     nothing
 #     cnn             seed 1: pgd-3-max, fast, fast-20ep; fast-7 on seeds
-#                     CNN7_SEEDS="1 2"
+#                     CNN7_SEEDS="1 2 3 4 5"
 #     msdnet          a small MSDNet (4 blocks, base 8, growth 4, head 32),
 #                     fast, seed 1; AutoAttack on its last exit
 #     fmnist-cnn-small  Fashion-MNIST eps 0.1: pgd-3-max and fast
 #     full            cnn-small's fast models under AutoAttack on the
 #                     whole test set, seeds FULL_SEEDS (default SEEDS)
-#   NEVAL=1000 (cnn and msdnet: half of it); COST=0 / COST_CNN=0 skip the
-#   cost tables.  About 7 hours on two quiet cores (the full-test-set arm
-#   is 1.5 of them, cnn's four runs 2.5).
+#     cnn-full        cnn's fast-7 models under AutoAttack on the whole
+#                     test set, seeds CNN7_SEEDS
+#   NEVAL=1000 (cnn and msdnet: half of it); evaluations of more than
+#   SHARD=2000 images run in shards (lib.sh's evalshards); COST=0 /
+#   COST_CNN=0 skip the cost tables.  About 20 hours on two quiet Zen 5
+#   cores (cnn's eight runs about 6, the two full-test-set arms about 9);
+#   every finished run and shard is a record (bench/repro/runs/), so the
+#   script can be run a piece at a time and resumes where it stopped.
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
 paper_begin fastat-few "Few-step against single-step fast adversarial training (issue 13): PGD-2 and PGD-3 with an eps ramp"
-ARMS=${ARMS:-cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full}
+ARMS=${ARMS:-cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full cnn-full}
 SEEDS=${SEEDS:-1 2 3 4 5}
 NEW_SEEDS=${NEW_SEEDS:-6 7 8 9 10}
 FULL_SEEDS=${FULL_SEEDS:-$SEEDS}
-CNN7_SEEDS=${CNN7_SEEDS:-1 2}
+CNN7_SEEDS=${CNN7_SEEDS:-1 2 3 4 5}
+SHARD=${SHARD:-2000}
 NEVAL=${NEVAL:-1000}
 SCHED="--epochs 10 --batch 100 --lr 5e-3 --schedule cyclic --eps-ramp 3"
-BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn, msdnet: 1; cnn-small-new: $NEW_SEEDS); AutoAttack on the first $NEVAL test images (cnn, msdnet: $((NEVAL / 2)); full: all 10,000, seeds $FULL_SEEDS); arms: $ARMS."
+BUDGET_NOTE="10 epochs; seeds $SEEDS (cnn, msdnet: 1; cnn-small-new: $NEW_SEEDS; cnn fast-7: $CNN7_SEEDS); AutoAttack on the first $NEVAL test images (cnn, msdnet: $((NEVAL / 2)); full: all 10,000, seeds $FULL_SEEDS; cnn-full: all 10,000, seeds $CNN7_SEEDS; more than $SHARD images in shards of $SHARD); arms: $ARMS."
 
 # flags VARIANT: its training flags.
 flags() {
@@ -67,8 +73,13 @@ flags() {
 one() {
     m="$WORK/$RUNS-$2-$3.advc"
     train "$m" --data $D --model $MODEL --eps $EPS --seed $3 $(flags $2)
-    evaljson "$m.aa$4.json" --model "$m" --data $D --attack aa --eps $EPS \
-        --limit $4 --seed $3
+    if [ "$4" -gt "$SHARD" ]; then
+        evalshards "$m.aa$4.json" $4 $SHARD --model "$m" --data $D \
+            --attack aa --eps $EPS --seed $3
+    else
+        evaljson "$m.aa$4.json" --model "$m" --data $D --attack aa \
+            --eps $EPS --limit $4 --seed $3
+    fi
     c=$(json_get "$m.aa$4.json" clean_acc '"attack":"aa"')
     a=$(json_get "$m.aa$4.json" robust_acc '"attack":"aa"')
     g=$(tail -n 1 "$m.csv" | cut -d, -f8)
@@ -92,6 +103,7 @@ for arm in $ARMS; do
     fmnist-cnn-small) D=data/fashion-mnist EPS=0.1 vs="pgd-3-max fast" ;;
     msdnet) seeds=1 n=$((NEVAL / 2)) MODEL=msdnet:blocks=4,base=8,growth=4,head=32 ;;
     full) seeds=$FULL_SEEDS n=10000 RUNS=cnn-small ;;
+    cnn-full) seeds=$CNN7_SEEDS n=10000 RUNS=cnn MODEL=cnn vs=fast-7 ;;
     esac
     section_plain "$arm: $D, $MODEL, eps $EPS" \
         "\`advc train --data $D --model $MODEL --eps $EPS --seed S FLAGS\`, then \`advc eval --attack aa --limit $n --seed S\`; clean and AutoAttack accuracy on the first $n test images, mean ± std over seeds $seeds${also:-} (per seed in the CSV); worst: the lowest seed; collapsed: the guard saw catastrophic overfitting (it then keeps the epoch before) or the run ends below 20%; train s: mean wall seconds of a run, on a shared machine (the fair cost comparison is the last table)."
