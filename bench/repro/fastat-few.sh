@@ -32,6 +32,8 @@
 #                     whole test set, seeds FULL_SEEDS (default SEEDS)
 #     cnn-full        cnn's fast-7 models under AutoAttack on the whole
 #                     test set, seeds CNN7_SEEDS
+#   A subset of ARMS writes its results file under build/repro/fastat-few/
+#   (PARTIAL=0: to bench/repro/results/ all the same).
 #   NEVAL=1000 (cnn and msdnet: half of it); evaluations of more than
 #   SHARD=2000 images run in shards (lib.sh's evalshards); COST=0 /
 #   COST_CNN=0 skip the cost tables.  About 20 hours on two quiet Zen 5
@@ -41,8 +43,12 @@
 set -eu
 . bench/repro/lib.sh
 need_data mnist fashion-mnist
+ALL_ARMS="cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full cnn-full"
+# A subset of the arms is a piece of the study: its results file stays
+# in build/ (PARTIAL=0 writes it to bench/repro/results/ all the same).
+[ "${ARMS:-$ALL_ARMS}" = "$ALL_ARMS" ] || PARTIAL=${PARTIAL:-1}
 paper_begin fastat-few "Few-step against single-step fast adversarial training (issue 13): PGD-2 and PGD-3 with an eps ramp"
-ARMS=${ARMS:-cnn-small cnn-small-new cnn msdnet fmnist-cnn-small full cnn-full}
+ARMS=${ARMS:-$ALL_ARMS}
 SEEDS=${SEEDS:-1 2 3 4 5}
 NEW_SEEDS=${NEW_SEEDS:-6 7 8 9 10}
 FULL_SEEDS=${FULL_SEEDS:-$SEEDS}

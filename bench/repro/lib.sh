@@ -20,7 +20,10 @@
 # Environment: BUDGET=quick|full (default quick), ADVC (default
 # build/advc), THREADS (default 2), NICE (default 10: experiments yield to
 # benchmarks on a shared machine; set 0 for timing runs), RUN_NOTE (a line
-# for the results file saying how the run was made, e.g. in stages).
+# for the results file saying how the run was made, e.g. in stages),
+# PARTIAL=1 (the results go to build/repro/$PAPER/results/ instead of
+# bench/repro/results/: a piece of a long study, run to make its records,
+# must not replace the committed results file).
 
 ADVC=${ADVC:-build/advc}
 BUDGET=${BUDGET:-quick}
@@ -47,6 +50,7 @@ paper_begin() {
     PAPER=$1
     PAPER_REF=$2
     WORK=build/repro/$PAPER
+    [ "${PARTIAL:-0}" = 0 ] || RESULTS=$WORK/results
     mkdir -p "$WORK" "$RESULTS"
     T0=$(date +%s)
     : >"$WORK/commands.txt"
@@ -402,4 +406,6 @@ paper_end() {
         echo '```'
     } >"$md"
     echo "== $PAPER: wrote $md ($((secs / 60)) min)"
+    [ "${PARTIAL:-0}" = 0 ] ||
+        echo "== $PAPER: a partial run (PARTIAL=1): its runs' records are in $RECORDS"
 }
