@@ -133,7 +133,7 @@ else ifeq ($(SIMD),avx512)
   TEST_DEFS := -DADVC_EXPECT_ISA=\"avx512\"
 endif
 
-.PHONY: all test test-suites test-cli test-example test-golden test-neon sanitize bench data run run-job clean check-deps print-isa reproduce
+.PHONY: all test test-suites test-cli test-example test-golden test-repro test-neon sanitize bench data run run-job clean check-deps print-isa reproduce
 all: $(LIB) $(PROG) $(BENCH) $(EXAMPLES)
 
 $(BUILD)/obj/%.o: %.c
@@ -166,13 +166,14 @@ $(TESTS): $(TEST_OBJ) $(LIB)
 check-deps:
 	@sh tests/need.sh $(if $(filter neon,$(ISA)),neon,native)
 
-# `make test` is four independent parts, which `make -j2 test` runs side
+# `make test` is five independent parts, which `make -j2 test` runs side
 # by side: the Check suites (shared out to TEST_JOBS worker processes, the
 # slowest first; each test still in its own forked child), the command
-# line's contract, the example program, and (scalar build) fixed runs held
-# to their recorded bits.
+# line's contract, the example program, the run records of
+# bench/repro/lib.sh (native runs only), and (scalar build) fixed runs
+# held to their recorded bits.
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
-test: test-suites test-cli test-example \
+test: test-suites test-cli test-example $(if $(RUN),,test-repro) \
       $(if $(filter scalar,$(SIMD)),$(if $(SAN),,test-golden))
 test-suites: check-deps $(TESTS)
 	$(RUN) $(TESTS) -j $(TEST_JOBS)
@@ -182,6 +183,8 @@ test-example: check-deps $(PROG) $(EXAMPLES)
 	sh tests/example.sh $(PROG) $(BUILD)/examples/classify_attack $(RUN)
 test-golden: check-deps $(PROG)
 	sh tests/golden.sh $(PROG)
+test-repro: $(PROG)
+	sh tests/repro-lib.sh $(PROG)
 
 # Everything is linked statically for qemu: a dynamically linked aarch64
 # advc hung in its first pthread_create under Debian 12's qemu-user (tests

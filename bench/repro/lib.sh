@@ -23,7 +23,9 @@
 # for the results file saying how the run was made, e.g. in stages),
 # PARTIAL=1 (the results go to build/repro/$PAPER/results/ instead of
 # bench/repro/results/: a piece of a long study, run to make its records,
-# must not replace the committed results file).
+# must not replace the committed results file), REPRO_WORK and
+# REPRO_RUNS (default build/repro and bench/repro/runs: where the models
+# and the records go; the tests point them at a temporary folder).
 
 ADVC=${ADVC:-build/advc}
 BUDGET=${BUDGET:-quick}
@@ -49,14 +51,14 @@ need_data() {
 paper_begin() {
     PAPER=$1
     PAPER_REF=$2
-    WORK=build/repro/$PAPER
+    WORK=${REPRO_WORK:-build/repro}/$PAPER
     [ "${PARTIAL:-0}" = 0 ] || RESULTS=$WORK/results
     mkdir -p "$WORK" "$RESULTS"
     T0=$(date +%s)
     : >"$WORK/commands.txt"
     : >"$WORK/rows.md"
     CSV=$RESULTS/$PAPER.csv
-    RECORDS=bench/repro/runs/$BUDGET/$PAPER
+    RECORDS=${REPRO_RUNS:-bench/repro/runs}/$BUDGET/$PAPER
     echo "paper,claim,setting,seed,metric,value" >"$CSV"
     echo "== $PAPER ($BUDGET budget): $PAPER_REF"
 }

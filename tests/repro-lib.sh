@@ -1,0 +1,76 @@
+#!/bin/sh
+# tests/repro-lib.sh PROG: the run records of bench/repro/lib.sh, run by
+# `make test` (native builds).  A tiny paper script (a linear model, one
+# epoch on the committed MNIST sample) runs three times in a temporary
+# folder: (1) it trains and evaluates, leaving records, and a PGD run cut
+# into shards (evalshards) must give the single run's figure; (2) with the
+# models gone, it must take every number from the records and, for an
+# evaluation it has no record of, retrain the model from the recorded
+# arguments and find the same log; (3) with a record's log altered, that
+# retraining must stop the script and say so.
+set -u
+prog=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export ADVC="$prog" REPRO_WORK="$tmp/work" REPRO_RUNS="$tmp/runs" PARTIAL=1
+export NICE=0 THREADS=1 BUDGET=quick
+fails=0
+
+cat >"$tmp/paper.sh" <<'EOF'
+set -eu
+. bench/repro/lib.sh
+paper_begin t "repro-lib test"
+BUDGET_NOTE=test
+D=data/mnist-sample
+m=$WORK/lin.advc
+train "$m" --data $D --model linear --epochs 1 --seed 3
+evaljson "$m.fgsm.json" --model "$m" --data $D --attack fgsm --eps 0.03 \
+    --limit 100 --no-checks
+evalshards "$m.pgd.json" 100 40 --model "$m" --data $D --attack pgd \
+    --eps 0.03 --steps 3 --no-checks
+evaljson "$m.pgd1.json" --model "$m" --data $D --attack pgd --eps 0.03 \
+    --steps 3 --limit 100 --no-checks
+[ -z "${EXTRA:-}" ] || evaljson "$m.x.json" --model "$m" --data $D \
+    --attack fgsm --eps "$EXTRA" --limit 100 --no-checks
+echo "fgsm=$(json_get "$m.fgsm.json" robust_acc '"attack":"fgsm"')" \
+    "pgd-shards=$(json_get "$m.pgd.json" robust_acc '"attack":"pgd"')" \
+    "pgd=$(json_get "$m.pgd1.json" robust_acc '"attack":"pgd"')"
+paper_end
+EOF
+
+fail() { echo "repro-lib: FAIL: $*"; fails=$((fails + 1)); }
+run() { sh "$tmp/paper.sh" 2>"$tmp/err" | grep '^fgsm='; }
+
+first=$(run)
+echo "repro-lib: $first" >&2
+case $first in
+fgsm=0.* | fgsm=1.*) ;;
+*) fail "the first run printed '$first': $(tail -n 2 "$tmp/err")" ;;
+esac
+set -- $first
+[ "${2#*=}" = "${3#*=}" ] || fail "PGD in shards ${2#*=}, in one run ${3#*=}"
+[ -f "$tmp/runs/quick/t/lin.advc.args" ] || fail "no training record"
+[ -f "$tmp/runs/quick/t/lin.advc.pgd.json.first40.json" ] ||
+    fail "no record of the second shard"
+
+rm -rf "$tmp/work"
+second=$(EXTRA=0.2 run)
+[ "$second" = "$first" ] || fail "from the records: '$second', first '$first'"
+grep -q "from its record" "$tmp/work/t/commands.txt" ||
+    fail "the second run did not say it took the training run from its record"
+grep -q "retraining" "$tmp/err" ||
+    fail "the model was not retrained for the evaluation it had no record of"
+
+rm -rf "$tmp/work"
+sed -i '2s/^1,[^,]*,/1,0.5,/' "$tmp/runs/quick/t/lin.advc.csv"
+if EXTRA=0.3 run >/dev/null; then
+    fail "a retrained model that differs from its record went unnoticed"
+elif ! grep -q "does not match" "$tmp/err"; then
+    fail "the mismatch was not named: $(tail -n 1 "$tmp/err")"
+fi
+
+if [ "$fails" -gt 0 ]; then
+    echo "repro-lib: $fails failed"
+    exit 1
+fi
+echo "repro-lib: records, shards and retraining checked"
