@@ -19,7 +19,9 @@
 # attack time of both (advc: the sum of the attacks' own seconds; the
 # reference: the time of run_standard_evaluation).  Wrap the run in
 # `flock /work/cpu.lock` on a shared machine.  BUILD=dir uses another
-# build folder.  Needs Debian's python3-torch (benchmark side only).
+# build folder.  FIRST=I takes test images I to I+N-1 instead (a shard of
+# a measurement too long for one sitting: both sides' times add up over
+# shards).  Needs Debian's python3-torch (benchmark side only).
 set -eu
 cd "$(dirname "$0")/../.."
 if [ $# -lt 3 ]; then
@@ -29,6 +31,7 @@ fi
 model=$1 data=$2 eps=$3 n=${4:-1000}
 THREADS=${THREADS:-1}
 SEEDS=${SEEDS:-1}
+FIRST=${FIRST:-0}
 BUILD=${BUILD:-build}
 ADVC=$BUILD/advc
 NAME=aa-vs-torch
@@ -71,10 +74,11 @@ for t in $THREADS; do
     for seed in $SEEDS; do
         start=$(date +%s.%N)
         "$ADVC" eval --model "$model" --data "$data" --attack aa --eps "$eps" \
-            --limit "$n" --threads "$t" --seed "$seed" --json --no-checks \
+            --first "$FIRST" --limit "$n" --threads "$t" --seed "$seed" \
+            --json --no-checks \
             > "$tmp/advc.json"
         end=$(date +%s.%N)
-        line="side=advc n=$n eps=$eps threads=$t seed=$seed"
+        line="side=advc first=$FIRST n=$n eps=$eps threads=$t seed=$seed"
         line="$line clean_acc=$(grep '"exit":"final","n"' "$tmp/advc.json" |
             sed -n 's/.*"clean_acc":\([0-9.]*\).*/\1/p')"
         secs=0
@@ -90,10 +94,11 @@ for t in $THREADS; do
         start=$(date +%s.%N)
         tl=$(torch_env "$t" "$PY" bench/compare/aa_torch.py --autoattack "$ref" \
             --npz "$tmp/m.npz" --spec "$spec" --act "$act" --data "$data" \
-            --n "$n" --eps "$eps" --threads "$t" --seed $((seed - 1)))
+            --first "$FIRST" --n "$n" --eps "$eps" --threads "$t" \
+            --seed $((seed - 1)))
         end=$(date +%s.%N)
         echo "$tl process_s=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')"
-        cmp="compare=aa model=$model threads=$t seed=$seed"
+        cmp="compare=aa model=$model first=$FIRST n=$n threads=$t seed=$seed"
         for a in apgd-ce apgd-t fab-t square; do
             va=$(field "$line" after_$a) vt=$(field "$tl" after_$a)
             cmp="$cmp $a=$va/$vt($(echo "$va $vt" |

@@ -68,6 +68,7 @@ def main():
     p.add_argument("--act", default="relu")
     p.add_argument("--data", required=True)
     p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--first", type=int, default=0)
     p.add_argument("--eps", type=float, default=0.3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -77,8 +78,9 @@ def main():
     sys.path.insert(0, a.autoattack)
     from autoattack import AutoAttack  # the reference, from the user's path
 
-    xs = read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte"))[:a.n]
-    ys = read_idx(os.path.join(a.data, "t10k-labels-idx1-ubyte"))[:a.n]
+    rows = slice(a.first, a.first + a.n)
+    xs = read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte"))[rows]
+    ys = read_idx(os.path.join(a.data, "t10k-labels-idx1-ubyte"))[rows]
     x = torch.from_numpy(xs.astype(np.float32) / 255.0).unsqueeze(1)
     y = torch.from_numpy(ys.astype(np.int64))
     model = tm.load_npz(a.npz, a.spec, a.act, tuple(x.shape[1:]), 10)
@@ -99,7 +101,7 @@ def main():
         robust = (model(xa).argmax(1) == y).float().mean().item()
         linf = (xa - x).abs().max().item()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    fields = ["side=torch", f"n={a.n}", f"eps={a.eps:g}",
+    fields = ["side=torch", f"first={a.first}", f"n={a.n}", f"eps={a.eps:g}",
               f"threads={a.threads}", f"seed={a.seed}",
               f"clean_acc={clean:.4f}"]
     fields += [f"after_{k}={v:.4f}" for k, v in steps.items()]
