@@ -33,7 +33,8 @@
 #     cnn-full        cnn's fast-7 models under AutoAttack on the whole
 #                     test set, seeds CNN7_SEEDS
 #   A subset of ARMS writes its results file under build/repro/fastat-few/
-#   (PARTIAL=0: to bench/repro/results/ all the same).
+#   (PARTIAL=0: to bench/repro/results/ all the same) and leaves out the
+#   cost tables unless COST=1 / COST_CNN=1.
 #   NEVAL=1000 (cnn and msdnet: half of it); evaluations of more than
 #   SHARD=2000 images run in shards (lib.sh's evalshards); COST=0 /
 #   COST_CNN=0 skip the cost tables.  About 20 hours on two quiet Zen 5
@@ -163,6 +164,8 @@ cost_table() { # MODEL LIMIT "VARIANTS" "why the first is the base"
     rm -f "$WORK/cost.txt" "$WORK/cost.advc"* "$WORK/cost.best.advc" "$WORK/cost.csv"
 }
 REPS=${REPS:-5}
+# A piece of the study (PARTIAL) leaves the cost tables to the whole run.
+[ "${PARTIAL:-0}" = 0 ] || { COST=${COST:-0} COST_CNN=${COST_CNN:-0}; }
 if [ "${COST:-1}" = 1 ]; then
     cost_table cnn-small "${COST_LIMIT:-59488}" "fgsm-rs sat-ramp pgd-2 pgd-3-max fast" \
         "fgsm-rs is Wong et al.'s recipe with the same schedule (issue 13's cnn-small target: at most 2x)."
