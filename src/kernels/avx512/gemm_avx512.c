@@ -27,6 +27,28 @@ static inline __mmask16 first_lanes(int w)
     return w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1u);
 }
 
+/* Stores (or adds) the mr x nr corner of the tile t (its first nv zmm
+ * columns) with masked loads and stores: the vector add rounds like any
+ * other, so edge tiles give the same bits as full ones, and nothing
+ * outside the corner is touched.  C (+)= t. */
+static ALWAYS_INLINE void store_tile(int nv, __m512 t[MR][NV], float *c,
+                                     int ldc, int mr, int nr,
+                                     bool accumulate)
+{
+#pragma GCC unroll 8
+    for (int r = 0; r < MR && r < mr; r++) { /* unrolled: t stays put */
+        float *cr = c + (size_t)r * ldc;
+#pragma GCC unroll 3
+        for (int j = 0; j < nv; j++) {
+            __mmask16 m = first_lanes(nr - 16 * j);
+            __m512 v = t[r][j];
+            if (accumulate)
+                v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr + 16 * j), v);
+            _mm512_mask_storeu_ps(cr + 16 * j, m, v);
+        }
+    }
+}
+
 /* C[0..mr)[0..nr) (+)= sum_p a[p*8 + i] * b[p*48 + j] over the first nv
  * zmm columns of the tile only (nv = 1, 2 or 3, a constant at each call
  * below, so the loops unroll and the t[r][j] stay in registers): a panel
@@ -58,21 +80,7 @@ static ALWAYS_INLINE void tile(int nv, int k, const float *a, const float *b,
         }
     }
 
-    /* Store (or add) the mr x nr corner with masked loads and stores:
-     * the vector add rounds like any other, so edge tiles give the same
-     * bits as full ones, and nothing outside the corner is touched. */
-#pragma GCC unroll 8
-    for (int r = 0; r < MR && r < mr; r++) { /* unrolled: t stays put */
-        float *cr = c + (size_t)r * ldc;
-#pragma GCC unroll 3
-        for (int j = 0; j < nv; j++) {
-            __mmask16 m = first_lanes(nr - 16 * j);
-            __m512 v = t[r][j];
-            if (accumulate)
-                v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr + 16 * j), v);
-            _mm512_mask_storeu_ps(cr + 16 * j, m, v);
-        }
-    }
+    store_tile(nv, t, c, ldc, mr, nr, accumulate);
 }
 
 /* C[0..mr)[0..nr) (+)= sum_p a[p*8 + i] * b[p*48 + j] */
@@ -93,6 +101,60 @@ void advc_sgemm_ukernel_8x48_avx512(int k, const float *a, const float *b,
         tile(2, k, a, b, c, ldc, mr, nr, accumulate);
     else
         tile(1, k, a, b, c, ldc, mr, nr, accumulate);
+}
+
+/* The same tile with A read where it lies: row i of the tile is
+ * a[i*lda + p], p < k (rows i >= mr are not read: they repeat row 0, and
+ * their sums are never stored).  Each broadcast is the value the packed
+ * panel would hold, and the multiply-adds run in the same order, so C gets
+ * the packed kernel's bits without the transposing pack of A (a tenth of
+ * an attack's time on cnn-small, bench/RESULTS.md). */
+static ALWAYS_INLINE void tile_rows(int nv, int k, const float *a,
+                                    size_t lda, const float *b, float *c,
+                                    int ldc, int mr, int nr, bool accumulate)
+{
+    const float *ar[MR]; /* ar[r]: row r of A (row 0 past mr) */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        ar[r] = a + (r < mr ? (size_t)r * lda : 0);
+    __m512 t[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int j = 0; j < nv; j++)
+            t[r][j] = _mm512_setzero_ps();
+
+    for (int p = 0; p < k; p++, b += NR) {
+        __m512 bv[NV];
+#pragma GCC unroll 3
+        for (int j = 0; j < nv; j++)
+            bv[j] = _mm512_load_ps(b + 16 * j);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(ar[r][p]);
+#pragma GCC unroll 3
+            for (int j = 0; j < nv; j++)
+                t[r][j] = _mm512_fmadd_ps(av, bv[j], t[r][j]);
+        }
+    }
+    store_tile(nv, t, c, ldc, mr, nr, accumulate);
+}
+
+/* C[0..mr)[0..nr) (+)= sum_p a[i*lda + p] * b[p*48 + j] */
+void advc_sgemm_ukernel_rows_8x48_avx512(int k, const float *a, size_t lda,
+                                         const float *b, float *c, int ldc,
+                                         int mr, int nr, bool accumulate)
+{
+    for (int r = 0; r < mr; r++) /* as the packed kernel: C's lines early */
+        for (int j = 0; j < nr; j += 16)
+            _mm_prefetch((const char *)(c + (size_t)r * ldc + j),
+                         _MM_HINT_T0);
+    if (nr > 32)
+        tile_rows(3, k, a, lda, b, c, ldc, mr, nr, accumulate);
+    else if (nr > 16)
+        tile_rows(2, k, a, lda, b, c, ldc, mr, nr, accumulate);
+    else
+        tile_rows(1, k, a, lda, b, c, ldc, mr, nr, accumulate);
 }
 
 /* ---- transposing pack ---------------------------------------------------
