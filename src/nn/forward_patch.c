@@ -97,18 +97,46 @@ void nn_reach_window(const advc_rect *in, int k, int stride, int pad,
     reach_axis(in->x0, in->x1, k, stride, pad, ow, &out->x0, &out->x1);
 }
 
+/* The rows of a rectangle, w floats each, from src (row stride ss) to dst
+ * (stride ds), for `rows` rows: each width up to 8 as a fixed-size copy,
+ * which the compiler makes one or two moves (Square's rectangles are 1-7
+ * wide; the loop of unknown count ran its scalar tail for every row). */
+static void copy_rows(float *restrict dst, size_t ds,
+                      const float *restrict src, size_t ss, size_t w,
+                      size_t rows)
+{
+#define ROWS_OF(W)                                                           \
+    for (size_t y = 0; y < rows; y++, dst += ds, src += ss)              \
+        memcpy(dst, src, (W) * sizeof *dst);                              \
+    return;
+    switch (w) {
+    case 1: ROWS_OF(1)
+    case 2: ROWS_OF(2)
+    case 3: ROWS_OF(3)
+    case 4: ROWS_OF(4)
+    case 5: ROWS_OF(5)
+    case 6: ROWS_OF(6)
+    case 7: ROWS_OF(7)
+    case 8: ROWS_OF(8)
+    default:
+        for (size_t y = 0; y < rows; y++, dst += ds, src += ss)
+            for (size_t q = 0; q < w; q++) dst[q] = src[q];
+    }
+#undef ROWS_OF
+}
+
 float *nn_rect_copy(float *plane, advc_shape s, const advc_rect *r,
                     float *buf, bool to_buf)
 {
     size_t w = nn_rect_pixels(r) ? (size_t)(r->x1 - r->x0) : 0;
-    for (int ch = 0; w && ch < s.c; ch++)
-        for (int y = r->y0; y < r->y1; y++, buf += w) {
-            float *row = plane + ((size_t)ch * s.h + y) * s.w + r->x0;
-            if (to_buf)
-                for (size_t q = 0; q < w; q++) buf[q] = row[q];
-            else
-                for (size_t q = 0; q < w; q++) row[q] = buf[q];
-        }
+    size_t rows = w ? (size_t)(r->y1 - r->y0) : 0;
+    for (int ch = 0; w && ch < s.c; ch++, buf += rows * w) {
+        float *row = plane + ((size_t)ch * s.h + r->y0) * s.w + r->x0;
+        if (to_buf)
+            copy_rows(buf, w, row, (size_t)s.w, w, rows);
+        else
+            copy_rows(row, (size_t)s.w, buf, w, w, rows);
+    }
     return buf;
 }
 
