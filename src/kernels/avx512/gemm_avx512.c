@@ -83,6 +83,44 @@ static ALWAYS_INLINE void tile(int nv, int k, const float *a, const float *b,
     store_tile(nv, t, c, ldc, mr, nr, accumulate);
 }
 
+/* A panel of at most 8 columns (the last of N = 100 or 196: 48 + 48 + 4)
+ * in ymm registers: 8 accumulators of 8 lanes, where a zmm tile would
+ * spend 16-lane multiply-adds on 4 columns.  Each lane is the same
+ * multiply-add chain as in the zmm tile, so the same bits.  Zen 4 runs a
+ * zmm multiply-add as two 256-bit halves, so this halves the time of
+ * such a panel there; on cores with full 512-bit pipes (Zen 5: two of
+ * each width per cycle) it takes the same time.  rows: A read in place
+ * (a[i*lda + p]) as tile_rows, else the packed panel. */
+static ALWAYS_INLINE void tile_half(bool rows, int k, const float *a,
+                                    size_t lda, const float *b, float *c,
+                                    int ldc, int mr, int nr, bool accumulate)
+{
+    const float *ar[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        ar[r] = a + (rows && r < mr ? (size_t)r * lda : 0);
+    __m256 t[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) t[r] = _mm256_setzero_ps();
+    for (int p = 0; p < k; p++, b += NR) {
+        __m256 bv = _mm256_load_ps(b); /* panels are 64-aligned */
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m256 av = _mm256_set1_ps(rows ? ar[r][p] : a[(size_t)p * MR + r]);
+            t[r] = _mm256_fmadd_ps(av, bv, t[r]);
+        }
+    }
+    __mmask8 m = (__mmask8)((1u << nr) - 1u); /* 1 <= nr <= 8 */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR && r < mr; r++) {
+        float *cr = c + (size_t)r * ldc;
+        __m256 v = t[r];
+        if (accumulate)
+            v = _mm256_add_ps(_mm256_maskz_loadu_ps(m, cr), v);
+        _mm256_mask_storeu_ps(cr, m, v);
+    }
+}
+
 /* C[0..mr)[0..nr) (+)= sum_p a[p*8 + i] * b[p*48 + j] */
 void advc_sgemm_ukernel_8x48_avx512(int k, const float *a, const float *b,
                                     float *c, int ldc, int mr, int nr,
@@ -99,8 +137,10 @@ void advc_sgemm_ukernel_8x48_avx512(int k, const float *a, const float *b,
         tile(3, k, a, b, c, ldc, mr, nr, accumulate);
     else if (nr > 16)
         tile(2, k, a, b, c, ldc, mr, nr, accumulate);
-    else
+    else if (nr > 8)
         tile(1, k, a, b, c, ldc, mr, nr, accumulate);
+    else
+        tile_half(false, k, a, 0, b, c, ldc, mr, nr, accumulate);
 }
 
 /* The same tile with A read where it lies: row i of the tile is
@@ -153,8 +193,10 @@ void advc_sgemm_ukernel_rows_8x48_avx512(int k, const float *a, size_t lda,
         tile_rows(3, k, a, lda, b, c, ldc, mr, nr, accumulate);
     else if (nr > 16)
         tile_rows(2, k, a, lda, b, c, ldc, mr, nr, accumulate);
-    else
+    else if (nr > 8)
         tile_rows(1, k, a, lda, b, c, ldc, mr, nr, accumulate);
+    else
+        tile_half(true, k, a, lda, b, c, ldc, mr, nr, accumulate);
 }
 
 /* ---- transposing pack ---------------------------------------------------
