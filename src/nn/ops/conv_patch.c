@@ -57,8 +57,22 @@ static inline void copy_run(float *restrict dst, const float *restrict src,
 static void lower_pixel(const advc_conv_geom *g, const float *x, int oy,
                         int ox, float *restrict row)
 {
-    int ix0 = ox * g->stride - g->pad;
+    int ix0 = ox * g->stride - g->pad, iy0 = oy * g->stride - g->pad;
     bool inside_x = ix0 >= 0 && ix0 + g->kw <= g->w;
+    if (g->kh == 4 && g->kw == 4 && inside_x && iy0 >= 0 &&
+        iy0 + 4 <= g->h) {
+        /* 4x4 window inside the plane (cnn-small's layers, most pixels):
+         * four fixed 4-float copies per channel, no bounds per row */
+        size_t hw = (size_t)g->h * g->w;
+        const float *src = x + (size_t)iy0 * g->w + ix0;
+        for (int ci = 0; ci < g->c; ci++, src += hw, row += 16) {
+            memcpy(row, src, 4 * sizeof *row);
+            memcpy(row + 4, src + g->w, 4 * sizeof *row);
+            memcpy(row + 8, src + 2 * g->w, 4 * sizeof *row);
+            memcpy(row + 12, src + 3 * g->w, 4 * sizeof *row);
+        }
+        return;
+    }
     for (int ci = 0; ci < g->c; ci++)
         for (int ky = 0; ky < g->kh; ky++, row += g->kw) {
             int iy = oy * g->stride - g->pad + ky;
