@@ -366,6 +366,26 @@ typedef struct {
     const advc_rect *r;     /* (m) their windows                          */
 } patch_job;
 
+/* Asks for the rows of rectangle r of a sample's plane (every channel) to
+ * be fetched (its first and last float per row): the next candidate's
+ * saved values come from another sample's kept plane, in L3 or memory by
+ * then.  A hint: no effect on results. */
+static void prefetch_rect(const float *plane, advc_shape s,
+                          const advc_rect *r)
+{
+#if defined(__GNUC__)
+    if (nn_rect_pixels(r) == 0) return;
+    for (int ch = 0; ch < s.c; ch++)
+        for (int y = r->y0; y < r->y1; y++) {
+            const float *row = plane + ((size_t)ch * s.h + y) * s.w;
+            __builtin_prefetch(row + r->x0, 1, 3);
+            __builtin_prefetch(row + r->x1 - 1, 1, 3);
+        }
+#else
+    (void)plane, (void)s, (void)r;
+#endif
+}
+
 /* Node k's output plane for candidate j of this pass (sample i), group
  * slot `slot` of thread `thread`. */
 static float *kept_plane(const advc_patch *p, int k, size_t i, int thread,
@@ -395,6 +415,10 @@ static void patch_group(const patch_job *jb, size_t lo, size_t hi,
             size_t i = (size_t)p->idx[j];
             const advc_rect *r = &p->rect[j * (size_t)t + (size_t)k];
             float *y = kept_plane(p, k, i, thread, j - lo);
+            if (p->save[k] && j + 1 < hi)
+                prefetch_rect(kept_plane(p, k, (size_t)p->idx[j + 1], thread,
+                                         j + 1 - lo),
+                              v->shape, r + t);
             if (p->save[k])
                 nn_rect_copy(y, v->shape, r, p->undo + j * p->undo_per +
                              p->undo_off[k], true);
