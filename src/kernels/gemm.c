@@ -184,9 +184,30 @@ static inline void ukernel(const sgemm_job *g, bool rows, int kc,
                       acc);
 }
 
-/* True when rows [i0, i1) fit one MC block: each B panel is then used by
+/* Rows of the blocks that rows [i0, i1) are cut into.  MC keeps a
+ * packed block of A in L2; A read in place (rows_a) needs no block, so
+ * all the rows are one block when their piece of A, rows x kc, fits half
+ * of L2 (ROWS_BLOCK_BYTES): each B panel is then packed into the L1
+ * buffer and used by every row right away, where 2 blocks (a dense
+ * layer's 180 attack rows against MC = 128) wrote every panel into a
+ * kc x NC buffer and read it back for the second block. */
+#define ROWS_BLOCK_BYTES ((size_t)512 * 1024)
+
+static inline int row_block(const sgemm_job *g, int i0, int i1)
+{
+    int kc = kc_step(g->k);
+    if (rows_a(g) && (size_t)(i1 - i0) * (size_t)kc * sizeof(float) <=
+                         ROWS_BLOCK_BYTES)
+        return i1 - i0 > MC ? i1 - i0 : MC;
+    return MC;
+}
+
+/* True when rows [i0, i1) fit one row block: each B panel is then used by
  * that block alone, right after it is packed. */
-static inline bool one_row_block(int i0, int i1) { return i1 - i0 <= MC; }
+static inline bool one_row_block(const sgemm_job *g, int i0, int i1)
+{
+    return i1 - i0 <= row_block(g, i0, i1);
+}
 
 /* C[i0..i1) x [j0..j1) of the job, on one thread, with packing buffers ap
  * (MC x kc) and bp (kc x NC, or kc x NR if one_row_block). */
@@ -198,16 +219,17 @@ static void sgemm_rect(const sgemm_job *g, int i0, int i1, int j0, int j1,
      * buffer, which stays in L1: a multi-megabyte block buffer written
      * once and read once would only cost memory traffic (up to 10% on
      * convolution shapes with few output channels). */
-    bool reuse_panels = one_row_block(i0, i1);
+    bool reuse_panels = one_row_block(g, i0, i1);
     bool rows = rows_a(g);
+    int mcb = row_block(g, i0, i1);
     for (int jc = j0; jc < j1; jc += NC) {
         int nc = imin(NC, j1 - jc);
         for (int pc = 0; pc < g->k; pc += kstep) {
             int kc = imin(kstep, g->k - pc);
             /* The first KC block writes or adds as asked; the rest add. */
             bool acc = g->accumulate || pc > 0;
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = imin(MC, i1 - ic);
+            for (int ic = i0; ic < i1; ic += mcb) {
+                int mc = imin(mcb, i1 - ic);
                 if (!rows) pack_a(g, ic, mc, pc, kc, ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = imin(NR, nc - jr);
@@ -247,7 +269,7 @@ static void sgemm_task(void *ctx, int t, int nthreads)
 
     int kc = kc_step(g->k);
     int mc = imin(MC, (i1 - i0 + MR - 1) / MR * MR);
-    int nc = one_row_block(i0, i1) ? NR
+    int nc = one_row_block(g, i0, i1) ? NR
                                    : imin(NC, (j1 - j0 + NR - 1) / NR * NR);
     float *ap = rows_a(g) ? NULL : advc_pool_scratch(
                                   g->scratch_pool, t, SLOT_A,
