@@ -160,42 +160,12 @@ void atk_fab_hist_ref(size_t d, const float *t, const float *w, double dir,
 #define FAB_SPARE 8
 #define FAB_HIST_LEN (FAB_BUCKETS + FAB_SPARE)
 
-/* x if keep, else +0.0, by a mask on its bits (no branch, and no load:
- * GCC turns a conditional on the bucket into branches). */
-static inline double keep_or_zero(double x, int keep)
-{
-    uint64_t b;
-    memcpy(&b, &x, sizeof b);
-    b &= (uint64_t)0 - (uint64_t)keep;
-    memcpy(&x, &b, sizeof b);
-    return x;
-}
-
-/* bucket_of without branches, on the bits of v = p * scale: a negative
- * v (-0 and negative NaNs too) and a NaN go to 0, v is capped at the last
- * bucket's lower edge, and (int) truncates: the same bucket as bucket_of
- * for every p.  (A conditional here became branches, which a saturated
- * pixel's room, 0 or hi - lo by the gradient's sign, mispredicts.) */
-static inline int bucket_of_bits(float p, float scale)
-{
-    const float cap = (float)(FAB_BUCKETS - 1);
-    float v = p * scale;
-    int32_t b, top;
-    memcpy(&b, &v, sizeof b);
-    memcpy(&top, &cap, sizeof top);
-    b &= ~-(int32_t)((uint32_t)b >> 31);      /* sign set: +0           */
-    b &= ~-(int32_t)(b > 0x7f800000);         /* NaN: +0                */
-    int32_t over = b - top;                   /* min(b, top): both >= 0 */
-    b = top + (over & -(int32_t)((uint32_t)over >> 31));
-    memcpy(&v, &b, sizeof v);
-    return (int)v;
-}
-
 /* One coordinate of atk_fab_hist, into histogram h (0 or 1): the end
  * buckets (0 and the last) add into the running sums e[h] (|w|, |w| p of
  * bucket 0, then of the last; +0.0 from a coordinate of another bucket),
- * the others into hw, hp (a spare slot, k/2 mod FAB_SPARE, for the end
- * buckets: the same slot's updates are FAB_SPARE coordinates apart). */
+ * the others into bw, bwp (a spare slot for the end buckets).  Selects by
+ * an index into a pair (pick), which GCC keeps as a load instead of
+ * threading the code into branches on the bucket. */
 #define FAB_HIST_STEP(k, h)                                                  \
     do {                                                                     \
         if (w[k] == 0.0f) {                                                  \
@@ -204,15 +174,20 @@ static inline int bucket_of_bits(float p, float scale)
         }                                                                    \
         float p_ = room_of(t[k], dir * w[k] < 0.0, lo, hi);                  \
         double aw_ = fabs((double)w[k]), awp_ = aw_ * p_;                    \
-        int q_ = bucket_of_bits(p_, scale);                                  \
+        float v_ = p_ * scale;                                               \
+        float c0_[2] = { 0.0f, v_ };               /* NaN, v < 0: 0 */      \
+        v_ = c0_[v_ >= 0.0f];                                                \
+        float c1_[2] = { (float)(FAB_BUCKETS - 1), v_ };                     \
+        int q_ = (int)c1_[v_ < (float)FAB_BUCKETS];                          \
         qk[k] = (unsigned char)q_;                                           \
         int first_ = q_ == 0, last_ = q_ == FAB_BUCKETS - 1;                 \
-        e[h][0] += keep_or_zero(aw_, first_);                                \
-        e[h][1] += keep_or_zero(awp_, first_);                               \
-        e[h][2] += keep_or_zero(aw_, last_);                                 \
-        e[h][3] += keep_or_zero(awp_, last_);                                \
-        int spare_ = FAB_BUCKETS + (int)(((k) >> 1) % FAB_SPARE);            \
-        int m_ = q_ + ((spare_ - q_) & -(first_ | last_));                   \
+        double z0_[2] = { 0.0, aw_ }, z1_[2] = { 0.0, awp_ };                \
+        e[h][0] += z0_[first_];                                              \
+        e[h][1] += z1_[first_];                                              \
+        e[h][2] += z0_[last_];                                               \
+        e[h][3] += z1_[last_];                                               \
+        int slot_[2] = { q_, FAB_BUCKETS + (int)(((k) >> 1) % FAB_SPARE) };  \
+        int m_ = slot_[first_ | last_];                                      \
         hw[h][m_] += aw_;                                                    \
         hp[h][m_] += awp_;                                                   \
     } while (0)
