@@ -179,49 +179,6 @@ START_TEST(test_fab_projection)
 }
 END_TEST
 
-/* The projection's histogram: the fast version gives the plain one's
- * buckets and sums bit for bit, on images mostly at the box (most rooms in
- * the end buckets, as on MNIST), mostly inside it, with zero and tiny
- * weights, odd and even sizes, both directions, another box. */
-START_TEST(test_fab_histogram)
-{
-    const size_t sizes[] = {1, 2, 3, 17, 784, 3072};
-    for (size_t q = 0; q < sizeof sizes / sizeof sizes[0]; q++) {
-        size_t d = sizes[q];
-        float *t = malloc(d * sizeof *t), *w = malloc(d * sizeof *w);
-        unsigned char *q1 = malloc(d), *q2 = malloc(d);
-        ck_assert(t && w && q1 && q2);
-        for (int kind = 0; kind < 3; kind++) {
-            advc_rng r;
-            advc_rng_seed(&r, 100 + q, (uint64_t)kind);
-            float lo = kind == 2 ? -1.0f : 0.0f, hi = 1.0f;
-            for (size_t k = 0; k < d; k++) {
-                uint32_t u = advc_rng_below(&r, 10);
-                bool edge = kind == 1 ? u == 0 : u < 8;
-                t[k] = edge ? (u & 1 ? hi : lo)
-                            : lo + (hi - lo) * advc_rng_uniform(&r);
-                uint32_t v = advc_rng_below(&r, 20);
-                w[k] = v == 0 ? 0.0f
-                       : v == 1 ? 1e-30f * advc_rng_normal(&r)
-                                : advc_rng_normal(&r);
-            }
-            for (int s = 0; s < 2; s++) {
-                double dir = s ? -1.0 : 1.0, b1[128], p1[128], b2[128],
-                       p2[128];
-                atk_fab_hist(d, t, w, dir, lo, hi, q1, b1, p1);
-                atk_fab_hist_ref(d, t, w, dir, lo, hi, q2, b2, p2);
-                ck_assert_msg(memcmp(q1, q2, d) == 0 &&
-                                  memcmp(b1, b2, sizeof b1) == 0 &&
-                                  memcmp(p1, p2, sizeof p1) == 0,
-                              "d %zu kind %d dir %g: histograms differ", d,
-                              kind, dir);
-            }
-        }
-        free(t), free(w), free(q1), free(q2);
-    }
-}
-END_TEST
-
 /* ---- FAB-T's objective --------------------------------------------------- */
 
 START_TEST(test_logit_diff_loss)
@@ -715,7 +672,6 @@ Suite *advc_suite_aa(void)
     TCase *pure = tcase_create("pure");
     tcase_add_test(pure, test_logit_diff_loss);
     tcase_add_test(pure, test_fab_projection);
-    tcase_add_test(pure, test_fab_histogram);
     tcase_add_test(pure, test_square_schedule);
     suite_add_tcase(s, pure);
 

@@ -127,110 +127,6 @@ static inline int bucket_of(float p, float scale)
     return v < (float)FAB_BUCKETS ? (int)v : FAB_BUCKETS - 1;
 }
 
-
-/* The histogram of the rooms (atk_fab_hist in attack_internal.h), plain:
- * coordinate k (w_k != 0) adds |w_k| and |w_k| p_k to bucket q_k of
- * histogram k & 1 (two, so that neighbours falling into the same bucket
- * do not wait on each other's update), in index order. */
-void atk_fab_hist_ref(size_t d, const float *t, const float *w, double dir,
-                      float lo, float hi, unsigned char *qk, double *bw,
-                      double *bwp)
-{
-    float scale = FAB_BUCKETS / (hi - lo);
-    for (int q = 0; q < 2 * FAB_BUCKETS; q++) bw[q] = bwp[q] = 0.0;
-    for (size_t k = 0; k < d; k++) {
-        if (w[k] == 0.0f) {
-            qk[k] = FAB_NO_BUCKET;
-            continue;
-        }
-        float p = room_of(t[k], dir * w[k] < 0.0, lo, hi);
-        double aw = fabs((double)w[k]);
-        int q = bucket_of(p, scale);
-        qk[k] = (unsigned char)q;
-        bw[(k & 1) * FAB_BUCKETS + q] += aw;
-        bwp[(k & 1) * FAB_BUCKETS + q] += aw * p;
-    }
-}
-
-/* Spare slots after each histogram's buckets: a coordinate of an end
- * bucket makes its memory update into one of them instead (so the loop
- * has no branch on the bucket), slot k/2 mod FAB_SPARE, so that updates
- * of the same slot are FAB_SPARE coordinates apart and do not wait on
- * each other.  Nobody reads them. */
-#define FAB_SPARE 8
-#define FAB_HIST_LEN (FAB_BUCKETS + FAB_SPARE)
-
-/* One coordinate of atk_fab_hist, into histogram h (0 or 1): the end
- * buckets (0 and the last) add into the running sums e[h] (|w|, |w| p of
- * bucket 0, then of the last; +0.0 from a coordinate of another bucket),
- * the others into bw, bwp (a spare slot for the end buckets).  Selects by
- * an index into a pair (pick), which GCC keeps as a load instead of
- * threading the code into branches on the bucket. */
-#define FAB_HIST_STEP(k, h)                                                  \
-    do {                                                                     \
-        if (w[k] == 0.0f) {                                                  \
-            qk[k] = FAB_NO_BUCKET;                                           \
-            break;                                                           \
-        }                                                                    \
-        float p_ = room_of(t[k], dir * w[k] < 0.0, lo, hi);                  \
-        double aw_ = fabs((double)w[k]), awp_ = aw_ * p_;                    \
-        float v_ = p_ * scale;                                               \
-        float c0_[2] = { 0.0f, v_ };               /* NaN, v < 0: 0 */      \
-        v_ = c0_[v_ >= 0.0f];                                                \
-        float c1_[2] = { (float)(FAB_BUCKETS - 1), v_ };                     \
-        int q_ = (int)c1_[v_ < (float)FAB_BUCKETS];                          \
-        qk[k] = (unsigned char)q_;                                           \
-        int first_ = q_ == 0, last_ = q_ == FAB_BUCKETS - 1;                 \
-        double z0_[2] = { 0.0, aw_ }, z1_[2] = { 0.0, awp_ };                \
-        e[h][0] += z0_[first_];                                              \
-        e[h][1] += z1_[first_];                                              \
-        e[h][2] += z0_[last_];                                               \
-        e[h][3] += z1_[last_];                                               \
-        int slot_[2] = { q_, FAB_BUCKETS + (int)(((k) >> 1) % FAB_SPARE) };  \
-        int m_ = slot_[first_ | last_];                                      \
-        hw[h][m_] += aw_;                                                    \
-        hp[h][m_] += awp_;                                                   \
-    } while (0)
-
-/* The same histogram, faster: most coordinates of an MNIST image sit at
- * the box (rooms 0 or hi - lo: the end buckets, by the gradient's sign,
- * so a branch on the bucket was mispredicted half the time), and adding
- * each into its bucket in memory made the update wait for the last one's
- * store (a store-to-load round trip per coordinate; this loop was most of
- * FAB's projection on Zen 4).  Here the end buckets are summed in
- * registers: each adds the same values in the same order, with +0.0 for
- * a coordinate of another bucket, which changes no sum (the sums are of
- * values >= +0, so never -0), and the other buckets get the plain
- * version's adds in its order: the same bits (the test holds it to
- * atk_fab_hist_ref). */
-void atk_fab_hist(size_t d, const float *t, const float *w, double dir,
-                  float lo, float hi, unsigned char *qk, double *bw,
-                  double *bwp)
-{
-    float scale = FAB_BUCKETS / (hi - lo);
-    double e[2][4] = {{0.0, 0.0, 0.0, 0.0}, {0.0, 0.0, 0.0, 0.0}};
-    double hw[2][FAB_HIST_LEN], hp[2][FAB_HIST_LEN];
-    for (int q = 0; q < FAB_HIST_LEN; q++)
-        hw[0][q] = hw[1][q] = hp[0][q] = hp[1][q] = 0.0;
-    size_t k = 0;
-    for (; k + 2 <= d; k += 2) {
-        FAB_HIST_STEP(k, 0);
-        FAB_HIST_STEP(k + 1, 1);
-    }
-    if (k < d) FAB_HIST_STEP(k, 0);
-    for (int h = 0; h < 2; h++) {
-        for (int q = 1; q < FAB_BUCKETS - 1; q++) {
-            bw[h * FAB_BUCKETS + q] = hw[h][q];
-            bwp[h * FAB_BUCKETS + q] = hp[h][q];
-        }
-        bw[h * FAB_BUCKETS] = e[h][0];
-        bwp[h * FAB_BUCKETS] = e[h][1];
-        bw[h * FAB_BUCKETS + FAB_BUCKETS - 1] = e[h][2];
-        bwp[h * FAB_BUCKETS + FAB_BUCKETS - 1] = e[h][3];
-    }
-}
-#undef FAB_HIST_STEP
-
 /* <w, t> in double, four partial sums (the adds do not wait on each other). */
 static double dot_wt(size_t d, const float *w, const float *t)
 {
@@ -283,19 +179,33 @@ float atk_fab_project(size_t d, const float *t, const float *w, double b,
      * down and one with w < 0 goes up, and the other way round. */
     double dir = r >= 0.0 ? 1.0 : -1.0;
     r = fabs(r);
-    double bw[2 * FAB_BUCKETS], bwp[2 * FAB_BUCKETS]; /* two histograms */
-    atk_fab_hist(d, t, w, dir, lo, hi, qk, bw, bwp);
+    /* two interleaved histograms, so that neighbours falling into the same
+     * bucket do not wait on each other's update */
+    double bw[2][FAB_BUCKETS] = {{0}}, bwp[2][FAB_BUCKETS] = {{0}};
+    float scale = FAB_BUCKETS / (hi - lo);
+    for (size_t k = 0; k < d; k++) {
+        if (w[k] == 0.0f) {
+            qk[k] = FAB_NO_BUCKET;
+            continue;
+        }
+        float p = room_of(t[k], dir * w[k] < 0.0, lo, hi);
+        double aw = fabs((double)w[k]);
+        int q = bucket_of(p, scale);
+        qk[k] = (unsigned char)q;
+        bw[k & 1][q] += aw;
+        bwp[k & 1][q] += aw * p;
+    }
     double slope = 0.0, reach = 0.0;
     for (int q = 0; q < FAB_BUCKETS; q++) {
-        bw[q] += bw[FAB_BUCKETS + q];
-        bwp[q] += bwp[FAB_BUCKETS + q];
-        slope += bw[q];
-        reach += bwp[q]; /* f(inf): how far the box corner gets */
+        bw[0][q] += bw[1][q];
+        bwp[0][q] += bwp[1][q];
+        slope += bw[0][q];
+        reach += bwp[0][q]; /* f(inf): how far the box corner gets */
     }
     double lam = r == 0.0 ? 0.0
                  : r >= reach ? INFINITY
                               : fab_lambda(d, t, w, r, dir, lo, hi, room, qk,
-                                           bw, bwp, slope);
+                                           bw[0], bwp[0], slope);
     float lamf = lam < (double)(hi - lo) ? (float)lam : hi - lo;
     /* delta_k = +-min(room_k, lambda), 0 where w_k = 0 (a vector kernel:
      * dir w_k < 0 in float has the double product's sign, dir = +-1) */

@@ -239,19 +239,6 @@ size_t atk_fab_project_bytes(size_t d);
 float atk_fab_project(size_t d, const float *t, const float *w, double b,
                       float lo, float hi, void *scratch, float *delta);
 
-/* FAB's projection's histogram of rooms (attack_fab.c, exposed for its
- * test): per coordinate with w != 0, its room p (toward lo or hi, by the
- * sign of dir w) and its bucket qk (64 over [0, hi - lo]; 255 where
- * w = 0); bw[h*64 + q], bwp[h*64 + q]: the sums of |w| and |w| p of
- * bucket q over the coordinates k with k & 1 = h, in index order.  The
- * fast version has the plain one's bits. */
-void atk_fab_hist(size_t d, const float *t, const float *w, double dir,
-                  float lo, float hi, unsigned char *qk, double *bw,
-                  double *bwp);
-void atk_fab_hist_ref(size_t d, const float *t, const float *w, double dir,
-                      float lo, float hi, unsigned char *qk, double *bw,
-                      double *bwp);
-
 /* Square's side at query `it` (0-based) on h x w images (attack_square.c,
  * exposed for its test). */
 int atk_square_side(double p_init, int it, int h, int w);
