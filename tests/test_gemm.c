@@ -263,6 +263,88 @@ START_TEST(test_threads_bitwise)
 }
 END_TEST
 
+/* op(A) given as A (NOTRANS: read in place by the rows micro-kernel where
+ * the ISA has one) and as the stored transpose of A (TRANS: packed) must
+ * give the same bits: the same products in the same order.  Shapes at the
+ * tile edges, around KC, past MC, both modes, and an lda that is a
+ * multiple of 1024 (packed either way). */
+START_TEST(test_rows_a_matches_packed)
+{
+    const int ms[] = { 1, GEMM_MR - 1, GEMM_MR, 3 * GEMM_MR + 1,
+                       GEMM_MC + GEMM_MR + 3 };
+    const int ns[] = { 1, 10, 16, 33, GEMM_NR, 2 * GEMM_NR + 4 };
+    const int ks[] = { 1, 16, 100, GEMM_KC + 1, 1024 };
+    for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
+            for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+                for (int acc = 0; acc < 2; acc++) {
+                    int m = ms[a], n = ns[b], k = ks[c];
+                    problem P;
+                    problem_make(&P, ADVC_NOTRANS, ADVC_NOTRANS, m, n, k,
+                                 (int)(a + b) % 3, acc == 1,
+                                 900 + 100 * a + 10 * b + c);
+                    float *At = falloc((size_t)k * m);
+                    for (int i = 0; i < m; i++)
+                        for (int p = 0; p < k; p++)
+                            At[(size_t)p * m + i] = P.A[(size_t)i * P.lda + p];
+                    size_t nc = c_elems(&P);
+                    float *C1 = falloc(nc), *C2 = falloc(nc);
+                    run_fast(&P, NULL, C1);
+                    memcpy(C2, P.C0, nc * sizeof *C2);
+                    advc_sgemm(NULL, ADVC_TRANS, ADVC_NOTRANS, m, n, k, At, m,
+                               P.B, P.ldb, P.accumulate, C2, P.ldc);
+                    if (memcmp(C1, C2, nc * sizeof *C1) != 0)
+                        ck_abort_msg("m=%d n=%d k=%d acc=%d: A in place and "
+                                     "packed differ", m, n, k, acc);
+                    advc_free(C1), advc_free(C2), advc_free(At);
+                    problem_free(&P);
+                }
+}
+END_TEST
+
+/* The first n columns of a product are the same bits whatever the width
+ * of the panel they sit in (AVX-512: a last panel of at most 8 columns is
+ * computed in ymm registers, a wider one in zmm): C = A B[:, :n] against
+ * the first n columns of A B[:, :W], both ways A can be read, both
+ * modes. */
+START_TEST(test_narrow_panels_match_wide)
+{
+    enum { W = 2 * GEMM_NR + 16 };
+    const int ms[] = { 1, 5, GEMM_MR + 3 };
+    const int ks[] = { 1, 16, 100, GEMM_KC + 7 };
+    const int ns[] = { 1, 2, 4, 7, 8, 9, GEMM_NR + 4, 2 * GEMM_NR + 8 };
+    for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
+        for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+            for (int f = 0; f < 4; f++) {
+                advc_trans ta = (advc_trans)(f >> 1);
+                bool acc = f & 1;
+                int m = ms[a], k = ks[c];
+                float *A = falloc((size_t)m * k), *B = falloc((size_t)k * W);
+                float *Cw = falloc((size_t)m * W), *Cn = falloc((size_t)m * W);
+                tu_fill(A, (size_t)m * k, -1.0f, 1.0f, 40 + a + 10 * c);
+                tu_fill(B, (size_t)k * W, -1.0f, 1.0f, 41 + a + 10 * c);
+                int lda = ta == ADVC_NOTRANS ? k : m;
+                for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+                    int n = ns[b];
+                    tu_fill(Cw, (size_t)m * W, -1.0f, 1.0f, 7);
+                    memcpy(Cn, Cw, (size_t)m * W * sizeof *Cn);
+                    advc_sgemm(NULL, ta, ADVC_NOTRANS, m, W, k, A, lda, B, W,
+                               acc, Cw, W);
+                    advc_sgemm(NULL, ta, ADVC_NOTRANS, m, n, k, A, lda, B, W,
+                               acc, Cn, W);
+                    for (int i = 0; i < m; i++)
+                        if (memcmp(Cw + (size_t)i * W, Cn + (size_t)i * W,
+                                   (size_t)n * sizeof *Cn) != 0)
+                            ck_abort_msg("%c m=%d n=%d k=%d acc=%d: the "
+                                         "narrow panel differs from the "
+                                         "wide one", ta ? 'T' : 'N', m, n,
+                                         k, acc);
+                }
+                advc_free(A), advc_free(B), advc_free(Cw), advc_free(Cn);
+            }
+}
+END_TEST
+
 /* k = 0 is an empty sum: C = 0 (even over NaN) or C unchanged; m = 0 or
  * n = 0 touches nothing. */
 START_TEST(test_empty)
@@ -434,6 +516,8 @@ Suite *advc_suite_gemm(void)
     tcase_add_test(tc, test_depths);
     tcase_add_test(tc, test_cache_blocks);
     tcase_add_test(tc, test_threads_bitwise);
+    tcase_add_test(tc, test_rows_a_matches_packed);
+    tcase_add_test(tc, test_narrow_panels_match_wide);
     tcase_add_test(tc, test_empty);
     tcase_add_test(tc, test_overwrite_ignores_nan);
     tcase_add_test(tc, test_large);

@@ -57,12 +57,15 @@
 #endif
 
 /* The GEMM micro-kernel: hand-written per ISA; advc_values where the ISA
- * has a mask-and-compress (AVX-512), else the scalar reference. */
+ * has a mask-and-compress (AVX-512), else the scalar reference.  An ISA
+ * may also define isa_sgemm_ukernel_rows, the micro-kernel reading A
+ * unpacked (scalar/scalar_kernels.h); gemm.c packs A where it does not. */
 #if defined(ADVC_ISA_AVX512)
 #  define ADVC_ISA_NAME "avx512"
 #  define ISA_VEC_LANES 16
 #  include "avx512/avx512_kernels.h"
 #  define isa_sgemm_ukernel     advc_sgemm_ukernel_8x48_avx512
+#  define isa_sgemm_ukernel_rows advc_sgemm_ukernel_rows_8x48_avx512
 #  define isa_values            advc_values_avx512
 #elif defined(ADVC_ISA_AVX2)
 #  define ADVC_ISA_NAME "avx2"

@@ -147,9 +147,67 @@ int advc_sgemm_kc(int k)
     return k > 0 ? kc_step(k) : 1;
 }
 
-/* True when rows [i0, i1) fit one MC block: each B panel is then used by
+/* True when the micro-kernel reads op(A) = A where it lies (this ISA's
+ * isa_sgemm_ukernel_rows) instead of packing it: each row of A is then a
+ * contiguous stream, and the transposing pack (8 x 8 register transposes,
+ * a float written for every lda-strided one read) is skipped; the same
+ * bits either way.  Not when rows are a multiple of 4 KiB apart: the 8
+ * rows a tile reads would then share one set of the L1 cache. */
+static inline bool rows_a(const sgemm_job *g)
+{
+#if defined(isa_sgemm_ukernel_rows)
+    return g->ta == ADVC_NOTRANS && g->lda % 1024 != 0;
+#else
+    (void)g;
+    return false;
+#endif
+}
+
+/* The micro-kernel on rows [ir, ir + mr) of the MC block at row ic, depth
+ * block pc: from A itself (rows) or from the packed block ap. */
+static inline void ukernel(const sgemm_job *g, bool rows, int kc,
+                           const float *ap, int ic, int ir, int pc,
+                           const float *bpanel, float *c, int mr, int nr,
+                           bool acc)
+{
+#if defined(isa_sgemm_ukernel_rows)
+    if (rows) {
+        isa_sgemm_ukernel_rows(kc, g->A + (size_t)(ic + ir) * g->lda + pc,
+                               (size_t)g->lda, bpanel, c, g->ldc, mr, nr,
+                               acc);
+        return;
+    }
+#else
+    (void)g, (void)rows, (void)ic, (void)pc;
+#endif
+    isa_sgemm_ukernel(kc, ap + (size_t)ir * kc, bpanel, c, g->ldc, mr, nr,
+                      acc);
+}
+
+/* Rows of the blocks that rows [i0, i1) are cut into.  MC keeps a
+ * packed block of A in L2; A read in place (rows_a) needs no block, so
+ * all the rows are one block when their piece of A, rows x kc, fits half
+ * of L2 (ROWS_BLOCK_BYTES): each B panel is then packed into the L1
+ * buffer and used by every row right away, where 2 blocks (a dense
+ * layer's 180 attack rows against MC = 128) wrote every panel into a
+ * kc x NC buffer and read it back for the second block. */
+#define ROWS_BLOCK_BYTES ((size_t)512 * 1024)
+
+static inline int row_block(const sgemm_job *g, int i0, int i1)
+{
+    int kc = kc_step(g->k);
+    if (rows_a(g) && (size_t)(i1 - i0) * (size_t)kc * sizeof(float) <=
+                         ROWS_BLOCK_BYTES)
+        return i1 - i0 > MC ? i1 - i0 : MC;
+    return MC;
+}
+
+/* True when rows [i0, i1) fit one row block: each B panel is then used by
  * that block alone, right after it is packed. */
-static inline bool one_row_block(int i0, int i1) { return i1 - i0 <= MC; }
+static inline bool one_row_block(const sgemm_job *g, int i0, int i1)
+{
+    return i1 - i0 <= row_block(g, i0, i1);
+}
 
 /* C[i0..i1) x [j0..j1) of the job, on one thread, with packing buffers ap
  * (MC x kc) and bp (kc x NC, or kc x NR if one_row_block). */
@@ -161,16 +219,18 @@ static void sgemm_rect(const sgemm_job *g, int i0, int i1, int j0, int j1,
      * buffer, which stays in L1: a multi-megabyte block buffer written
      * once and read once would only cost memory traffic (up to 10% on
      * convolution shapes with few output channels). */
-    bool reuse_panels = one_row_block(i0, i1);
+    bool reuse_panels = one_row_block(g, i0, i1);
+    bool rows = rows_a(g);
+    int mcb = row_block(g, i0, i1);
     for (int jc = j0; jc < j1; jc += NC) {
         int nc = imin(NC, j1 - jc);
         for (int pc = 0; pc < g->k; pc += kstep) {
             int kc = imin(kstep, g->k - pc);
             /* The first KC block writes or adds as asked; the rest add. */
             bool acc = g->accumulate || pc > 0;
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = imin(MC, i1 - ic);
-                pack_a(g, ic, mc, pc, kc, ap);
+            for (int ic = i0; ic < i1; ic += mcb) {
+                int mc = imin(mcb, i1 - ic);
+                if (!rows) pack_a(g, ic, mc, pc, kc, ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = imin(NR, nc - jr);
                     float *bpanel = reuse_panels ? bp : bp + (size_t)jr * kc;
@@ -181,9 +241,9 @@ static void sgemm_rect(const sgemm_job *g, int i0, int i1, int j0, int j1,
                                      next_width(nc - jr, NR));
                     float *c = g->C + (size_t)ic * g->ldc + jc + jr;
                     for (int ir = 0; ir < mc; ir += MR)
-                        isa_sgemm_ukernel(kc, ap + (size_t)ir * kc, bpanel,
-                                          c + (size_t)ir * g->ldc, g->ldc,
-                                          imin(MR, mc - ir), nr, acc);
+                        ukernel(g, rows, kc, ap, ic, ir, pc, bpanel,
+                                c + (size_t)ir * g->ldc, imin(MR, mc - ir),
+                                nr, acc);
                 }
             }
         }
@@ -209,13 +269,15 @@ static void sgemm_task(void *ctx, int t, int nthreads)
 
     int kc = kc_step(g->k);
     int mc = imin(MC, (i1 - i0 + MR - 1) / MR * MR);
-    int nc = one_row_block(i0, i1) ? NR
+    int nc = one_row_block(g, i0, i1) ? NR
                                    : imin(NC, (j1 - j0 + NR - 1) / NR * NR);
-    float *ap = advc_pool_scratch(g->scratch_pool, t, SLOT_A,
+    float *ap = rows_a(g) ? NULL : advc_pool_scratch(
+                                  g->scratch_pool, t, SLOT_A,
                                   (size_t)mc * kc * sizeof(float));
     float *bp = advc_pool_scratch(g->scratch_pool, t, SLOT_B,
                                   (size_t)kc * nc * sizeof(float));
-    assert(ap && bp && "advc_sgemm: out of memory for packing buffers");
+    assert((ap || rows_a(g)) && bp &&
+           "advc_sgemm: out of memory for packing buffers");
     sgemm_rect(g, i0, i1, j0, j1, ap, bp);
 }
 

@@ -52,9 +52,9 @@ static void valid_cols(const advc_conv_geom *g, int kx, int *lo, int *hi)
     *lo = a, *hi = b;
 }
 
-/* dst[0..n) = src[0..n).  Blocks of 8 written out so that -O2's
- * straight-line (SLP) vectoriser turns each into one 8-float (or two
- * 4-float) load and store; -O2 does not vectorise the plain loop. */
+/* dst[0..n) = src[0..n).  Blocks of 8 (then one of 4) written out so
+ * that -O2's straight-line (SLP) vectoriser turns each into one 8-float
+ * (or 4-float) load and store; -O2 does not vectorise the plain loop. */
 static inline void copy_run(float *restrict dst, const float *restrict src,
                             int n)
 {
@@ -64,6 +64,11 @@ static inline void copy_run(float *restrict dst, const float *restrict src,
         dst[i + 2] = src[i + 2], dst[i + 3] = src[i + 3];
         dst[i + 4] = src[i + 4], dst[i + 5] = src[i + 5];
         dst[i + 6] = src[i + 6], dst[i + 7] = src[i + 7];
+    }
+    if (i + 4 <= n) { /* one 4-float move: rows of 14 and 28 end in 6, 4 */
+        dst[i + 0] = src[i + 0], dst[i + 1] = src[i + 1];
+        dst[i + 2] = src[i + 2], dst[i + 3] = src[i + 3];
+        i += 4;
     }
     for (; i < n; i++) dst[i] = src[i];
 }
@@ -78,6 +83,11 @@ static inline void add_run(float *restrict dst, const float *restrict src,
         dst[i + 2] += src[i + 2], dst[i + 3] += src[i + 3];
         dst[i + 4] += src[i + 4], dst[i + 5] += src[i + 5];
         dst[i + 6] += src[i + 6], dst[i + 7] += src[i + 7];
+    }
+    if (i + 4 <= n) {
+        dst[i + 0] += src[i + 0], dst[i + 1] += src[i + 1];
+        dst[i + 2] += src[i + 2], dst[i + 3] += src[i + 3];
+        i += 4;
     }
     for (; i < n; i++) dst[i] += src[i];
 }

@@ -50,11 +50,17 @@ struct advc_patch {
     size_t *size;           /* (t) floats per sample of node k's output   */
     float **kept;           /* (t) (n, size[k]) outputs at the kept points;
                                none for node 0 (the candidates are the
-                               kept inputs outside their windows)       */
+                               kept inputs outside their windows); for a
+                               passing node, (threads, PATCH_GROUP,
+                               size[k]): a slot per candidate of a group */
     size_t *undo_off;       /* (t) where node k's saved values start      */
     bool *save;             /* (t) node k's old values are saved (not when
                                an activation reads it: that reads only the
                                rectangle just recomputed)                */
+    bool *passing;          /* (t) node k > 0 is not saved: nothing reads
+                               its output but the activation after it, on
+                               the rectangle just written, so it is kept
+                               per group slot, not per sample            */
     size_t undo_per;        /* floats saved per candidate, at most        */
     float *undo;            /* (n, undo_per)                              */
     advc_rect *rect;        /* (n, t) this pass's rectangles              */
@@ -97,18 +103,46 @@ void nn_reach_window(const advc_rect *in, int k, int stride, int pad,
     reach_axis(in->x0, in->x1, k, stride, pad, ow, &out->x0, &out->x1);
 }
 
+/* The rows of a rectangle, w floats each, from src (row stride ss) to dst
+ * (stride ds), for `rows` rows: each width up to 8 as a fixed-size copy,
+ * which the compiler makes one or two moves (Square's rectangles are 1-7
+ * wide; the loop of unknown count ran its scalar tail for every row). */
+static void copy_rows(float *restrict dst, size_t ds,
+                      const float *restrict src, size_t ss, size_t w,
+                      size_t rows)
+{
+#define ROWS_OF(W)                                                           \
+    for (size_t y = 0; y < rows; y++, dst += ds, src += ss)              \
+        memcpy(dst, src, (W) * sizeof *dst);                              \
+    return;
+    switch (w) {
+    case 1: ROWS_OF(1)
+    case 2: ROWS_OF(2)
+    case 3: ROWS_OF(3)
+    case 4: ROWS_OF(4)
+    case 5: ROWS_OF(5)
+    case 6: ROWS_OF(6)
+    case 7: ROWS_OF(7)
+    case 8: ROWS_OF(8)
+    default:
+        for (size_t y = 0; y < rows; y++, dst += ds, src += ss)
+            for (size_t q = 0; q < w; q++) dst[q] = src[q];
+    }
+#undef ROWS_OF
+}
+
 float *nn_rect_copy(float *plane, advc_shape s, const advc_rect *r,
                     float *buf, bool to_buf)
 {
     size_t w = nn_rect_pixels(r) ? (size_t)(r->x1 - r->x0) : 0;
-    for (int ch = 0; w && ch < s.c; ch++)
-        for (int y = r->y0; y < r->y1; y++, buf += w) {
-            float *row = plane + ((size_t)ch * s.h + y) * s.w + r->x0;
-            if (to_buf)
-                for (size_t q = 0; q < w; q++) buf[q] = row[q];
-            else
-                for (size_t q = 0; q < w; q++) row[q] = buf[q];
-        }
+    size_t rows = w ? (size_t)(r->y1 - r->y0) : 0;
+    for (int ch = 0; w && ch < s.c; ch++, buf += rows * w) {
+        float *row = plane + ((size_t)ch * s.h + r->y0) * s.w + r->x0;
+        if (to_buf)
+            copy_rows(buf, w, row, (size_t)s.w, w, rows);
+        else
+            copy_rows(row, (size_t)s.w, buf, w, w, rows);
+    }
     return buf;
 }
 
@@ -210,6 +244,7 @@ static void size_buffers(advc_patch *p)
         size_t pix = (size_t)h[k] * w[k];
         /* node 0 is read from the candidates themselves */
         p->save[k] = k > 0 && !(k + 1 < p->t && nn_is_act(p->node[k + 1]));
+        p->passing[k] = k > 0 && !p->save[k];
         p->undo_off[k] = p->undo_per;
         if (p->save[k]) p->undo_per += (size_t)v->shape.c * pix;
         if (k > 0 && v->op->patch_floats) {
@@ -218,6 +253,23 @@ static void size_buffers(advc_patch *p)
         }
     }
     p->nscratch = (p->nscratch + 15) / 16 * 16;
+}
+
+/* Candidates handed to an op at once: a convolution lowers the
+ * rectangles of up to this many side by side for one GEMM (64 samples of
+ * 3x3 rectangles are 576 columns). */
+enum { PATCH_GROUP = 64 };
+
+/* Floats of kept[k]: per sample, or per group slot of each thread for a
+ * passing node.  Keeping a passing node's output per sample only spread
+ * its rectangles' writes (and the activation's reads of them) over the
+ * samples' planes, a cache miss a row on cnn-small's conv layers under
+ * Square on Zen 4; per slot they stay in L2, and its memory is halved. */
+static size_t kept_floats(const advc_patch *p, int k)
+{
+    size_t rows = p->passing[k] ? (size_t)p->threads * PATCH_GROUP
+                                : (size_t)p->n;
+    return rows * p->size[k];
 }
 
 static bool alloc_buffers(advc_patch *p)
@@ -232,7 +284,7 @@ static bool alloc_buffers(advc_patch *p)
     if (!p->kept || !p->idx || !p->rect || !p->undo || !p->scratch)
         return false;
     for (size_t k = 1; k < t; k++) {
-        p->kept[k] = advc_alloc(n * p->size[k] * sizeof(float));
+        p->kept[k] = advc_alloc(kept_floats(p, (int)k) * sizeof(float));
         if (!p->kept[k]) return false;
     }
     return true;
@@ -243,7 +295,7 @@ void advc_patch_free(advc_patch *p)
     if (!p) return;
     for (int k = 1; p->kept && k < p->t; k++) advc_free(p->kept[k]);
     free(p->kept), free(p->node), free(p->size), free(p->undo_off);
-    free(p->save);
+    free(p->save), free(p->passing);
     free(p->idx), free(p->rect);
     advc_free(p->undo), advc_free(p->scratch);
     free(p);
@@ -270,7 +322,9 @@ advc_status advc_patch_new(advc_graph *g, int n, advc_patch **out)
     p->size = malloc((size_t)t * sizeof *p->size);
     p->undo_off = malloc((size_t)t * sizeof *p->undo_off);
     p->save = malloc((size_t)t * sizeof *p->save);
-    if (!p->node || !p->size || !p->undo_off || !p->save) goto nomem;
+    p->passing = malloc((size_t)t * sizeof *p->passing);
+    if (!p->node || !p->size || !p->undo_off || !p->save || !p->passing)
+        goto nomem;
     for (int k = 0; k < t; k++) {
         p->node[k] = nn_node_at(g, k);
         p->size[k] = nn_size(p->node[k]);
@@ -299,16 +353,12 @@ void advc_patch_keep(advc_patch *p, const int *idx, int m)
     for (int k = 1; k < p->t; k++) {
         const float *y = p->node[k]->y; /* rows of the last forward */
         size_t sz = p->size[k];
+        if (p->passing[k]) continue; /* nothing reads it outside a pass */
         for (int j = 0; j < m; j++)
             memcpy(p->kept[k] + (size_t)idx[j] * sz, y + (size_t)j * sz,
                    sz * sizeof *y);
     }
 }
-
-/* Candidates handed to an op at once: a convolution lowers the
- * rectangles of up to this many side by side for one GEMM (64 samples of
- * 3x3 rectangles are 576 columns). */
-enum { PATCH_GROUP = 64 };
 
 typedef struct {
     advc_patch *p;
@@ -316,10 +366,39 @@ typedef struct {
     const advc_rect *r;     /* (m) their windows                          */
 } patch_job;
 
+/* Asks for the rows of rectangle r of a sample's plane (every channel) to
+ * be fetched (its first and last float per row): the next candidate's
+ * saved values come from another sample's kept plane, in L3 or memory by
+ * then.  A hint: no effect on results. */
+static void prefetch_rect(const float *plane, advc_shape s,
+                          const advc_rect *r)
+{
+#if defined(__GNUC__)
+    if (nn_rect_pixels(r) == 0) return;
+    for (int ch = 0; ch < s.c; ch++)
+        for (int y = r->y0; y < r->y1; y++) {
+            const float *row = plane + ((size_t)ch * s.h + y) * s.w;
+            __builtin_prefetch(row + r->x0, 1, 3);
+            __builtin_prefetch(row + r->x1 - 1, 1, 3);
+        }
+#else
+    (void)plane, (void)s, (void)r;
+#endif
+}
+
+/* Node k's output plane for candidate j of this pass (sample i), group
+ * slot `slot` of thread `thread`. */
+static float *kept_plane(const advc_patch *p, int k, size_t i, int thread,
+                         size_t slot)
+{
+    size_t row = p->passing[k] ? (size_t)thread * PATCH_GROUP + slot : i;
+    return p->kept[k] + row * p->size[k];
+}
+
 /* Candidates [lo, hi) of this pass (a group): their rectangles, then
  * each patched layer, its old values saved first. */
 static void patch_group(const patch_job *jb, size_t lo, size_t hi,
-                        float *scratch)
+                        int thread, float *scratch)
 {
     advc_patch *p = jb->p;
     int t = p->t;
@@ -335,14 +414,18 @@ static void patch_group(const patch_job *jb, size_t lo, size_t hi,
         for (size_t j = lo; j < hi; j++) {
             size_t i = (size_t)p->idx[j];
             const advc_rect *r = &p->rect[j * (size_t)t + (size_t)k];
-            float *y = p->kept[k] + i * p->size[k];
+            float *y = kept_plane(p, k, i, thread, j - lo);
+            if (p->save[k] && j + 1 < hi)
+                prefetch_rect(kept_plane(p, k, (size_t)p->idx[j + 1], thread,
+                                         j + 1 - lo),
+                              v->shape, r + t);
             if (p->save[k])
                 nn_rect_copy(y, v->shape, r, p->undo + j * p->undo_per +
                              p->undo_off[k], true);
             /* the first layer reads the candidate: it is the kept point
              * with the window changed */
             const float *x = k == 1 ? jb->x + i * p->size[0]
-                                    : p->kept[k - 1] + i * p->size[k - 1];
+                                    : kept_plane(p, k - 1, i, thread, j - lo);
             it[j - lo] = (nn_patch_item){ x, y, *r };
         }
         v->op->patch(v, it, (int)(hi - lo), scratch, p->nscratch);
@@ -355,7 +438,7 @@ static void patch_range(void *ctx, size_t lo, size_t hi, int thread)
     float *scratch = jb->p->scratch + (size_t)thread * jb->p->nscratch;
     for (size_t g0 = lo; g0 < hi; g0 += PATCH_GROUP)
         patch_group(jb, g0, hi - g0 < PATCH_GROUP ? hi : g0 + PATCH_GROUP,
-                    scratch);
+                    thread, scratch);
 }
 
 /* Candidates per thread part, at least: a part should outweigh waking a

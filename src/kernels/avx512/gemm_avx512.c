@@ -27,6 +27,28 @@ static inline __mmask16 first_lanes(int w)
     return w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1u);
 }
 
+/* Stores (or adds) the mr x nr corner of the tile t (its first nv zmm
+ * columns) with masked loads and stores: the vector add rounds like any
+ * other, so edge tiles give the same bits as full ones, and nothing
+ * outside the corner is touched.  C (+)= t. */
+static ALWAYS_INLINE void store_tile(int nv, __m512 t[MR][NV], float *c,
+                                     int ldc, int mr, int nr,
+                                     bool accumulate)
+{
+#pragma GCC unroll 8
+    for (int r = 0; r < MR && r < mr; r++) { /* unrolled: t stays put */
+        float *cr = c + (size_t)r * ldc;
+#pragma GCC unroll 3
+        for (int j = 0; j < nv; j++) {
+            __mmask16 m = first_lanes(nr - 16 * j);
+            __m512 v = t[r][j];
+            if (accumulate)
+                v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr + 16 * j), v);
+            _mm512_mask_storeu_ps(cr + 16 * j, m, v);
+        }
+    }
+}
+
 /* C[0..mr)[0..nr) (+)= sum_p a[p*8 + i] * b[p*48 + j] over the first nv
  * zmm columns of the tile only (nv = 1, 2 or 3, a constant at each call
  * below, so the loops unroll and the t[r][j] stay in registers): a panel
@@ -58,20 +80,44 @@ static ALWAYS_INLINE void tile(int nv, int k, const float *a, const float *b,
         }
     }
 
-    /* Store (or add) the mr x nr corner with masked loads and stores:
-     * the vector add rounds like any other, so edge tiles give the same
-     * bits as full ones, and nothing outside the corner is touched. */
+    store_tile(nv, t, c, ldc, mr, nr, accumulate);
+}
+
+/* A panel of at most 8 columns (the last of N = 100 or 196: 48 + 48 + 4)
+ * in ymm registers: 8 accumulators of 8 lanes, where a zmm tile would
+ * spend 16-lane multiply-adds on 4 columns.  Each lane is the same
+ * multiply-add chain as in the zmm tile, so the same bits.  Zen 4 runs a
+ * zmm multiply-add as two 256-bit halves, so this halves the time of
+ * such a panel there; on cores with full 512-bit pipes (Zen 5: two of
+ * each width per cycle) it takes the same time.  rows: A read in place
+ * (a[i*lda + p]) as tile_rows, else the packed panel. */
+static ALWAYS_INLINE void tile_half(bool rows, int k, const float *a,
+                                    size_t lda, const float *b, float *c,
+                                    int ldc, int mr, int nr, bool accumulate)
+{
+    const float *ar[MR];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR && r < mr; r++) { /* unrolled: t stays put */
-        float *cr = c + (size_t)r * ldc;
-#pragma GCC unroll 3
-        for (int j = 0; j < nv; j++) {
-            __mmask16 m = first_lanes(nr - 16 * j);
-            __m512 v = t[r][j];
-            if (accumulate)
-                v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, cr + 16 * j), v);
-            _mm512_mask_storeu_ps(cr + 16 * j, m, v);
+    for (int r = 0; r < MR; r++)
+        ar[r] = a + (rows && r < mr ? (size_t)r * lda : 0);
+    __m256 t[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) t[r] = _mm256_setzero_ps();
+    for (int p = 0; p < k; p++, b += NR) {
+        __m256 bv = _mm256_load_ps(b); /* panels are 64-aligned */
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m256 av = _mm256_set1_ps(rows ? ar[r][p] : a[(size_t)p * MR + r]);
+            t[r] = _mm256_fmadd_ps(av, bv, t[r]);
         }
+    }
+    __mmask8 m = (__mmask8)((1u << nr) - 1u); /* 1 <= nr <= 8 */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR && r < mr; r++) {
+        float *cr = c + (size_t)r * ldc;
+        __m256 v = t[r];
+        if (accumulate)
+            v = _mm256_add_ps(_mm256_maskz_loadu_ps(m, cr), v);
+        _mm256_mask_storeu_ps(cr, m, v);
     }
 }
 
@@ -91,8 +137,66 @@ void advc_sgemm_ukernel_8x48_avx512(int k, const float *a, const float *b,
         tile(3, k, a, b, c, ldc, mr, nr, accumulate);
     else if (nr > 16)
         tile(2, k, a, b, c, ldc, mr, nr, accumulate);
-    else
+    else if (nr > 8)
         tile(1, k, a, b, c, ldc, mr, nr, accumulate);
+    else
+        tile_half(false, k, a, 0, b, c, ldc, mr, nr, accumulate);
+}
+
+/* The same tile with A read where it lies: row i of the tile is
+ * a[i*lda + p], p < k (rows i >= mr are not read: they repeat row 0, and
+ * their sums are never stored).  Each broadcast is the value the packed
+ * panel would hold, and the multiply-adds run in the same order, so C gets
+ * the packed kernel's bits without the transposing pack of A (a tenth of
+ * an attack's time on cnn-small, bench/RESULTS.md). */
+static ALWAYS_INLINE void tile_rows(int nv, int k, const float *a,
+                                    size_t lda, const float *b, float *c,
+                                    int ldc, int mr, int nr, bool accumulate)
+{
+    const float *ar[MR]; /* ar[r]: row r of A (row 0 past mr) */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        ar[r] = a + (r < mr ? (size_t)r * lda : 0);
+    __m512 t[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int j = 0; j < nv; j++)
+            t[r][j] = _mm512_setzero_ps();
+
+    for (int p = 0; p < k; p++, b += NR) {
+        __m512 bv[NV];
+#pragma GCC unroll 3
+        for (int j = 0; j < nv; j++)
+            bv[j] = _mm512_load_ps(b + 16 * j);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(ar[r][p]);
+#pragma GCC unroll 3
+            for (int j = 0; j < nv; j++)
+                t[r][j] = _mm512_fmadd_ps(av, bv[j], t[r][j]);
+        }
+    }
+    store_tile(nv, t, c, ldc, mr, nr, accumulate);
+}
+
+/* C[0..mr)[0..nr) (+)= sum_p a[i*lda + p] * b[p*48 + j] */
+void advc_sgemm_ukernel_rows_8x48_avx512(int k, const float *a, size_t lda,
+                                         const float *b, float *c, int ldc,
+                                         int mr, int nr, bool accumulate)
+{
+    for (int r = 0; r < mr; r++) /* as the packed kernel: C's lines early */
+        for (int j = 0; j < nr; j += 16)
+            _mm_prefetch((const char *)(c + (size_t)r * ldc + j),
+                         _MM_HINT_T0);
+    if (nr > 32)
+        tile_rows(3, k, a, lda, b, c, ldc, mr, nr, accumulate);
+    else if (nr > 16)
+        tile_rows(2, k, a, lda, b, c, ldc, mr, nr, accumulate);
+    else if (nr > 8)
+        tile_rows(1, k, a, lda, b, c, ldc, mr, nr, accumulate);
+    else
+        tile_half(true, k, a, lda, b, c, ldc, mr, nr, accumulate);
 }
 
 /* ---- transposing pack ---------------------------------------------------

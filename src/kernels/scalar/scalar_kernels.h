@@ -14,7 +14,12 @@
  * a: packed A panel, k x MR (column p holds MR rows of A, zero padded).
  * b: packed B panel, k x NR (row p holds NR columns of B, zero padded).
  * c: row-major with row stride ldc; only mr x nr entries are touched.
- * accumulate = false overwrites C. */
+ * accumulate = false overwrites C.
+ * The rows variant (isa_sgemm_ukernel_rows, where an ISA has one) takes
+ * A where it lies instead of a packed panel, (k, a, lda, b, c, ldc, mr,
+ * nr, accumulate): C[i][j] (+)= sum_p a[i*lda + p] * b[p*NR + j], reading
+ * rows i < mr only, with the packed kernel's multiply-adds in its order
+ * (so the same bits). */
 void advc_sgemm_ukernel_4x4_scalar(int k, const float *a, const float *b,
                                    float *c, int ldc, int mr, int nr,
                                    bool accumulate);

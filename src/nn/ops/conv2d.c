@@ -319,6 +319,16 @@ static void plan_chunks(conv_op *d)
 {
     const advc_conv_geom *g = &d->geom;
     d->q = chunk_size(d->ohw, (size_t)d->kdim, COL_FLOATS);
+    /* A forward that keeps nothing lowers a chunk at a time into the
+     * thread's buffer, which the GEMM then reads: at most BLOCK_FLOATS
+     * (cnn-small's conv2: 5 images, 250 KB, not 11 and 552 KB, whose
+     * lowering missed L2 on Zen 4's; im2col was 5% of AutoAttack).  The
+     * columns are independent sums, so the chunk changes no bits; only
+     * q = 1 (b first, then the GEMM's blocks) must stay 1. */
+    d->qa = chunk_size(d->ohw, (size_t)d->kdim, BLOCK_FLOATS);
+    if (d->q == 1) d->qa = 1;
+    else if (d->qa < 2) d->qa = 2;
+    if (d->qa > d->q) d->qa = d->q;
     /* Input gradient: of a 1x1 stride-1 layer, dx = W^T dy straight into
      * dx (the flipped 1x1 filters are W^T); of every other layer,
      * W^T dY (cin*k*k rows) into an L2-sized block per thread, then

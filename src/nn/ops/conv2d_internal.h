@@ -19,6 +19,9 @@ typedef struct {
     advc_conv_algo algo;  /* GEMM, DIRECT or WINOGRAD (set at compile)     */
     /* Chunks of whole images (GEMM path; the weight gradient always): */
     int q;                /* images per forward / weight-gradient chunk    */
+    int qa;               /* images per forward chunk when the lowered
+                             input is not kept (attack, eval): within L2;
+                             1 exactly when q is 1 (the bias's order)     */
     int qb;               /* images per input-gradient chunk               */
     bool flip;            /* input gradient = the stride-1 convolution of
                              dy with the flipped filters (bgeom), else

@@ -160,16 +160,23 @@ static float *chunk_cols(const conv_job *j, size_t i0, int t, float **rest)
     return buf;
 }
 
+/* Images per forward chunk: q when the lowered input is kept (its layout
+ * is the weight gradient's), else qa. */
+static int forward_q(const conv_job *j)
+{
+    return j->cols ? j->d->q : j->d->qa;
+}
+
 static void forward_chunks(void *p, size_t lo, size_t hi, int t)
 {
     const conv_job *j = p;
     const conv_op *d = j->d;
-    int ohw = d->ohw;
+    int ohw = d->ohw, q = forward_q(j);
     bool low = d->algo != ADVC_CONV_IMPLICIT;
     for (size_t ch = lo; ch < hi; ch++) {
         size_t i0;
         int m;
-        conv_chunk_images(j, d->q, ch, &i0, &m);
+        conv_chunk_images(j, q, ch, &i0, &m);
         if (j->sparse && conv_sparse_forward_ok(j, i0, m, t)) {
             for (int k = 0; k < m; k++) conv_sparse_forward(j, i0 + k, t);
             continue;
@@ -178,14 +185,14 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
         float *y0 = j->y + i0 * out_floats(d);
         int cols = m * ohw;
         /* q = 1: y_i = b, then y_i += W col(x_i) in place. */
-        float *C = d->q == 1 ? y0 : outs;
-        bool acc = d->q == 1 && d->b;
+        float *C = q == 1 ? y0 : outs;
+        bool acc = q == 1 && d->b;
         if (acc)
             for (int o = 0; o < d->cout; o++)
                 fill_bias(y0 + (size_t)o * ohw, (size_t)ohw, d->b[o]);
         gemm_cols(j, low, &d->geom, j->x + i0 * in_floats(d), in_floats(d),
                   m, d->cout, d->w, d->kdim, acc, C, col);
-        if (d->q == 1) continue;
+        if (q == 1) continue;
         for (int k = 0; k < m; k++) /* y_i[o] = Y_c[o, k-th block] + b[o] */
             for (int o = 0; o < d->cout; o++) {
                 const float *src = C + (size_t)o * cols + (size_t)k * ohw;
@@ -202,7 +209,7 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
 void conv_gemm_forward(conv_job *j)
 {
     if (j->sparse) conv_sparse_prepare(j);
-    conv_run_chunks(j, conv_nchunks((size_t)j->c->n, (size_t)j->d->q),
+    conv_run_chunks(j, conv_nchunks((size_t)j->c->n, (size_t)forward_q(j)),
                     forward_chunks, NULL);
 }
 
