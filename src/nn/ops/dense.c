@@ -110,6 +110,25 @@ static size_t dense_workspace(const nn_node *v, int batch, int nthreads)
     return (size_t)batch + 1 + 2 * csr_cap(batch, wide);
 }
 
+/* W^T (in, out) while the parameters are held: made at its first use in
+ * a hold, then reused by every forward until the hold ends. */
+static const float *held_wt(dense_op *d)
+{
+    if (!d->wt_ok) {
+        advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
+        d->wt_ok = true;
+    }
+    return d->wt;
+}
+
+/* y (n, out) starts as b, which the product then adds to: y = b + x W^T
+ * as the GEMM sums it.  Nothing without a bias. */
+static void start_with_bias(const dense_op *d, float *y, int n)
+{
+    for (int i = 0; d->b && i < n; i++)
+        memcpy(y + (size_t)i * d->out, d->b, (size_t)d->out * sizeof *y);
+}
+
 /* y = x W^T (+ b) through the sparse path; false (nothing done) when it
  * does not apply. */
 static bool dense_forward_sparse(nn_node *v, const nn_ctx *c)
@@ -119,15 +138,9 @@ static bool dense_forward_sparse(nn_node *v, const nn_ctx *c)
     if (!d->held || d->out < SPARSE_MIN_WIDTH ||
         !make_csr(v->in[0]->y, c->n, d->in, c->ws, &s))
         return false;
-    if (!d->wt_ok) {
-        advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
-        d->wt_ok = true;
-    }
-    float *y = v->y;
-    if (d->b) /* y starts as b; the product adds x W^T, as the GEMM does */
-        for (int i = 0; i < c->n; i++)
-            memcpy(y + (size_t)i * d->out, d->b, (size_t)d->out * sizeof *y);
-    run_sparse(c, &s, d->out, d->in, d->wt, d->b != NULL, y);
+    const float *wt = held_wt(d);
+    start_with_bias(d, v->y, c->n);
+    run_sparse(c, &s, d->out, d->in, wt, d->b != NULL, v->y);
     return true;
 }
 
@@ -137,21 +150,15 @@ static void dense_forward(nn_node *v, const nn_ctx *c)
     const float *x = v->in[0]->y; /* (n, in)  */
     float *y = v->y;              /* (n, out) */
     if (dense_forward_sparse(v, c)) return;
-    if (d->b) /* y starts as b; the GEMM adds x W^T */
-        for (int i = 0; i < c->n; i++)
-            memcpy(y + (size_t)i * d->out, d->b, (size_t)d->out * sizeof *y);
+    start_with_bias(d, y, c->n);
     if (d->held) {
         /* While an attack holds the parameters, op(B) = W^T is read from
-         * the held W^T (made once per hold): the GEMM packs its panels by
-         * row copies instead of transposing W at every call (cnn-small's
-         * fc1: 157k floats per forward, 8% of AutoAttack on Zen 4).  The
-         * same panels, so the same sums. */
-        if (!d->wt_ok) {
-            advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
-            d->wt_ok = true;
-        }
+         * the held W^T: the GEMM packs its panels by row copies instead
+         * of transposing W at every call (cnn-small's fc1: 157k floats per
+         * forward, 8% of AutoAttack on Zen 4).  The same panels, so the
+         * same sums. */
         advc_sgemm(c->pool, ADVC_NOTRANS, ADVC_NOTRANS, c->n, d->out, d->in,
-                   x, d->in, d->wt, d->out, d->b != NULL, y, d->out);
+                   x, d->in, held_wt(d), d->out, d->b != NULL, y, d->out);
         return;
     }
     advc_sgemm(c->pool, ADVC_NOTRANS, ADVC_TRANS, c->n, d->out, d->in, x,
