@@ -7,7 +7,8 @@
 # models gone, it must take every number from the records and, for an
 # evaluation it has no record of, retrain the model from the recorded
 # arguments and find the same log; (3) with a record's log altered, that
-# retraining must stop the script and say so.
+# retraining must stop the script and say so; (4) AutoAttack's summary
+# line of two shards must combine into one.
 set -u
 prog=$1
 tmp=$(mktemp -d)
@@ -68,6 +69,19 @@ if EXTRA=0.3 run >/dev/null; then
 elif ! grep -q "does not match" "$tmp/err"; then
     fail "the mismatch was not named: $(tail -n 1 "$tmp/err")"
 fi
+
+# (4) AutoAttack's summary line in shards: shard files already there are
+# reused, so two made-up shards of 40 (Square gaining 1 image, then 2)
+# must combine into one "aa" line over 80 images with gain 0.0375.
+mkdir -p "$tmp/w4"
+o=$tmp/w4/m.aa.json
+printf '%s\n' '{"exit":"final","attack":"aa","eps":0.3,"square_gain":0.0250,"n":40,"clean_acc":1.0000,"robust_acc":0.5000,"seed":1}' >"$o.first0.json"
+printf '%s\n' '{"exit":"final","attack":"aa","eps":0.3,"square_gain":0.0500,"n":40,"clean_acc":0.5000,"robust_acc":0.2500,"first":40,"seed":1}' >"$o.first40.json"
+(. bench/repro/lib.sh; WORK=$tmp/w4 RECORDS=$tmp/w4/runs
+    evalshards "$o" 80 40 --model x) >/dev/null 2>&1
+want='{"exit":"final","attack":"aa","eps":0.3,"square_gain":0.0375,"n":80,"clean_acc":0.7500,"robust_acc":0.3750,"seed":1,"shards":2}'
+[ "$(cat "$o" 2>/dev/null)" = "$want" ] ||
+    fail "AutoAttack's line in shards: '$(cat "$o" 2>/dev/null)', want '$want'"
 
 if [ "$fails" -gt 0 ]; then
     echo "repro-lib: $fails failed"

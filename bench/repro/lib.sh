@@ -213,8 +213,9 @@ evaljson() {
 # sessions), then OUT.json as one run over all TOTAL would write it: per
 # exit and attack, n summed, clean_acc, robust_acc and seconds combined
 # (advc keys random streams by each image's index in the whole split, so
-# the counts are the whole run's); fooled_conf is left out, and each
-# shard's masking-check lines are kept as they are.
+# the counts are the whole run's); AutoAttack's square_gain (a share of
+# the images) is combined as robust_acc is; fooled_conf is left out, and
+# each shard's masking-check lines are kept as they are.
 evalshards() {
     # (es_ names: sh has no locals, and evaljson sets out, t0, f, r, x.)
     es_out=$1 es_total=$2 es_size=$3
@@ -238,9 +239,11 @@ evalshards() {
             line = $0; sub(/,"first":[0-9]+/, "", line)
             key = line; sub(/,"n":.*/, "", key); sub(/,"seconds":[-0-9.e]+/, "", key)
             sub(/,"fooled_conf":[-0-9.e]+/, "", key)
+            sub(/,"square_gain":[-0-9.e]+/, "", key)
             if (!(key in n)) { order[++nk] = key; tmpl[key] = line }
             w = num("n"); n[key] += w; clean[key] += w * num("clean_acc")
             if (num("robust_acc") >= 0) robust[key] += w * num("robust_acc")
+            if (index($0, "\"square_gain\":")) gain[key] += w * num("square_gain")
             if (num("seconds") >= 0) secs[key] += num("seconds")
         }
         END {
@@ -251,6 +254,7 @@ evalshards() {
                 sub(/"clean_acc":[0-9.]+/, sprintf("\"clean_acc\":%.4f", clean[k] / n[k]), l)
                 sub(/"robust_acc":[0-9.]+/, sprintf("\"robust_acc\":%.4f", robust[k] / n[k]), l)
                 sub(/"seconds":[0-9.]+/, sprintf("\"seconds\":%.3f", secs[k]), l)
+                sub(/"square_gain":[-0-9.e]+/, sprintf("\"square_gain\":%.4f", gain[k] / n[k]), l)
                 sub(/}$/, ",\"shards\":" shards "}", l)
                 print l
             }
