@@ -407,8 +407,9 @@ END_TEST
 
 /* advc_sparse_gemm: the CSR form of a dense A with about a fifth of its
  * entries nonzero (and some rows empty) gives advc_sgemm's bits on that A,
- * at widths around the chunk and vector sizes and depths of one, two and
- * three KC blocks, both modes; and the scalar specification agrees with
+ * at widths around the chunk and vector sizes, depths of one, two and
+ * three KC blocks, fewer rows than the kernel's group of 32 and more (41:
+ * a whole group and a part), both modes; and the scalar specification agrees with
  * the triple-loop oracle to within the dot-product bound. */
 static void sparse_case(int m, int n, int k, bool accumulate, uint64_t seed)
 {
@@ -464,11 +465,13 @@ START_TEST(test_sparse_matches_sgemm)
 {
     const int ns[] = { 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 200, 800 };
     const int ks[] = { 1, 25, 64, GEMM_KC, GEMM_KC + 1, 800, 2 * GEMM_KC + 3 };
+    const int ms[] = { 7, 41 };
     uint64_t seed = 40;
-    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
-        for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
-            for (int acc = 0; acc < 2; acc++)
-                sparse_case(7, ns[a], ks[b], acc, seed++);
+    for (size_t r = 0; r < sizeof ms / sizeof *ms; r++)
+        for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+            for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+                for (int acc = 0; acc < 2; acc++)
+                    sparse_case(ms[r], ns[a], ks[b], acc, seed++);
 }
 END_TEST
 

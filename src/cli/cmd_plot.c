@@ -112,9 +112,10 @@ static int is_blank(const char *s)
     return 1;
 }
 
-static advc_status csv_read(const char *path, csv_table *t)
+/* Reads the whole file into t->text, NUL-terminated; a file of more than
+ * CSV_MAX_BYTES or with a NUL byte is refused. */
+static advc_status csv_slurp(const char *path, csv_table *t)
 {
-    memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
     if (!f)
         return advc_set_error(ADVC_ERR_IO, "%s: cannot open: %s", path,
@@ -151,78 +152,96 @@ static advc_status csv_read(const char *path, csv_table *t)
         return advc_set_error(ADVC_ERR_FORMAT, "%s: binary data, not CSV",
                               path);
     }
+    return ADVC_OK;
+}
 
+/* The header line's nf fields become the column names; none may be empty. */
+static advc_status csv_header(csv_table *t, char **fields, int nf,
+                              const char *path, int lineno)
+{
+    for (int c = 0; c < nf; c++) {
+        if (!*fields[c])
+            return advc_set_error(ADVC_ERR_FORMAT, "%s:%d: column %d has no "
+                                  "name", path, lineno, c + 1);
+        t->names[c] = fields[c];
+    }
+    t->ncols = nf;
+    return ADVC_OK;
+}
+
+/* Room for one more row in every column, doubling (64 rows at first). */
+static advc_status csv_room_for_row(csv_table *t, int *rowcap,
+                                    const char *path)
+{
+    if (t->nrows < *rowcap) return ADVC_OK;
+    *rowcap = *rowcap ? 2 * *rowcap : 64;
+    for (int c = 0; c < t->ncols; c++) {
+        double *nc = realloc(t->col[c], (size_t)*rowcap * sizeof *nc);
+        if (!nc)
+            return advc_set_error(ADVC_ERR_NOMEM, "%s: out of memory", path);
+        t->col[c] = nc;
+    }
+    return ADVC_OK;
+}
+
+/* One data line's fields as numbers into row t->nrows: empty and "-" are
+ * gaps (NaN); anything strtod does not take whole is an error. */
+static advc_status csv_row(csv_table *t, char **fields, int nf,
+                           const char *path, int lineno)
+{
+    for (int c = 0; c < nf; c++) {
+        const char *v = fields[c];
+        double d = NAN;
+        if (*v && strcmp(v, "-") != 0) {
+            char *end;
+            errno = 0;
+            d = strtod(v, &end);
+            if (*end != '\0')
+                return advc_set_error(ADVC_ERR_FORMAT, "%s:%d: '%s' in "
+                                      "column %s is not a number", path,
+                                      lineno, v, t->names[c]);
+        }
+        t->col[c][t->nrows] = d;
+    }
+    t->nrows++;
+    return ADVC_OK;
+}
+
+/* One non-blank, non-comment line: the header if there is none yet, else
+ * a row with as many fields as the header names. */
+static advc_status csv_line(csv_table *t, char *line, int *rowcap,
+                            const char *path, int lineno)
+{
+    char *fields[CSV_MAX_COLS];
+    int nf = split(line, fields, CSV_MAX_COLS);
+    if (nf > CSV_MAX_COLS)
+        return advc_set_error(ADVC_ERR_FORMAT, "%s:%d: %d columns (at most "
+                              "%d)", path, lineno, nf, CSV_MAX_COLS);
+    if (t->ncols == 0) return csv_header(t, fields, nf, path, lineno);
+    if (nf != t->ncols)
+        return advc_set_error(ADVC_ERR_FORMAT, "%s:%d: %d fields but the "
+                              "header names %d columns", path, lineno, nf,
+                              t->ncols);
+    advc_status s = csv_room_for_row(t, rowcap, path);
+    return s != ADVC_OK ? s : csv_row(t, fields, nf, path, lineno);
+}
+
+/* Reads path into t: a header line, then rows of numbers; blank lines and
+ * '#' lines are skipped.  On error t is freed. */
+static advc_status csv_read(const char *path, csv_table *t)
+{
+    memset(t, 0, sizeof *t);
+    advc_status s = csv_slurp(path, t);
+    if (s != ADVC_OK) return s;
     int rowcap = 0, lineno = 0;
     char *line = t->text;
-    advc_status s = ADVC_OK;
-    while (line && *line) {
+    while (line && *line && s == ADVC_OK) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = '\0';
         lineno++;
-        char *next = nl ? nl + 1 : NULL;
-        if (is_blank(line) || trim(line)[0] == '#') {
-            line = next;
-            continue;
-        }
-        char *fields[CSV_MAX_COLS];
-        int nf = split(line, fields, CSV_MAX_COLS);
-        if (nf > CSV_MAX_COLS) {
-            s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: %d columns (at most "
-                               "%d)", path, lineno, nf, CSV_MAX_COLS);
-            break;
-        }
-        if (t->ncols == 0) { /* the header */
-            for (int c = 0; c < nf; c++) {
-                if (!*fields[c]) {
-                    s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: column %d "
-                                       "has no name", path, lineno, c + 1);
-                    break;
-                }
-                t->names[c] = fields[c];
-            }
-            if (s != ADVC_OK) break;
-            t->ncols = nf;
-            line = next;
-            continue;
-        }
-        if (nf != t->ncols) {
-            s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: %d fields but the "
-                               "header names %d columns", path, lineno, nf,
-                               t->ncols);
-            break;
-        }
-        if (t->nrows == rowcap) {
-            rowcap = rowcap ? 2 * rowcap : 64;
-            for (int c = 0; c < t->ncols; c++) {
-                double *nc = realloc(t->col[c], (size_t)rowcap * sizeof *nc);
-                if (!nc) {
-                    s = advc_set_error(ADVC_ERR_NOMEM, "%s: out of memory",
-                                       path);
-                    break;
-                }
-                t->col[c] = nc;
-            }
-            if (s != ADVC_OK) break;
-        }
-        for (int c = 0; c < nf; c++) {
-            const char *v = fields[c];
-            double d = NAN;
-            if (*v && strcmp(v, "-") != 0) {
-                char *end;
-                errno = 0;
-                d = strtod(v, &end);
-                if (*end != '\0') {
-                    s = advc_set_error(ADVC_ERR_FORMAT, "%s:%d: '%s' in "
-                                       "column %s is not a number", path,
-                                       lineno, v, t->names[c]);
-                    break;
-                }
-            }
-            t->col[c][t->nrows] = d;
-        }
-        if (s != ADVC_OK) break;
-        t->nrows++;
-        line = next;
+        if (!is_blank(line) && trim(line)[0] != '#')
+            s = csv_line(t, line, &rowcap, path, lineno);
+        line = nl ? nl + 1 : NULL;
     }
     if (s == ADVC_OK && t->ncols == 0)
         s = advc_set_error(ADVC_ERR_FORMAT, "%s: empty, no header line",
@@ -287,34 +306,99 @@ static int extra_panels(csv_table *t, int xc, const char *list,
     return np;
 }
 
+/* The log's x column: the one named "epoch", else the first. */
+static int log_x_column(const csv_table *t)
+{
+    int xc = 0;
+    for (int c = 0; c < t->ncols; c++)
+        if (!strcmp(t->names[c], "epoch")) xc = c;
+    return xc;
+}
+
+/* A log's columns by panel: loss ("loss", "*_loss"), accuracy ("*_acc"
+ * with a value), learning rate ("lr"). */
+typedef struct {
+    advc_plot_series loss[CSV_MAX_COLS], acc[CSV_MAX_COLS], lr[1];
+    int nl, na, nlr;
+    int dropped; /* *_acc columns without a value, left out */
+} log_columns;
+
+/* Sorts t's columns other than x column xc into lc; negative accuracies
+ * (-1: none) become gaps. */
+static void sort_log_columns(csv_table *t, int xc, log_columns *lc)
+{
+    const double *x = t->col[xc];
+    lc->nl = lc->na = lc->nlr = lc->dropped = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        if (c == xc) continue;
+        const char *nm = t->names[c];
+        advc_plot_series s = { nm, x, t->col[c], t->nrows, NULL, false };
+        if (!strcmp(nm, "loss") || ends_with(nm, "_loss")) {
+            lc->loss[lc->nl++] = s;
+        } else if (ends_with(nm, "_acc")) {
+            for (int i = 0; i < t->nrows; i++)
+                if (t->col[c][i] < 0) t->col[c][i] = NAN; /* -1: none */
+            if (finite_count(t->col[c], t->nrows) > 0) lc->acc[lc->na++] = s;
+            else lc->dropped++;
+        } else if (!strcmp(nm, "lr")) {
+            lc->lr[lc->nlr++] = s;
+        }
+    }
+}
+
+/* The panels of a log into panels[]: loss (with the title), accuracy,
+ * learning rate, then one per --panels suffix (*nextra of them); returns
+ * how many. */
+static int log_panels(csv_table *t, int xc, log_columns *lc,
+                      const char *ttl, const char *more, advc_plot *panels,
+                      int *nextra)
+{
+    bool markers = t->nrows <= 60;
+    /* static: large, and the panels point into them after the return */
+    static advc_plot_series ext[MAX_EXTRA][CSV_MAX_COLS];
+    static int next[MAX_EXTRA];
+    static char ext_names[MAX_EXTRA][32];
+    int ne = extra_panels(t, xc, more, ext, next, ext_names);
+    const char *xl = t->names[xc];
+    int np = 0;
+    if (lc->nl) {
+        panels[np++] = (advc_plot){ .title = ttl, .xlabel = xl,
+                                    .ylabel = "loss", .series = lc->loss,
+                                    .nseries = lc->nl, .markers = markers };
+    }
+    if (lc->na) {
+        advc_plot p = { .title = np ? NULL : ttl, .xlabel = xl,
+                        .ylabel = "accuracy", .series = lc->acc,
+                        .nseries = lc->na, .markers = markers };
+        accuracy_range(&p);
+        panels[np++] = p;
+    }
+    if (lc->nlr) {
+        panels[np++] = (advc_plot){ .xlabel = xl, .ylabel = "learning rate",
+                                    .series = lc->lr, .nseries = 1,
+                                    .markers = markers };
+    }
+    for (int k = 0; k < ne; k++) {
+        advc_plot p = { .xlabel = xl, .ylabel = ext_names[k],
+                        .series = ext[k], .nseries = next[k],
+                        .markers = markers };
+        accuracy_range(&p);
+        panels[np++] = p;
+    }
+    *nextra = ne;
+    return np;
+}
+
 /* --log: loss, accuracy and learning-rate panels, and --panels. */
 static int plot_log(const char *path, const char *out, const char *title,
                     const char *more)
 {
     csv_table t;
     if (csv_read(path, &t) != ADVC_OK) return cli_fail("plot");
-    int xc = 0;
-    for (int c = 0; c < t.ncols; c++)
-        if (!strcmp(t.names[c], "epoch")) xc = c;
-    const double *x = t.col[xc];
-    advc_plot_series loss[CSV_MAX_COLS], acc[CSV_MAX_COLS], lr[1];
-    int nl = 0, na = 0, nlr = 0, dropped = 0;
-    for (int c = 0; c < t.ncols; c++) {
-        if (c == xc) continue;
-        const char *nm = t.names[c];
-        advc_plot_series s = { nm, x, t.col[c], t.nrows, NULL, false };
-        if (!strcmp(nm, "loss") || ends_with(nm, "_loss")) {
-            loss[nl++] = s;
-        } else if (ends_with(nm, "_acc")) {
-            for (int i = 0; i < t.nrows; i++)
-                if (t.col[c][i] < 0) t.col[c][i] = NAN; /* -1: none */
-            if (finite_count(t.col[c], t.nrows) > 0) acc[na++] = s;
-            else dropped++;
-        } else if (!strcmp(nm, "lr")) {
-            lr[nlr++] = s;
-        }
-    }
-    if (nl == 0 && na == 0) {
+    int xc = log_x_column(&t);
+    log_columns lc;
+    sort_log_columns(&t, xc, &lc);
+    if (lc.nl == 0 && lc.na == 0) {
         fprintf(stderr, "advc plot: %s has no loss or *_acc column with "
                 "values (header: %s ...)\n", path, t.names[0]);
         csv_free(&t);
@@ -323,47 +407,18 @@ static int plot_log(const char *path, const char *out, const char *title,
     char ttl[300];
     if (title) snprintf(ttl, sizeof ttl, "%s", title);
     else snprintf(ttl, sizeof ttl, "Training: %s", path);
-    bool markers = t.nrows <= 60;
     advc_plot panels[3 + MAX_EXTRA];
-    static advc_plot_series ext[MAX_EXTRA][CSV_MAX_COLS];
-    int next[MAX_EXTRA];
-    char ext_names[MAX_EXTRA][32];
-    int ne = extra_panels(&t, xc, more, ext, next, ext_names);
-    int np = 0;
-    if (nl) {
-        panels[np++] = (advc_plot){ .title = ttl, .xlabel = t.names[xc],
-                                    .ylabel = "loss", .series = loss,
-                                    .nseries = nl, .markers = markers };
-    }
-    if (na) {
-        advc_plot p = { .title = np ? NULL : ttl, .xlabel = t.names[xc],
-                        .ylabel = "accuracy", .series = acc, .nseries = na,
-                        .markers = markers };
-        accuracy_range(&p);
-        panels[np++] = p;
-    }
-    if (nlr) {
-        panels[np++] = (advc_plot){ .xlabel = t.names[xc],
-                                    .ylabel = "learning rate", .series = lr,
-                                    .nseries = 1, .markers = markers };
-    }
-    for (int k = 0; k < ne; k++) {
-        advc_plot p = { .xlabel = t.names[xc], .ylabel = ext_names[k],
-                        .series = ext[k], .nseries = next[k],
-                        .markers = markers };
-        accuracy_range(&p);
-        panels[np++] = p;
-    }
+    int ne, np = log_panels(&t, xc, &lc, ttl, more, panels, &ne);
     int rc = 0;
     if (advc_svg_write(out, panels, np, 0, np > 1 ? 320 : 0) != ADVC_OK) {
         rc = cli_fail("plot");
     } else {
         printf("wrote %s: %d rows; %s%s%s%d more panels\n", out, t.nrows,
-               nl ? "loss " : "", na ? "accuracy " : "",
-               nlr ? "learning-rate " : "", ne);
-        if (dropped)
+               lc.nl ? "loss " : "", lc.na ? "accuracy " : "",
+               lc.nlr ? "learning-rate " : "", ne);
+        if (lc.dropped)
             printf("left out %d accuracy column(s) with no values\n",
-                   dropped);
+                   lc.dropped);
     }
     csv_free(&t);
     return rc;

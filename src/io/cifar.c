@@ -80,6 +80,82 @@ fail:
     return s;
 }
 
+/* Pass 1: sizes every file into *total records, so a bad last batch fails
+ * before we allocate room for the first four. */
+static advc_status count_cifar_records(const char **paths, int npaths,
+                                       int *total)
+{
+    int64_t sum = 0;
+    for (int p = 0; p < npaths; p++) {
+        FILE *f;
+        int r;
+        advc_status s = cifar_open(paths[p], &f, &r);
+        if (s != ADVC_OK) return s;
+        fclose(f);
+        sum += r;
+        if (sum > INT_MAX || (uint64_t)sum > SIZE_MAX / CIFAR_PIXELS /
+                                                 sizeof(float))
+            return advc_set_error(ADVC_ERR_FORMAT,
+                                  "%s: too many CIFAR-10 records in total",
+                                  paths[p]);
+    }
+    *total = (int)sum;
+    return ADVC_OK;
+}
+
+/* r records of open file f (path) into d from image *at on, labels
+ * checked; *at moves past them.  Whole records at a time: a few large
+ * reads, not 2 per record. */
+static advc_status read_cifar_records(FILE *f, int r, const char *path,
+                                      advc_dataset *d, int *at)
+{
+    advc_status s = ADVC_OK;
+    uint8_t buf[CHUNK_RECORDS * CIFAR_RECORD];
+    for (int i = 0; i < r && s == ADVC_OK;) {
+        int k = r - i < CHUNK_RECORDS ? r - i : CHUNK_RECORDS;
+        s = advc_data_read(f, buf, (size_t)k * CIFAR_RECORD, path);
+        for (int j = 0; j < k && s == ADVC_OK; j++, i++, (*at)++) {
+            const uint8_t *rec = buf + (size_t)j * CIFAR_RECORD;
+            d->y[*at] = rec[0];
+            if (rec[0] >= CIFAR_CLASSES)
+                s = advc_set_error(ADVC_ERR_FORMAT,
+                                   "%s: label %u in record %d is out of "
+                                   "range [0, %d)", path, (unsigned)rec[0],
+                                   i, CIFAR_CLASSES);
+            else
+                advc_data_to_unit(rec + 1, d->x + (size_t)*at * CIFAR_PIXELS,
+                                  CIFAR_PIXELS);
+        }
+    }
+    return s;
+}
+
+/* Pass 2: reads every file into d, which pass 1 sized.  The sizes are
+ * re-checked, in case a file changed. */
+static advc_status read_cifar_batches(const char **paths, int npaths,
+                                      advc_dataset *d)
+{
+    advc_status s = ADVC_OK;
+    int at = 0;
+    for (int p = 0; p < npaths && s == ADVC_OK; p++) {
+        FILE *f;
+        int r;
+        if ((s = cifar_open(paths[p], &f, &r)) != ADVC_OK) break;
+        if (r > d->n - at) {
+            s = advc_set_error(ADVC_ERR_FORMAT, "%s: grew while reading",
+                               paths[p]);
+            fclose(f);
+            break;
+        }
+        s = read_cifar_records(f, r, paths[p], d, &at);
+        fclose(f);
+    }
+    if (s == ADVC_OK && at != d->n)
+        s = advc_set_error(ADVC_ERR_FORMAT, "%s: shrank while reading",
+                           paths[npaths - 1]);
+    return s;
+}
+
 advc_status advc_cifar10_load(const char **paths, int npaths,
                               advc_dataset *out)
 {
@@ -93,26 +169,12 @@ advc_status advc_cifar10_load(const char **paths, int npaths,
         if (!paths[p])
             return advc_set_error(ADVC_ERR_ARG,
                                   "advc_cifar10_load: path %d is NULL", p);
-
-    /* Pass 1: size every file, so a bad last batch fails before we
-     * allocate room for the first four. */
-    int64_t total = 0;
-    for (int p = 0; p < npaths; p++) {
-        FILE *f;
-        int r;
-        advc_status s = cifar_open(paths[p], &f, &r);
-        if (s != ADVC_OK) return s;
-        fclose(f);
-        total += r;
-        if (total > INT_MAX || (uint64_t)total > SIZE_MAX / CIFAR_PIXELS /
-                                                     sizeof(float))
-            return advc_set_error(ADVC_ERR_FORMAT,
-                                  "%s: too many CIFAR-10 records in total",
-                                  paths[p]);
-    }
+    int total = 0;
+    advc_status s = count_cifar_records(paths, npaths, &total);
+    if (s != ADVC_OK) return s;
 
     advc_dataset d = {0};
-    d.n = (int)total;
+    d.n = total;
     d.c = 3;
     d.h = d.w = CIFAR_SIDE;
     d.classes = CIFAR_CLASSES;
@@ -121,46 +183,9 @@ advc_status advc_cifar10_load(const char **paths, int npaths,
     if (!d.x || !d.y) {
         advc_dataset_free(&d);
         return advc_set_error(ADVC_ERR_NOMEM,
-                              "cannot allocate %d CIFAR-10 images", (int)total);
+                              "cannot allocate %d CIFAR-10 images", total);
     }
-
-    /* Pass 2: read.  The sizes are re-checked, in case a file changed. */
-    advc_status s = ADVC_OK;
-    int at = 0;
-    for (int p = 0; p < npaths && s == ADVC_OK; p++) {
-        FILE *f;
-        int r;
-        if ((s = cifar_open(paths[p], &f, &r)) != ADVC_OK) break;
-        if (r > d.n - at) {
-            s = advc_set_error(ADVC_ERR_FORMAT, "%s: grew while reading",
-                               paths[p]);
-            fclose(f);
-            break;
-        }
-        /* Whole records at a time: a few large reads, not 2 per record. */
-        uint8_t buf[CHUNK_RECORDS * CIFAR_RECORD];
-        for (int i = 0; i < r && s == ADVC_OK;) {
-            int k = r - i < CHUNK_RECORDS ? r - i : CHUNK_RECORDS;
-            s = advc_data_read(f, buf, (size_t)k * CIFAR_RECORD, paths[p]);
-            for (int j = 0; j < k && s == ADVC_OK; j++, i++, at++) {
-                const uint8_t *rec = buf + (size_t)j * CIFAR_RECORD;
-                d.y[at] = rec[0];
-                if (rec[0] >= CIFAR_CLASSES)
-                    s = advc_set_error(ADVC_ERR_FORMAT,
-                                       "%s: label %u in record %d is out of "
-                                       "range [0, %d)", paths[p],
-                                       (unsigned)rec[0], i, CIFAR_CLASSES);
-                else
-                    advc_data_to_unit(rec + 1,
-                                      d.x + (size_t)at * CIFAR_PIXELS,
-                                      CIFAR_PIXELS);
-            }
-        }
-        fclose(f);
-    }
-    if (s == ADVC_OK && at != d.n)
-        s = advc_set_error(ADVC_ERR_FORMAT, "%s: shrank while reading",
-                           paths[npaths - 1]);
+    s = read_cifar_batches(paths, npaths, &d);
     if (s != ADVC_OK) {
         advc_dataset_free(&d);
         return s;

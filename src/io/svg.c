@@ -197,13 +197,49 @@ static double legend_width(const advc_plot *panels, int npanels, int W)
     return w > W / 3.0 ? W / 3.0 : w;
 }
 
-static void write_panel(advc_out_file *o, const advc_plot *p, int idx,
-                        int W, int H, const axis *ax, const axis *ay,
-                        double legend_w)
-{
-    double x0 = SVG_MARGIN_L, x1 = W - legend_w - 8;
-    double y0 = SVG_MARGIN_T, y1 = H - SVG_MARGIN_B;
+/* A panel's plot area in pixels (x0 left, x1 right, y0 top, y1 bottom)
+ * and the axes mapped onto it. */
+typedef struct {
+    double x0, x1, y0, y1;
+    const axis *ax, *ay;
+} plot_area;
 
+/* Pixel x of data value v. */
+static double area_x(const plot_area *a, double v)
+{
+    return to_px(a->ax, v, a->x0, a->x1);
+}
+
+/* Pixel y of data value v (y grows downwards). */
+static double area_y(const plot_area *a, double v)
+{
+    return to_px(a->ay, v, a->y1, a->y0);
+}
+
+/* Series 10+ without a colour of their own reuse the palette dashed. */
+static bool series_dashed(const advc_plot_series *se, int s)
+{
+    return se->dashed || (!se->color && s >= 10);
+}
+
+/* A vertical line across the plot area at pixel x. */
+static void put_vline(advc_out_file *o, const plot_area *a, double px)
+{
+    advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                    "y2=\"%.2f\"/>\n", px, a->y0, px, a->y1);
+}
+
+/* A horizontal line across the plot area at pixel y. */
+static void put_hline(advc_out_file *o, const plot_area *a, double py)
+{
+    advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                    "y2=\"%.2f\"/>\n", a->x0, py, a->x1, py);
+}
+
+/* The panel's group opening, its background, clip path, title and note. */
+static void write_panel_head(advc_out_file *o, const advc_plot *p, int idx,
+                             int W, int H, const plot_area *a)
+{
     advc_out_printf(o, "<g transform=\"translate(0,%d)\">\n", idx * H);
     advc_out_printf(o, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
                     "fill=\"#ffffff\"/>\n", W, H);
@@ -211,139 +247,167 @@ static void write_panel(advc_out_file *o, const advc_plot *p, int idx,
      * the edges show whole. */
     advc_out_printf(o, "<clipPath id=\"plot%d\"><rect x=\"%.2f\" y=\"%.2f\" "
                     "width=\"%.2f\" height=\"%.2f\"/></clipPath>\n", idx,
-                    x0 - SVG_CLIP_PAD, y0 - SVG_CLIP_PAD,
-                    x1 - x0 + 2 * SVG_CLIP_PAD, y1 - y0 + 2 * SVG_CLIP_PAD);
+                    a->x0 - SVG_CLIP_PAD, a->y0 - SVG_CLIP_PAD,
+                    a->x1 - a->x0 + 2 * SVG_CLIP_PAD,
+                    a->y1 - a->y0 + 2 * SVG_CLIP_PAD);
     if (p->title) {
         advc_out_printf(o, "<text x=\"%.2f\" y=\"18\" text-anchor=\"middle\" "
                         "font-size=\"15\" font-weight=\"bold\">",
-                        (x0 + x1) / 2);
+                        (a->x0 + a->x1) / 2);
         put_escaped(o, p->title);
         advc_out_printf(o, "</text>\n");
     }
     if (p->note) {
         advc_out_printf(o, "<text x=\"%.2f\" y=\"34\" text-anchor=\"middle\" "
-                        "font-size=\"11\" fill=\"#555555\">", (x0 + x1) / 2);
+                        "font-size=\"11\" fill=\"#555555\">",
+                        (a->x0 + a->x1) / 2);
         put_escaped(o, p->note);
         advc_out_printf(o, "</text>\n");
     }
+}
 
-    /* Grid lines, the zero lines, tick labels. */
-    double tx[SVG_MAX_TICKS], ty[SVG_MAX_TICKS];
-    int ntx = axis_ticks(ax, tx, SVG_MAX_TICKS);
-    int nty = axis_ticks(ay, ty, SVG_MAX_TICKS);
+/* Grid lines at the ticks, then the zero lines if the panel wants them. */
+static void write_grid(advc_out_file *o, const advc_plot *p,
+                       const plot_area *a, const double *tx, int ntx,
+                       const double *ty, int nty)
+{
     advc_out_printf(o, "<g stroke=\"#e5e5e5\" stroke-width=\"1\">\n");
-    for (int i = 0; i < ntx; i++) {
-        double px = to_px(ax, tx[i], x0, x1);
-        advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-                        "y2=\"%.2f\"/>\n", px, y0, px, y1);
-    }
-    for (int i = 0; i < nty; i++) {
-        double py = to_px(ay, ty[i], y1, y0);
-        advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-                        "y2=\"%.2f\"/>\n", x0, py, x1, py);
-    }
+    for (int i = 0; i < ntx; i++) put_vline(o, a, area_x(a, tx[i]));
+    for (int i = 0; i < nty; i++) put_hline(o, a, area_y(a, ty[i]));
     advc_out_printf(o, "</g>\n");
-    if (p->zero_lines) {
-        advc_out_printf(o, "<g stroke=\"#999999\" stroke-width=\"1\">\n");
-        if (ax->lo < 0 && ax->hi > 0) {
-            double px = to_px(ax, 0, x0, x1);
-            advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-                            "y2=\"%.2f\"/>\n", px, y0, px, y1);
-        }
-        if (ay->lo < 0 && ay->hi > 0) {
-            double py = to_px(ay, 0, y1, y0);
-            advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-                            "y2=\"%.2f\"/>\n", x0, py, x1, py);
-        }
-        advc_out_printf(o, "</g>\n");
-    }
+    if (!p->zero_lines) return;
+    advc_out_printf(o, "<g stroke=\"#999999\" stroke-width=\"1\">\n");
+    if (a->ax->lo < 0 && a->ax->hi > 0) put_vline(o, a, area_x(a, 0));
+    if (a->ay->lo < 0 && a->ay->hi > 0) put_hline(o, a, area_y(a, 0));
+    advc_out_printf(o, "</g>\n");
+}
+
+/* The tick labels: x under the plot area, y to its left. */
+static void write_tick_labels(advc_out_file *o, const plot_area *a,
+                              const double *tx, int ntx, const double *ty,
+                              int nty)
+{
     char buf[64];
     advc_out_printf(o, "<g font-size=\"12\" fill=\"#333333\">\n");
     for (int i = 0; i < ntx; i++) {
-        format_tick(buf, sizeof buf, tx[i], ax->step);
+        format_tick(buf, sizeof buf, tx[i], a->ax->step);
         advc_out_printf(o, "<text x=\"%.2f\" y=\"%.2f\" "
                         "text-anchor=\"middle\">%s</text>\n",
-                        to_px(ax, tx[i], x0, x1), y1 + 16, buf);
+                        area_x(a, tx[i]), a->y1 + 16, buf);
     }
     for (int i = 0; i < nty; i++) {
-        format_tick(buf, sizeof buf, ty[i], ay->step);
+        format_tick(buf, sizeof buf, ty[i], a->ay->step);
         advc_out_printf(o, "<text x=\"%.2f\" y=\"%.2f\" "
-                        "text-anchor=\"end\">%s</text>\n", x0 - 6,
-                        to_px(ay, ty[i], y1, y0) + 4, buf);
+                        "text-anchor=\"end\">%s</text>\n", a->x0 - 6,
+                        area_y(a, ty[i]) + 4, buf);
     }
     advc_out_printf(o, "</g>\n");
+}
+
+/* The frame around the plot area and the axis labels. */
+static void write_frame_and_labels(advc_out_file *o, const advc_plot *p,
+                                   const plot_area *a)
+{
     advc_out_printf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
                     "height=\"%.2f\" fill=\"none\" stroke=\"#333333\"/>\n",
-                    x0, y0, x1 - x0, y1 - y0);
+                    a->x0, a->y0, a->x1 - a->x0, a->y1 - a->y0);
     if (p->xlabel) {
         advc_out_printf(o, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
-                        "font-size=\"13\">", (x0 + x1) / 2, y1 + 38);
+                        "font-size=\"13\">", (a->x0 + a->x1) / 2, a->y1 + 38);
         put_escaped(o, p->xlabel);
         advc_out_printf(o, "</text>\n");
     }
     if (p->ylabel) {
-        double cy = (y0 + y1) / 2;
+        double cy = (a->y0 + a->y1) / 2;
         advc_out_printf(o, "<text x=\"18\" y=\"%.2f\" text-anchor=\"middle\" "
                         "font-size=\"13\" transform=\"rotate(-90 18 %.2f)\">",
                         cy, cy);
         put_escaped(o, p->ylabel);
         advc_out_printf(o, "</text>\n");
     }
+}
 
-    /* The series, clipped to the plot area. */
-    advc_out_printf(o, "<g clip-path=\"url(#plot%d)\" fill=\"none\" "
-                    "stroke-width=\"1.8\" stroke-linejoin=\"round\">\n", idx);
-    for (int s = 0; s < p->nseries; s++) {
-        const advc_plot_series *se = &p->series[s];
-        bool dashed = se->dashed || (!se->color && s >= 10);
-        int finite = 0;
-        for (int i = 0; i < se->n; i++)
-            finite += isfinite(se->x[i]) && isfinite(se->y[i]);
-        if (finite == 0) continue; /* legend only: no empty path data */
-        advc_out_printf(o, "<path stroke=\"%s\"%s d=\"",
-                        series_color(se, s),
-                        dashed ? " stroke-dasharray=\"6 4\"" : "");
-        bool pen_down = false;
-        for (int i = 0; i < se->n; i++) {
-            if (!isfinite(se->x[i]) || !isfinite(se->y[i])) {
-                pen_down = false;
-                continue;
-            }
-            advc_out_printf(o, "%s%.2f %.2f", pen_down ? " L" : " M",
-                            to_px(ax, se->x[i], x0, x1),
-                            to_px(ay, se->y[i], y1, y0));
-            pen_down = true;
+/* Axes of one panel: grid, zero lines, tick labels, frame, axis labels. */
+static void write_axes(advc_out_file *o, const advc_plot *p,
+                       const plot_area *a)
+{
+    double tx[SVG_MAX_TICKS], ty[SVG_MAX_TICKS];
+    int ntx = axis_ticks(a->ax, tx, SVG_MAX_TICKS);
+    int nty = axis_ticks(a->ay, ty, SVG_MAX_TICKS);
+    write_grid(o, p, a, tx, ntx, ty, nty);
+    write_tick_labels(o, a, tx, ntx, ty, nty);
+    write_frame_and_labels(o, p, a);
+}
+
+/* One series as a path, a gap at every non-finite point, and its markers
+ * if the panel wants them; nothing for a series without a finite point. */
+static void write_series(advc_out_file *o, const advc_plot *p,
+                         const plot_area *a, int s)
+{
+    const advc_plot_series *se = &p->series[s];
+    int finite = 0;
+    for (int i = 0; i < se->n; i++)
+        finite += isfinite(se->x[i]) && isfinite(se->y[i]);
+    if (finite == 0) return; /* legend only: no empty path data */
+    advc_out_printf(o, "<path stroke=\"%s\"%s d=\"", series_color(se, s),
+                    series_dashed(se, s) ? " stroke-dasharray=\"6 4\"" : "");
+    bool pen_down = false;
+    for (int i = 0; i < se->n; i++) {
+        if (!isfinite(se->x[i]) || !isfinite(se->y[i])) {
+            pen_down = false;
+            continue;
         }
-        advc_out_printf(o, "\"/>\n");
-        if (p->markers) {
-            advc_out_printf(o, "<g fill=\"%s\" stroke=\"none\">",
-                            series_color(se, s));
-            for (int i = 0; i < se->n; i++) {
-                if (!isfinite(se->x[i]) || !isfinite(se->y[i])) continue;
-                advc_out_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" "
-                                "r=\"2.5\"/>", to_px(ax, se->x[i], x0, x1),
-                                to_px(ay, se->y[i], y1, y0));
-            }
-            advc_out_printf(o, "</g>\n");
-        }
+        advc_out_printf(o, "%s%.2f %.2f", pen_down ? " L" : " M",
+                        area_x(a, se->x[i]), area_y(a, se->y[i]));
+        pen_down = true;
+    }
+    advc_out_printf(o, "\"/>\n");
+    if (!p->markers) return;
+    advc_out_printf(o, "<g fill=\"%s\" stroke=\"none\">", series_color(se, s));
+    for (int i = 0; i < se->n; i++) {
+        if (!isfinite(se->x[i]) || !isfinite(se->y[i])) continue;
+        advc_out_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\"/>",
+                        area_x(a, se->x[i]), area_y(a, se->y[i]));
     }
     advc_out_printf(o, "</g>\n");
+}
 
-    /* Legend: a line sample and the name per series. */
+/* Legend right of the plot area: a line sample and the name per series. */
+static void write_legend(advc_out_file *o, const advc_plot *p,
+                         const plot_area *a)
+{
     advc_out_printf(o, "<g font-size=\"12\">\n");
     for (int s = 0; s < p->nseries; s++) {
         const advc_plot_series *se = &p->series[s];
-        bool dashed = se->dashed || (!se->color && s >= 10);
-        double ly = y0 + 10 + 18.0 * s, lx = x1 + 12;
+        double ly = a->y0 + 10 + 18.0 * s, lx = a->x1 + 12;
         advc_out_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
                         "y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2.5\"%s/>\n",
                         lx, ly, lx + 22, ly, series_color(se, s),
-                        dashed ? " stroke-dasharray=\"6 4\"" : "");
+                        series_dashed(se, s) ? " stroke-dasharray=\"6 4\""
+                                             : "");
         advc_out_printf(o, "<text x=\"%.2f\" y=\"%.2f\">", lx + 28, ly + 4);
         put_escaped(o, se->name);
         advc_out_printf(o, "</text>\n");
     }
-    advc_out_printf(o, "</g>\n</g>\n");
+    advc_out_printf(o, "</g>\n");
+}
+
+/* Panel idx, H pixels below the one before: head, axes, the series
+ * clipped to the plot area, the legend. */
+static void write_panel(advc_out_file *o, const advc_plot *p, int idx,
+                        int W, int H, const axis *ax, const axis *ay,
+                        double legend_w)
+{
+    plot_area a = { SVG_MARGIN_L, W - legend_w - 8, SVG_MARGIN_T,
+                    H - SVG_MARGIN_B, ax, ay };
+    write_panel_head(o, p, idx, W, H, &a);
+    write_axes(o, p, &a);
+    advc_out_printf(o, "<g clip-path=\"url(#plot%d)\" fill=\"none\" "
+                    "stroke-width=\"1.8\" stroke-linejoin=\"round\">\n", idx);
+    for (int s = 0; s < p->nseries; s++) write_series(o, p, &a, s);
+    advc_out_printf(o, "</g>\n");
+    write_legend(o, p, &a);
+    advc_out_printf(o, "</g>\n");
 }
 
 /* ---- the file ------------------------------------------------------------ */

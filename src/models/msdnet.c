@@ -111,107 +111,162 @@ static int msd_exit(const msd *n, int b, int x, int head)
 
 enum { PRUNE_MAX, PRUNE_MIN, PRUNE_NONE };
 
-advc_status advc_build_msdnet(const mctx *m)
+/* The keys that shape the network beyond msd's. */
+typedef struct {
+    int blocks, step, first, stepmode, base, head, prune;
+    float reduction;
+} msd_keys;
+
+/* Reads the keys into n and k (defaults in the header comment) and checks
+ * that growth*grfactor can be halved wherever two paths share it. */
+static advc_status msd_read_keys(const mctx *m, msd *n, msd_keys *k)
 {
     static const int pow2[MSD_MAX_SCALES] = {1, 2, 4, 8};
     static const char *const stepmodes[] = {"even", "lin", NULL};
     static const char *const prunes[] = {"max", "min", "none", NULL};
     const mspec *s = m->s;
-    msd n = {.m = m};
-    int blocks, step, first, stepmode, base, head, prune, ngr, nbn;
-    float reduction;
-    advc_status st = mspec_int(s, "scales", 3, 1, MSD_MAX_SCALES, &n.S);
-    if (st == ADVC_OK) st = mspec_int(s, "blocks", 5, 1, 32, &blocks);
-    if (st == ADVC_OK) st = mspec_int(s, "step", 1, 1, 64, &step);
-    if (st == ADVC_OK) st = mspec_int(s, "first", step, 1, 64, &first);
+    int ngr, nbn;
+    advc_status st = mspec_int(s, "scales", 3, 1, MSD_MAX_SCALES, &n->S);
+    if (st == ADVC_OK) st = mspec_int(s, "blocks", 5, 1, 32, &k->blocks);
+    if (st == ADVC_OK) st = mspec_int(s, "step", 1, 1, 64, &k->step);
+    if (st == ADVC_OK) st = mspec_int(s, "first", k->step, 1, 64, &k->first);
     if (st == ADVC_OK) st = mspec_choice(s, "stepmode", stepmodes, 0,
-                                         &stepmode);
-    if (st == ADVC_OK) st = mspec_int(s, "base", 16, 1, 1024, &base);
-    if (st == ADVC_OK) st = mspec_int(s, "growth", 6, 1, 256, &n.growth);
-    if (st == ADVC_OK) st = mspec_list(s, "grfactor", pow2, n.S, n.S, n.S,
-                                       1, 16, n.gr, &ngr);
-    if (st == ADVC_OK) st = mspec_list(s, "bnfactor", pow2, n.S, n.S, n.S,
-                                       1, 16, n.bnf, &nbn);
-    if (st == ADVC_OK) st = mspec_bool(s, "bottleneck", true, &n.bottleneck);
+                                         &k->stepmode);
+    if (st == ADVC_OK) st = mspec_int(s, "base", 16, 1, 1024, &k->base);
+    if (st == ADVC_OK) st = mspec_int(s, "growth", 6, 1, 256, &n->growth);
+    if (st == ADVC_OK) st = mspec_list(s, "grfactor", pow2, n->S, n->S, n->S,
+                                       1, 16, n->gr, &ngr);
+    if (st == ADVC_OK) st = mspec_list(s, "bnfactor", pow2, n->S, n->S, n->S,
+                                       1, 16, n->bnf, &nbn);
+    if (st == ADVC_OK) st = mspec_bool(s, "bottleneck", true, &n->bottleneck);
     if (st == ADVC_OK) st = mspec_choice(s, "prune", prunes, PRUNE_MAX,
-                                         &prune);
+                                         &k->prune);
     if (st == ADVC_OK) st = mspec_float(s, "reduction", 0.5f, 0.0f, 1.0f,
-                                        &reduction);
-    if (st == ADVC_OK) st = mspec_int(s, "head", 128, 1, 4096, &head);
+                                        &k->reduction);
+    if (st == ADVC_OK) st = mspec_int(s, "head", 128, 1, 4096, &k->head);
     if (st != ADVC_OK) return st;
-    for (int i = 1; i < n.S; i++) {
-        if ((n.growth * n.gr[i]) % 2 != 0)
+    for (int i = 1; i < n->S; i++) {
+        if ((n->growth * n->gr[i]) % 2 != 0)
             return mspec_error(s, "growth*grfactor must be even at scales "
                                   "2..%d, where two paths share it (got "
                                   "%d*%d at scale %d)",
-                               n.S, n.growth, n.gr[i], i + 1);
+                               n->S, n->growth, n->gr[i], i + 1);
     }
+    return ADVC_OK;
+}
 
-    int steps[32], nall = 0;
-    for (int b = 0; b < blocks; b++) {
-        steps[b] = b == 0 ? first : stepmode == 0 ? step : step * b + 1;
-        nall += steps[b];
+/* Layers per block into steps[] and their sum into *nall (at most 512). */
+static advc_status msd_block_layers(const mspec *s, const msd_keys *k,
+                                    int *steps, int *nall)
+{
+    *nall = 0;
+    for (int b = 0; b < k->blocks; b++) {
+        steps[b] = b == 0              ? k->first
+                   : k->stepmode == 0 ? k->step
+                                       : k->step * b + 1;
+        *nall += steps[b];
     }
-    if (nall > 512)
+    if (*nall > 512)
         return mspec_error(s, "%d layers in all is too many (at most 512)",
-                           nall);
+                           *nall);
+    return ADVC_OK;
+}
 
-    /* Feature maps by absolute scale (0 = finest); the first `lo` are
-     * dropped. */
-    int xs[MSD_MAX_SCALES], lo = 0, k = base;
-    int x = advc_graph_input(m->g);
-    for (int i = 0; i < n.S; i++) {
+/* "first.s<i>": the feature map of every scale, each from the one finer
+ * (the input for scale 0), into xs. */
+static void msd_first_layer(const msd *n, int base, int *xs)
+{
+    int x = advc_graph_input(n->m->g);
+    for (int i = 0; i < n->S; i++) {
         char name[32];
         snprintf(name, sizeof name, "first.s%d", i);
-        x = mb_conv_bn(m, name, 0, x, base * n.gr[i], 3, i ? 2 : 1, 1, true);
+        x = mb_conv_bn(n->m, name, 0, x, base * n->gr[i], 3, i ? 2 : 1, 1,
+                       true);
         xs[i] = x;
     }
+}
 
-    int l = 0;
+/* How many scales (the coarsest) layer l of nall reads (*in_s) and
+ * writes (*out_s) under the pruning rule. */
+static void msd_kept_scales(const msd *n, const msd_keys *k, int l,
+                            int nall, int interval, int *in_s, int *out_s)
+{
+    *in_s = n->S;
+    *out_s = n->S;
+    if (k->prune == PRUNE_MAX) {
+        *in_s = n->S - (l >= 2 ? l - 2 : 0) / interval;
+        *out_s = n->S - (l - 1) / interval;
+    } else if (k->prune == PRUNE_MIN) {
+        *in_s = nall - l + 2 < n->S ? nall - l + 2 : n->S;
+        *out_s = nall - l + 1 < n->S ? nall - l + 1 : n->S;
+    }
+}
+
+/* "trans<l>.s<i>": 1x1 conv of every scale from lo on to
+ * floor(reduction*k)*gr[i] channels; *k becomes floor(reduction*k). */
+static advc_status msd_transition(const msd *n, const msd_keys *keys, int l,
+                                  int lo, int *xs, int *k)
+{
+    int kt = (int)floor((double)keys->reduction * *k);
+    if (kt < 1)
+        return mspec_error(n->m->s, "reduction %g leaves no channels "
+                                    "after layer %d",
+                           (double)keys->reduction, l);
+    for (int i = lo; i < n->S; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "trans%d.s%d", l, i);
+        xs[i] = mb_conv_bn(n->m, name, 0, xs[i], kt * n->gr[i], 1, 1, 0,
+                           true);
+    }
+    *k = kt;
+    return ADVC_OK;
+}
+
+/* Layer l of nall: every kept scale of xs, k wide, grown by growth, then
+ * the transition where the pruning rule puts one. */
+static advc_status msd_layer(const msd *n, const msd_keys *keys, int l,
+                             int nall, int interval, int *xs, int *k)
+{
+    int in_s, out_s;
+    msd_kept_scales(n, keys, l, nall, interval, &in_s, &out_s);
+    int off = n->S - out_s; /* finest scale kept  */
+    bool dropped = in_s > out_s;
+    int ys[MSD_MAX_SCALES];
+    for (int i = off; i < n->S; i++) {
+        bool down = i > off || dropped;
+        ys[i] = msd_layer_scale(n, l, i, xs, *k, down);
+    }
+    for (int i = off; i < n->S; i++) xs[i] = ys[i];
+    *k += n->growth;
+    bool trans = keys->reduction > 0 &&
+                 ((keys->prune == PRUNE_MAX && dropped) ||
+                  (keys->prune == PRUNE_MIN &&
+                   (l == nall / 3 || l == 2 * nall / 3)));
+    return trans ? msd_transition(n, keys, l, off, xs, k) : ADVC_OK;
+}
+
+advc_status advc_build_msdnet(const mctx *m)
+{
+    msd n = {.m = m};
+    msd_keys keys;
+    int steps[32], nall;
+    advc_status st = msd_read_keys(m, &n, &keys);
+    if (st == ADVC_OK) st = msd_block_layers(m->s, &keys, steps, &nall);
+    if (st != ADVC_OK) return st;
+
+    /* Feature maps by absolute scale (0 = finest); a layer that keeps
+     * fewer leaves the finer ones behind. */
+    int xs[MSD_MAX_SCALES], k = keys.base, l = 0;
+    msd_first_layer(&n, keys.base, xs);
     int interval = (nall + n.S - 1) / n.S;
-    for (int b = 0; b < blocks; b++) {
+    for (int b = 0; b < keys.blocks; b++) {
         for (int t = 0; t < steps[b]; t++) {
-            l++;
-            int in_s = n.S, out_s = n.S;
-            if (prune == PRUNE_MAX) {
-                in_s = n.S - (l >= 2 ? l - 2 : 0) / interval;
-                out_s = n.S - (l - 1) / interval;
-            } else if (prune == PRUNE_MIN) {
-                in_s = nall - l + 2 < n.S ? nall - l + 2 : n.S;
-                out_s = nall - l + 1 < n.S ? nall - l + 1 : n.S;
-            }
-            int off = n.S - out_s;     /* finest scale kept  */
-            bool dropped = in_s > out_s;
-            int ys[MSD_MAX_SCALES];
-            for (int i = off; i < n.S; i++) {
-                bool down = i > off || dropped;
-                ys[i] = msd_layer_scale(&n, l, i, xs, k, down);
-            }
-            for (int i = off; i < n.S; i++) xs[i] = ys[i];
-            lo = off;
-            k += n.growth;
-            bool trans = reduction > 0 &&
-                         ((prune == PRUNE_MAX && dropped) ||
-                          (prune == PRUNE_MIN &&
-                           (l == nall / 3 || l == 2 * nall / 3)));
-            if (trans) {
-                int kt = (int)floor((double)reduction * k);
-                if (kt < 1)
-                    return mspec_error(s, "reduction %g leaves no channels "
-                                          "after layer %d",
-                                       (double)reduction, l);
-                for (int i = lo; i < n.S; i++) {
-                    char name[32];
-                    snprintf(name, sizeof name, "trans%d.s%d", l, i);
-                    xs[i] = mb_conv_bn(m, name, 0, xs[i], kt * n.gr[i], 1, 1,
-                                       0, true);
-                }
-                k = kt;
-            }
+            st = msd_layer(&n, &keys, ++l, nall, interval, xs, &k);
+            if (st != ADVC_OK) return st;
         }
-        if (msd_exit(&n, b, xs[n.S - 1], head) < 0)
-            return mspec_error(s, "cannot build exit %d for input "
-                                  "(%d,%d,%d): %s",
+        if (msd_exit(&n, b, xs[n.S - 1], keys.head) < 0)
+            return mspec_error(m->s, "cannot build exit %d for input "
+                                     "(%d,%d,%d): %s",
                                b, m->in.c, m->in.h, m->in.w,
                                advc_last_error());
     }

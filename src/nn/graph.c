@@ -488,54 +488,43 @@ static advc_status fuse_activations(advc_graph *g)
     return ADVC_OK;
 }
 
-advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
+/* Sizes of the run buffers for one batch, floats except aux (bytes). */
+typedef struct {
+    size_t act, dact, aux, ws, saved;
+} run_sizes;
+
+/* Every node's activation, gradient and saved floats (64-byte lines
+ * each), the aux bytes, and the largest workspace any op asks for. */
+static run_sizes size_run_buffers(const advc_graph *g, int batch, int T)
 {
-    if (g->held) advc_graph_hold_params(g, false); /* copies move */
-    if (g->err != ADVC_OK)
-        return advc_set_error(g->err, "%s", g->errmsg);
-    if (batch <= 0)
-        return advc_set_error(ADVC_ERR_ARG, "compile: batch %d is not "
-                              "positive", batch);
-    if (g->nexits == 0)
-        return advc_set_error(ADVC_ERR_ARG, "compile: the graph has no exit "
-                              "(advc_graph_add_exit)");
-    if (!g->params) {
-        advc_status s = alloc_params(g);
-        if (s != ADVC_OK) return s;
-    }
-    free_run_buffers(g);
-    g->batch = 0;
-    g->last_n = 0;
-    int T = advc_pool_threads(pool);
-
-    for (int i = 0; i < g->nnodes; i++)
-        if (g->nodes[i]->op->prepare)
-            g->nodes[i]->op->prepare(g->nodes[i], g);
-    if (fuse_activations(g) != ADVC_OK) return advc_last_status();
-
-    /* Size. */
-    size_t nact = 0, ndact = 0, naux = 0, nws = 0, nsaved = 0;
+    run_sizes z = {0, 0, 0, 0, 0};
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         size_t len = round16((size_t)batch * nn_size(v));
-        if (!v->alias && !v->no_y) nact += len;
-        if (!v->alias && !v->no_dy) ndact += len;
-        if (v->op->saved) nsaved += round16((size_t)batch * v->op->saved(v));
+        if (!v->alias && !v->no_y) z.act += len;
+        if (!v->alias && !v->no_dy) z.dact += len;
+        if (v->op->saved) z.saved += round16((size_t)batch * v->op->saved(v));
         if (v->op->workspace) {
             size_t w = v->op->workspace(v, batch, T);
-            if (w > nws) nws = w;
+            if (w > z.ws) z.ws = w;
         }
     }
-    for (int i = 0; i < g->naux; i++) naux += aux_bytes(&g->aux[i], batch);
-    size_t classes = (size_t)advc_graph_classes(g);
+    for (int i = 0; i < g->naux; i++) z.aux += aux_bytes(&g->aux[i], batch);
+    return z;
+}
 
-    /* Allocate once. */
-    g->acts = alloc_floats(nact);
-    g->dacts = alloc_floats(ndact);
-    g->auxmem = advc_alloc(naux ? naux : 1);
-    g->ws = alloc_floats(nws);
+/* Allocates the run buffers of sizes z at once and zeroes those a
+ * mistake could read (the saved ones are written before read). */
+static advc_status alloc_run_buffers(advc_graph *g, int batch,
+                                     const run_sizes *z)
+{
+    size_t classes = (size_t)advc_graph_classes(g);
+    g->acts = alloc_floats(z->act);
+    g->dacts = alloc_floats(z->dact);
+    g->auxmem = advc_alloc(z->aux ? z->aux : 1);
+    g->ws = alloc_floats(z->ws);
     g->dlogits = alloc_floats((size_t)g->nexits * batch * classes);
-    g->saved = alloc_floats(nsaved);
+    g->saved = alloc_floats(z->saved);
     if (!g->acts || !g->dacts || !g->auxmem || !g->ws || !g->dlogits ||
         !g->saved) {
         free_run_buffers(g);
@@ -544,12 +533,17 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     }
     /* Nothing reads an unwritten buffer, but zeros make a mistake
      * reproducible. */
-    memset(g->acts, 0, nact * sizeof *g->acts);
-    memset(g->dacts, 0, ndact * sizeof *g->dacts);
+    memset(g->acts, 0, z->act * sizeof *g->acts);
+    memset(g->dacts, 0, z->dact * sizeof *g->dacts);
     memset(g->dlogits, 0, (size_t)g->nexits * batch * classes *
                               sizeof *g->dlogits);
+    return ADVC_OK;
+}
 
-    /* Point. */
+/* Points every node's y, dy and saved, and every aux declaration, into
+ * the run buffers, in the order size_run_buffers counted them. */
+static void point_run_buffers(advc_graph *g, int batch)
+{
     size_t off = 0, doff = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
@@ -579,7 +573,44 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
         if (x->u) *x->u = a;
         a += aux_bytes(x, batch);
     }
-    g->ws_floats = nws;
+}
+
+/* Why the graph cannot be compiled for batch, or ADVC_OK. */
+static advc_status check_compilable(const advc_graph *g, int batch)
+{
+    if (g->err != ADVC_OK)
+        return advc_set_error(g->err, "%s", g->errmsg);
+    if (batch <= 0)
+        return advc_set_error(ADVC_ERR_ARG, "compile: batch %d is not "
+                              "positive", batch);
+    if (g->nexits == 0)
+        return advc_set_error(ADVC_ERR_ARG, "compile: the graph has no exit "
+                              "(advc_graph_add_exit)");
+    return ADVC_OK;
+}
+
+advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
+{
+    if (g->held) advc_graph_hold_params(g, false); /* copies move */
+    advc_status s = check_compilable(g, batch);
+    if (s == ADVC_OK && !g->params) s = alloc_params(g);
+    if (s != ADVC_OK) return s;
+    free_run_buffers(g);
+    g->batch = 0;
+    g->last_n = 0;
+    int T = advc_pool_threads(pool);
+
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op->prepare)
+            g->nodes[i]->op->prepare(g->nodes[i], g);
+    if (fuse_activations(g) != ADVC_OK) return advc_last_status();
+
+    /* Size, allocate once, point. */
+    run_sizes z = size_run_buffers(g, batch, T);
+    s = alloc_run_buffers(g, batch, &z);
+    if (s != ADVC_OK) return s;
+    point_run_buffers(g, batch);
+    g->ws_floats = z.ws;
     g->batch = batch;
     g->pool = pool;
     return ADVC_OK;
