@@ -99,8 +99,8 @@ advc_status advc_eval_transfer(advc_graph *g, advc_graph *src,
  * not depend on the batch size or on which other samples are still being
  * attacked, and d may be a shard of a larger set whose first row has
  * index first_index: the shards' counts add up to the whole set's.
- * seconds[a] is
- * attack a's own time.  Every config must use the same exit mode. */
+ * seconds[a] is attack a's own time.  Every config must use the same exit
+ * mode. */
 advc_status advc_eval_cascade(advc_graph *g, const advc_dataset *d,
                               int limit, const advc_attack_config *attacks,
                               int nattacks, advc_robust_report *rep);

@@ -78,6 +78,21 @@ typedef struct {
     void (*hold)(nn_node *v, bool on);
 } nn_op;
 
+/* W^T (cols, rows) of W (rows, cols) in wt while the parameters are held:
+ * made at its first use in a hold (*made false; an op's hold callback sets
+ * it false), then reused until the hold ends.  The dense layer's and the
+ * sparse convolution's transposed weights. */
+static inline const float *nn_held_transpose(int rows, int cols,
+                                             const float *w, float *wt,
+                                             bool *made)
+{
+    if (!*made) {
+        advc_transpose(rows, cols, w, cols, wt, rows);
+        *made = true;
+    }
+    return wt;
+}
+
 struct nn_node {
     int id;
     const nn_op *op;

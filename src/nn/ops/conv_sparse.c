@@ -85,11 +85,7 @@ void conv_sparse_prepare(conv_job *j)
         j->wt = j->shared;
         return;
     }
-    if (!d->wt_ok) {
-        advc_transpose(d->cout, d->kdim, d->w, d->kdim, d->wtrans, d->cout);
-        d->wt_ok = true;
-    }
-    j->wt = d->wtrans;
+    j->wt = nn_held_transpose(d->cout, d->kdim, d->w, d->wtrans, &d->wt_ok);
 }
 
 void conv_sparse_hold(nn_node *v, bool on)

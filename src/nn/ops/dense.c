@@ -110,15 +110,10 @@ static size_t dense_workspace(const nn_node *v, int batch, int nthreads)
     return (size_t)batch + 1 + 2 * csr_cap(batch, wide);
 }
 
-/* W^T (in, out) while the parameters are held: made at its first use in
- * a hold, then reused by every forward until the hold ends. */
+/* W^T (in, out) while the parameters are held, made once per hold. */
 static const float *held_wt(dense_op *d)
 {
-    if (!d->wt_ok) {
-        advc_transpose(d->out, d->in, d->w, d->in, d->wt, d->out);
-        d->wt_ok = true;
-    }
-    return d->wt;
+    return nn_held_transpose(d->out, d->in, d->w, d->wt, &d->wt_ok);
 }
 
 /* y (n, out) starts as b, which the product then adds to: y = b + x W^T
