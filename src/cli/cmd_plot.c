@@ -316,11 +316,15 @@ static int log_x_column(const csv_table *t)
 }
 
 /* A log's columns by panel: loss ("loss", "*_loss"), accuracy ("*_acc"
- * with a value), learning rate ("lr"). */
+ * with a value), learning rate ("lr"), and the --panels ones (ext); the
+ * panels point into it, so it lives as long as they do (about 18 KB). */
 typedef struct {
     advc_plot_series loss[CSV_MAX_COLS], acc[CSV_MAX_COLS], lr[1];
     int nl, na, nlr;
     int dropped; /* *_acc columns without a value, left out */
+    advc_plot_series ext[MAX_EXTRA][CSV_MAX_COLS];
+    int next[MAX_EXTRA], ne;
+    char ext_names[MAX_EXTRA][32];
 } log_columns;
 
 /* Sorts t's columns other than x column xc into lc; negative accuracies
@@ -347,18 +351,13 @@ static void sort_log_columns(csv_table *t, int xc, log_columns *lc)
 }
 
 /* The panels of a log into panels[]: loss (with the title), accuracy,
- * learning rate, then one per --panels suffix (*nextra of them); returns
+ * learning rate, then one per --panels suffix (lc->ne of them); returns
  * how many. */
 static int log_panels(csv_table *t, int xc, log_columns *lc,
-                      const char *ttl, const char *more, advc_plot *panels,
-                      int *nextra)
+                      const char *ttl, const char *more, advc_plot *panels)
 {
     bool markers = t->nrows <= 60;
-    /* static: large, and the panels point into them after the return */
-    static advc_plot_series ext[MAX_EXTRA][CSV_MAX_COLS];
-    static int next[MAX_EXTRA];
-    static char ext_names[MAX_EXTRA][32];
-    int ne = extra_panels(t, xc, more, ext, next, ext_names);
+    lc->ne = extra_panels(t, xc, more, lc->ext, lc->next, lc->ext_names);
     const char *xl = t->names[xc];
     int np = 0;
     if (lc->nl) {
@@ -378,14 +377,13 @@ static int log_panels(csv_table *t, int xc, log_columns *lc,
                                     .series = lc->lr, .nseries = 1,
                                     .markers = markers };
     }
-    for (int k = 0; k < ne; k++) {
-        advc_plot p = { .xlabel = xl, .ylabel = ext_names[k],
-                        .series = ext[k], .nseries = next[k],
+    for (int k = 0; k < lc->ne; k++) {
+        advc_plot p = { .xlabel = xl, .ylabel = lc->ext_names[k],
+                        .series = lc->ext[k], .nseries = lc->next[k],
                         .markers = markers };
         accuracy_range(&p);
         panels[np++] = p;
     }
-    *nextra = ne;
     return np;
 }
 
@@ -408,14 +406,14 @@ static int plot_log(const char *path, const char *out, const char *title,
     if (title) snprintf(ttl, sizeof ttl, "%s", title);
     else snprintf(ttl, sizeof ttl, "Training: %s", path);
     advc_plot panels[3 + MAX_EXTRA];
-    int ne, np = log_panels(&t, xc, &lc, ttl, more, panels, &ne);
+    int np = log_panels(&t, xc, &lc, ttl, more, panels);
     int rc = 0;
     if (advc_svg_write(out, panels, np, 0, np > 1 ? 320 : 0) != ADVC_OK) {
         rc = cli_fail("plot");
     } else {
         printf("wrote %s: %d rows; %s%s%s%d more panels\n", out, t.nrows,
                lc.nl ? "loss " : "", lc.na ? "accuracy " : "",
-               lc.nlr ? "learning-rate " : "", ne);
+               lc.nlr ? "learning-rate " : "", lc.ne);
         if (lc.dropped)
             printf("left out %d accuracy column(s) with no values\n",
                    lc.dropped);
