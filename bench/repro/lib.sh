@@ -144,6 +144,12 @@ train() {
     keep "$out" "$RUN_FILES"
 }
 
+# log_no_seconds LOG.csv: a training log without its seconds column.
+log_no_seconds() {
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i }
+        { s = ""; for (i = 1; i <= NF; i++) if (i != c) s = s $i ","; print s }' "$1"
+}
+
 # need_model M: makes sure the model file M exists: a model known only
 # from its record is retrained with the recorded arguments, and its new
 # log must match the record's in every column but the seconds.
@@ -154,9 +160,7 @@ need_model() {
     echo "repro: retraining $m from its record" >&2
     run "$ADVC" train --out "$m" --log "$m.retrain.csv" $(cat "$m.args") \
         2>"$m.retrain.err" || { tail -n 3 "$m.retrain.err" >&2; return 1; }
-    strip() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i }
-        { s = ""; for (i = 1; i <= NF; i++) if (i != c) s = s $i ","; print s }' "$1"; }
-    if [ "$(strip "$m.csv")" != "$(strip "$m.retrain.csv")" ]; then
+    if [ "$(log_no_seconds "$m.csv")" != "$(log_no_seconds "$m.retrain.csv")" ]; then
         echo "repro: $m retrained from its record does not match it (see $m.retrain.csv); delete its record to redo its runs" >&2
         return 1
     fi
@@ -213,9 +217,9 @@ evaljson() {
 # sessions), then OUT.json as one run over all TOTAL would write it: per
 # exit and attack, n summed, clean_acc, robust_acc and seconds combined
 # (advc keys random streams by each image's index in the whole split, so
-# the counts are the whole run's); AutoAttack's square_gain (a share of
-# the images) is combined as robust_acc is; fooled_conf is left out, and
-# each shard's masking-check lines are kept as they are.
+# the counts are the whole run's), AutoAttack's square_gain as robust_acc;
+# fooled_conf is left out, and each shard's masking-check lines are kept
+# as they are.
 evalshards() {
     # (es_ names: sh has no locals, and evaljson sets out, t0, f, r, x.)
     es_out=$1 es_total=$2 es_size=$3
@@ -229,32 +233,33 @@ evalshards() {
         es_files="$es_files $es_out.first$es_i.json"
         es_i=$((es_i + es_k))
     done
+    # A line's figures: n and seconds are summed over the shards, the
+    # SHARES (fractions of the images) are weighted by n, first and
+    # fooled_conf are dropped; the rest (exit, attack, settings) names it.
     awk -v shards="$(echo $es_files | wc -w)" '
+        BEGIN { nsh = split("clean_acc robust_acc square_gain", share, " ") }
+        function has(key) { return index($0, "\"" key "\":") > 0 }
         function num(key,   m) {
-            if (match($0, "\"" key "\":[-0-9.e]+")) {
-                m = substr($0, RSTART, RLENGTH); sub(/^[^:]*:/, "", m); return m + 0 }
-            return -1 }
+            match($0, "\"" key "\":[-0-9.e]+")
+            m = substr($0, RSTART, RLENGTH); sub(/^[^:]*:/, "", m); return m + 0 }
+        function drop(s, key) { sub(",\"" key "\":[-0-9.e]+", "", s); return s }
         /"check":/ { checks[++nc] = $0; next }
         /"clean_acc":/ {
-            line = $0; sub(/,"first":[0-9]+/, "", line)
-            key = line; sub(/,"n":.*/, "", key); sub(/,"seconds":[-0-9.e]+/, "", key)
-            sub(/,"fooled_conf":[-0-9.e]+/, "", key)
-            sub(/,"square_gain":[-0-9.e]+/, "", key)
+            line = drop(drop($0, "first"), "fooled_conf")
+            key = drop(drop(line, "n"), "seconds")
+            for (i = 1; i <= nsh; i++) key = drop(key, share[i])
             if (!(key in n)) { order[++nk] = key; tmpl[key] = line }
-            w = num("n"); n[key] += w; clean[key] += w * num("clean_acc")
-            if (num("robust_acc") >= 0) robust[key] += w * num("robust_acc")
-            if (index($0, "\"square_gain\":")) gain[key] += w * num("square_gain")
-            if (num("seconds") >= 0) secs[key] += num("seconds")
+            w = num("n"); n[key] += w
+            for (i = 1; i <= nsh; i++) if (has(share[i])) sum[key, i] += w * num(share[i])
+            if (has("seconds")) secs[key] += num("seconds")
         }
         END {
             for (j = 1; j <= nk; j++) {
                 k = order[j]; l = tmpl[k]
-                sub(/,"fooled_conf":[-0-9.e]+/, "", l)
                 sub(/"n":[0-9]+/, "\"n\":" n[k], l)
-                sub(/"clean_acc":[0-9.]+/, sprintf("\"clean_acc\":%.4f", clean[k] / n[k]), l)
-                sub(/"robust_acc":[0-9.]+/, sprintf("\"robust_acc\":%.4f", robust[k] / n[k]), l)
-                sub(/"seconds":[0-9.]+/, sprintf("\"seconds\":%.3f", secs[k]), l)
-                sub(/"square_gain":[-0-9.e]+/, sprintf("\"square_gain\":%.4f", gain[k] / n[k]), l)
+                for (i = 1; i <= nsh; i++)
+                    sub("\"" share[i] "\":[-0-9.e]+", sprintf("\"%s\":%.4f", share[i], sum[k, i] / n[k]), l)
+                sub(/"seconds":[0-9.e]+/, sprintf("\"seconds\":%.3f", secs[k]), l)
                 sub(/}$/, ",\"shards\":" shards "}", l)
                 print l
             }
