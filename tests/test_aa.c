@@ -464,7 +464,8 @@ START_TEST(test_determinism)
     float *a = rows(), *b = rows();
     advc_attack_kind kinds[] = {ADVC_ATK_FAB_T, ADVC_ATK_SQUARE};
     for (int q = 0; q < 2; q++) {
-        advc_attack_config c = cfg_of(kinds[q], 0.08f, q ? 200 : 15);
+        int sq_queries = tu_quick() ? 60 : 200; /* past two halvings */
+        advc_attack_config c = cfg_of(kinds[q], 0.08f, q ? sq_queries : 15);
         c.restarts = 2; /* FAB-T's second restart starts at random */
         c.target_classes = 2;
         const char *nm = advc_attack_name(c.kind);
@@ -680,7 +681,7 @@ START_TEST(test_masked_gradient)
 
     advc_attack_kind grad[] = {ADVC_ATK_APGD_CE, ADVC_ATK_APGD_T,
                                ADVC_ATK_FAB_T};
-    c = cfg_of(ADVC_ATK_SQUARE, eps, 1000);
+    c = cfg_of(ADVC_ATK_SQUARE, eps, tu_quick() ? 500 : 1000);
     run(masked, &c, tx, ty, NT, a);
     float sq = accuracy(masked, a, NT);
     ck_assert_msg(sq <= open + 0.2f, "square %g on the masked model, "

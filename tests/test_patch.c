@@ -27,7 +27,7 @@
 #endif
 
 #define B 12        /* compiled batch, samples kept              */
-#define ROUNDS 40   /* candidate rounds per model                */
+#define ROUNDS 40   /* candidate rounds per model (10 in tu_quick()) */
 
 static const advc_act_spec RELU = {ADVC_ACT_RELU, 0.0f};
 
@@ -110,7 +110,8 @@ static void check_model(advc_graph *g, const char *name, advc_pool *pool)
     advc_patch_keep(p, all, B);
     advc_rect win[B];
     unsigned char keep[B];
-    for (int round = 0; round < ROUNDS; round++) {
+    int rounds = tu_quick() ? ROUNDS / 4 : ROUNDS;
+    for (int round = 0; round < rounds; round++) {
         for (int j = 0; j < m; j++) {
             win[j] = random_window(&r, max, s.h, s.w);
             make_candidate(s, ref + idx[j] * d, cand + idx[j] * d, &win[j],
@@ -251,7 +252,7 @@ END_TEST
  * A cnn-small trained for a few steps on the sample, so some points
  * survive the attack. */
 
-#define NS 24 /* samples attacked */
+#define NS 24 /* samples attacked (12 in tu_quick()) */
 
 static int correct(advc_graph *g, const float *x, const int *y, int n)
 {
@@ -272,32 +273,35 @@ START_TEST(test_square_patched)
     advc_graph *g = build("cnn-small", (advc_shape){1, 28, 28});
     ck_assert(advc_graph_compile(g, 64, NULL) == ADVC_OK);
     advc_graph_init_params(g, 3);
-    tu_train_mnist(g, &tr, 50, 60);
-    size_t n = NS * 784;
+    tu_train_mnist(g, &tr, 50, tu_quick() ? 30 : 60);
+    int ns = tu_quick() ? NS / 2 : NS;
+    size_t n = (size_t)ns * 784;
     float *a = malloc(n * 4), *b = malloc(n * 4);
     ck_assert(a && b);
     const float eps = 0.1f;
     advc_attack_config c = advc_attack_defaults(ADVC_ATK_SQUARE);
     c.eps = eps;
-    c.steps = 600; /* through the full and the patched squares */
+    /* through the full squares (sides 25 and 18 on 28x28) and the patched
+     * ones (13 from query 51, then 9, then 6 from query 501) */
+    c.steps = tu_quick() ? 250 : 600;
     c.seed = 4;
-    ck_assert(advc_attack_run(g, &c, te.x, te.y, NS, a) == ADVC_OK);
+    ck_assert(advc_attack_run(g, &c, te.x, te.y, ns, a) == ADVC_OK);
     c.mode = ADVC_MODE_TRAIN; /* the same forward here, never patched */
-    ck_assert(advc_attack_run(g, &c, te.x, te.y, NS, b) == ADVC_OK);
+    ck_assert(advc_attack_run(g, &c, te.x, te.y, ns, b) == ADVC_OK);
     ck_assert_msg(memcmp(a, b, n * 4) == 0, "patched and full Square differ");
     c.mode = ADVC_MODE_EVAL;
     advc_pool *pool2 = advc_pool_create(2);
     ck_assert(advc_graph_compile(g, 64, pool2) == ADVC_OK);
-    ck_assert(advc_attack_run(g, &c, te.x, te.y, NS, b) == ADVC_OK);
+    ck_assert(advc_attack_run(g, &c, te.x, te.y, ns, b) == ADVC_OK);
     ck_assert_msg(memcmp(a, b, n * 4) == 0, "1 and 2 threads differ");
     for (size_t k = 0; k < n; k++)
         ck_assert_msg(a[k] >= 0.0f && a[k] <= 1.0f &&
                           fabs((double)a[k] - te.x[k]) <= eps + 1e-6,
                       "pixel %zu = %g, clean %g", k, (double)a[k],
                       (double)te.x[k]);
-    int clean = correct(g, te.x, te.y, NS), adv = correct(g, a, te.y, NS);
-    ck_assert_msg(clean >= NS / 2 && adv < clean,
-                  "clean %d of %d, after Square %d", clean, NS, adv);
+    int clean = correct(g, te.x, te.y, ns), adv = correct(g, a, te.y, ns);
+    ck_assert_msg(clean >= ns / 2 && adv < clean,
+                  "clean %d of %d, after Square %d", clean, ns, adv);
     advc_graph_free(g);
     advc_pool_destroy(pool2);
     free(a), free(b);

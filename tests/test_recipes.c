@@ -41,27 +41,10 @@
 #define DATA_DIR "data/"
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_BUILD 1
-#endif
-#endif
-#ifndef ASAN_BUILD
-#define ASAN_BUILD 0
-#endif
-
 static const advc_act_spec RELU = { ADVC_ACT_RELU, 0.0f };
 static const advc_act_spec NO_RULE = { ADVC_ACT_COUNT, 0.0f };
 /* A small msdnet: 2 exits, narrow, to keep the multi-exit tests quick. */
 #define TINY_MSD "msdnet:blocks=2,scales=2,base=4,growth=2,head=8"
-
-static bool quick(void)
-{
-    return getenv("ADVC_TEST_QUICK") || ASAN_BUILD ||
-           strcmp(advc_isa_name(), "neon") == 0;
-}
 
 static void load_sample(bool train, int limit, advc_dataset *out)
 {
@@ -790,7 +773,7 @@ static void trains(const char *spec, advc_recipe r, const advc_dataset *d,
 {
     advc_graph *g = build(spec, 50, pool, 7);
     advc_train_config c = quiet_config(r, 1, 50);
-    if (quick()) c.rc.steps = 3; /* pgd, trades */
+    if (tu_quick()) c.rc.steps = 3; /* pgd, trades */
     advc_train_result r1, r2;
     advc_status st = advc_train(g, d, &c, &r1);
     ck_assert_msg(st == ADVC_OK, "%s: %s", advc_recipe_name(r),
@@ -818,7 +801,7 @@ START_TEST(test_recipes_train)
     advc_recipe r = (advc_recipe)_i;
     if (r == ADVC_RECIPE_FREE) return;
     advc_dataset d;
-    load_sample(true, quick() ? 150 : 400, &d);
+    load_sample(true, tu_quick() ? 150 : 400, &d);
     advc_pool *pool = advc_pool_create(2);
     trains(r == ADVC_RECIPE_ME_FGSM ? TINY_MSD : "cnn-small", r, &d, pool);
     advc_pool_destroy(pool);
@@ -893,7 +876,7 @@ END_TEST
 /* The key test. */
 START_TEST(test_fgsm_rs_beats_std)
 {
-    bool q = quick();
+    bool q = tu_quick();
     int ntrain = q ? 400 : 1000, ntest = q ? 200 : 500, epochs = 5;
     advc_dataset tr, te;
     load_sample(true, ntrain, &tr);
@@ -948,7 +931,7 @@ static void force_collapse(advc_graph *g, int epoch, void *ctx)
 static void guard_run(bool warn)
 {
     advc_dataset d;
-    load_sample(true, quick() ? 300 : 1000, &d);
+    load_sample(true, tu_quick() ? 300 : 1000, &d);
     advc_graph *g = build("cnn-small", 50, NULL, 1);
     advc_train_config c = quiet_config(ADVC_RECIPE_FGSM_RS, 4, 50);
     collapse col = { 3 };

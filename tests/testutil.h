@@ -24,6 +24,27 @@
 #define TU_MAX_LANES 16
 #define TU_TILE_N (8 * TU_MAX_LANES + 2)
 
+/* True in the slow configurations: the NEON build (run under qemu, 20-60x
+ * slower than native), an AddressSanitizer build, or ADVC_TEST_QUICK set
+ * in the environment.  Tests then run the same checks on less work (fewer
+ * rounds, samples or queries); every native build runs them in full. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_ASAN_BUILD 1
+#endif
+#endif
+#ifndef TU_ASAN_BUILD
+#define TU_ASAN_BUILD 0
+#endif
+
+static inline bool tu_quick(void)
+{
+    return getenv("ADVC_TEST_QUICK") || TU_ASAN_BUILD ||
+           strcmp(advc_isa_name(), "neon") == 0;
+}
+
 /* Uniform fill in [lo, hi) from a seeded PCG stream. */
 static inline void tu_fill(float *x, size_t n, float lo, float hi,
                            uint64_t seed)
