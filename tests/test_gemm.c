@@ -385,14 +385,12 @@ START_TEST(test_overwrite_ignores_nan)
 END_TEST
 
 /* One large problem, 1000^3, once, 1 and 2 threads.  Under qemu (the NEON
- * build on this x86 machine) the triple-loop reference would take minutes,
- * so there a smaller case that still spans several MC, NC and KC blocks
- * runs instead; ADVC_TEST_QUICK=1 forces the small case anywhere. */
+ * build on this x86 machine) or ASan the triple-loop reference would take
+ * minutes, so in tu_quick() a smaller case that still spans several MC,
+ * NC and KC blocks runs instead. */
 START_TEST(test_large)
 {
-    const char *quick = getenv("ADVC_TEST_QUICK");
-    int small = strcmp(advc_isa_name(), "neon") == 0 ||
-                (quick && strcmp(quick, "1") == 0);
+    bool small = tu_quick();
     int s = small ? 2 * GEMM_MC + 11 : 1000;
     int k = small ? 2 * GEMM_KC + 9 : 1000;
     advc_pool *pool2 = advc_pool_create(2);

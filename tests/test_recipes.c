@@ -15,8 +15,7 @@
  *     collapse and keeps a loadable best checkpoint;
  *   - same seed and threads give identical parameters; SAT backward rules
  *     act during training only.
- * Quick mode (smaller runs, same assertions): ADVC_TEST_QUICK set, an
- * AddressSanitizer build, or NEON kernels (the qemu-aarch64 run).
+ * Quick mode (smaller runs, same assertions): tu_quick() in testutil.h.
  */
 #include <math.h>
 #include <stdio.h>
