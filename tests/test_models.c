@@ -339,13 +339,17 @@ START_TEST(test_conv_key)
 END_TEST
 
 /* One training-mode step of spec on n seeded MNIST-shaped images with
- * `threads` threads: every exit's logits, the input gradient, the
- * parameter gradients and the BN state, into out (returns the count). */
-static size_t model_step(const char *spec, int threads, int n, float *out)
+ * `threads` threads and fusion on or off: every exit's logits, the input
+ * gradient, the parameter gradients and the BN state, then an attack
+ * pass's input gradient (the passes that keep nothing), into out (returns
+ * the count). */
+static size_t model_step_as(const char *spec, int threads, int n,
+                            bool fusion, float *out)
 {
     advc_pool *pool = advc_pool_create(threads);
     advc_graph *g = NULL;
     ck_assert(advc_model_build(spec, MNIST, 10, relu(), &g) == ADVC_OK);
+    advc_graph_set_fusion(g, fusion);
     ck_assert(advc_graph_compile(g, n, pool) == ADVC_OK);
     advc_graph_init_params(g, 5);
     size_t nx = (size_t)n * 28 * 28, k = 0, np, ns;
@@ -366,10 +370,19 @@ static size_t model_step(const char *spec, int threads, int n, float *out)
     k += np;
     memcpy(out + k, st, ns * 4);
     k += ns;
+    advc_graph_forward_for(g, x, n, ADVC_MODE_EVAL, ADVC_PASS_ATTACK);
+    advc_graph_backward(g, ADVC_PASS_ATTACK);
+    memcpy(out + k, advc_graph_input_grad(g), nx * 4);
+    k += nx;
     free(x);
     advc_graph_free(g);
     advc_pool_destroy(pool);
     return k;
+}
+
+static size_t model_step(const char *spec, int threads, int n, float *out)
+{
+    return model_step_as(spec, threads, n, true, out);
 }
 
 /* Whole models at 1 and 2 threads give the same bits: their convolutions
@@ -388,6 +401,49 @@ START_TEST(test_models_threads_bitwise)
         ck_assert(model_step(specs[i], 2, 20, b) == na);
         ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
                       "%s: 1 and 2 threads differ", specs[i]);
+    }
+    free(a), free(b);
+}
+END_TEST
+
+static void count_in_place(const char *line, void *ctx)
+{
+    const char *at = strstr(line, "in place=");
+    if (at) *(int *)ctx += atoi(at + strlen("in place="));
+}
+
+/* MSDNet's concatenations write in place (src/nn/place.c): its layers'
+ * new channels and the previous layer's output go straight into the
+ * concat's output, and the bits are those of copying (fusion off), at 1
+ * and 2 threads, through 1x1 and 3x3 (Winograd: never placed) readers,
+ * four scales, the other pruning rule and the gemm algorithm. */
+START_TEST(test_msdnet_concat_in_place)
+{
+    static const char *const specs[] = {
+        "msdnet:blocks=2,head=16",
+        "msdnet:blocks=2,bottleneck=0,head=16,base=8,growth=4",
+        "msdnet:blocks=3,prune=min,head=16,conv=gemm",
+        "msdnet:blocks=2,scales=4,grfactor=1-2-4-4,bnfactor=1-2-4-4,head=16",
+    };
+    size_t cap = (size_t)1 << 23;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        advc_graph *g = NULL;
+        ck_assert(advc_model_build(specs[i], MNIST, 10, relu(), &g) ==
+                  ADVC_OK);
+        ck_assert(advc_graph_compile(g, 2, NULL) == ADVC_OK);
+        int placed = 0;
+        advc_graph_describe(g, count_in_place, &placed);
+        advc_graph_free(g);
+        ck_assert_msg(placed > 0, "%s: no concat input in place", specs[i]);
+        for (int t = 1; t <= 2; t++) {
+            size_t na = model_step_as(specs[i], t, 5, true, a);
+            ck_assert(na <= cap);
+            ck_assert(model_step_as(specs[i], t, 5, false, b) == na);
+            ck_assert_msg(memcmp(a, b, na * sizeof *a) == 0,
+                          "%s, %d threads: in place and copied differ",
+                          specs[i], t);
+        }
     }
     free(a), free(b);
 }
@@ -756,6 +812,7 @@ Suite *advc_suite_models(void)
     tcase_add_test(tc, test_bad_shapes_and_classes);
     tcase_add_test(tc, test_conv_key);
     tcase_add_test(tc, test_models_threads_bitwise);
+    tcase_add_test(tc, test_msdnet_concat_in_place);
     tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_forward_macs);
     tcase_add_test(tc, test_usage_lists_models_and_keys);

@@ -115,10 +115,12 @@ bool advc_graph_conv_layer(const advc_graph *g, int i, advc_conv_layer *out);
 const char *advc_conv_algo_name(advc_conv_algo a);
 advc_conv_algo advc_conv_algo_parse(const char *s); /* COUNT if unknown */
 void advc_graph_set_conv_algo(advc_graph *g, advc_conv_algo a);
-/* Batch norm and add apply the activation that follows them in their own
- * pass over memory (no separate pass, and the pre-activation values are
- * not stored but recomputed in backward); the same bits as apart.  On by
- * default; off (for tests and profiles) from the next compile. */
+/* Fusion: batch norm and add apply the activation that follows them in
+ * their own pass over memory (no separate pass, and the pre-activation
+ * values are not stored but recomputed in backward), and a concat's inputs
+ * are written straight into its output where their producers and readers
+ * allow (no copy either way); the same bits as apart.  On by default; off
+ * (for tests and profiles) from the next compile. */
 void advc_graph_set_fusion(advc_graph *g, bool on);
 advc_conv_algo advc_graph_conv_algo(const advc_graph *g);
 /* y = gamma (x - mean) / sqrt(var + 1e-5) + beta per channel; train mode

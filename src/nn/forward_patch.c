@@ -165,7 +165,7 @@ static int patched_nodes(const advc_graph *g)
     int t = 1;
     while (t < nn) {
         const nn_node *v = nn_node_at(g, t);
-        if (!v->op->reach || !v->op->patch || v->alias ||
+        if (!v->op->reach || !v->op->patch || v->alias || v->place ||
             !v->op->reach(v, &all, &out))
             break;
         t++;

@@ -21,7 +21,9 @@
  * backward and each consumer adds its share.  The zeroing is lazy: a node
  * tracks whether its dL/dy has been written in this pass (grad_live); the
  * first writer overwrites, later ones add (nn_input_grad), and a node whose
- * dL/dy was never written contributes nothing and is skipped.
+ * dL/dy was never written contributes nothing and is skipped.  An input
+ * placed in a concat's output (place.c) has no buffers of its own: its
+ * dL/dy is also live when the concat's is (nn_grad_live).
  */
 #include <assert.h>
 #include <math.h>
@@ -488,6 +490,20 @@ static advc_status fuse_activations(advc_graph *g)
     return ADVC_OK;
 }
 
+/* Concat inputs written in place (place.c), when fusion is on. */
+static advc_status place_concat_inputs(advc_graph *g)
+{
+    int *exits = malloc(((size_t)g->nexits + 1) * sizeof *exits);
+    if (!exits)
+        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
+                              "graph");
+    for (int e = 0; e < g->nexits; e++) exits[e] = g->exits[e].node;
+    advc_status s = nn_place_concat_inputs(g->nodes, g->nnodes, exits,
+                                           g->nexits, !g->no_fusion);
+    free(exits);
+    return s;
+}
+
 /* Sizes of the run buffers for one batch, floats except aux (bytes). */
 typedef struct {
     size_t act, dact, aux, ws, saved;
@@ -501,8 +517,9 @@ static run_sizes size_run_buffers(const advc_graph *g, int batch, int T)
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         size_t len = round16((size_t)batch * nn_size(v));
-        if (!v->alias && !v->no_y) z.act += len;
-        if (!v->alias && !v->no_dy) z.dact += len;
+        bool own = !v->alias && !v->place; /* else views of another's */
+        if (own && !v->no_y) z.act += len;
+        if (own && !v->no_dy) z.dact += len;
         if (v->op->saved) z.saved += round16((size_t)batch * v->op->saved(v));
         if (v->op->workspace) {
             size_t w = v->op->workspace(v, batch, T);
@@ -547,13 +564,14 @@ static void point_run_buffers(advc_graph *g, int batch)
     size_t off = 0, doff = 0;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
-        if (v->alias) continue;
+        if (v->alias || v->place) continue;
         size_t len = round16((size_t)batch * nn_size(v));
         v->y = v->no_y ? NULL : g->acts + off;
         v->dy = v->no_dy ? NULL : g->dacts + doff;
         off += v->no_y ? 0 : len;
         doff += v->no_dy ? 0 : len;
     }
+    nn_point_placed(g->nodes, g->nnodes);
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         if (v->alias) v->y = v->alias->y, v->dy = v->alias->dy;
@@ -604,6 +622,7 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
         if (g->nodes[i]->op->prepare)
             g->nodes[i]->op->prepare(g->nodes[i], g);
     if (fuse_activations(g) != ADVC_OK) return advc_last_status();
+    if (place_concat_inputs(g) != ADVC_OK) return advc_last_status();
 
     /* Size, allocate once, point. */
     run_sizes z = size_run_buffers(g, batch, T);
@@ -888,7 +907,7 @@ static nn_node *owner(nn_node *v) { return v->alias ? v->alias : v; }
 float *nn_input_grad(nn_node *v, int i, bool *acc)
 {
     nn_node *u = owner(v->in[i]);
-    *acc = u->grad_live;
+    *acc = nn_grad_live(u);
     u->grad_live = true;
     return u->dy;
 }
@@ -992,7 +1011,7 @@ void advc_graph_backward(advc_graph *g, advc_pass pass)
     c.fresh_grads = pass == ADVC_PASS_UPDATE && g->grads_stale;
     for (int i = g->nnodes - 1; i >= 1; i--) {
         nn_node *v = g->nodes[i];
-        if (owner(v)->grad_live) {
+        if (nn_grad_live(v)) {
             v->op->backward(v, &c);
         } else if (c.fresh_grads && v->nparams) { /* not reached: 0 */
             float *d = g->grads + v->param0;

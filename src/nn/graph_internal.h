@@ -71,6 +71,12 @@ typedef struct {
     void (*patch)(const nn_node *v, const nn_patch_item *it, int m,
                   float *scratch, size_t nscratch);
     size_t (*patch_floats)(const nn_node *v, size_t pixels);
+    /* Concatenation in place (place.c): reads_strided(v) true if v reads
+     * its inputs' y and writes their dy at the inputs' ld (NULL: never);
+     * writes_strided if v writes its y (or an absorbed activation's) and
+     * reads its dy at v->ld (the activation's). */
+    bool (*reads_strided)(const nn_node *v);
+    bool writes_strided;
     /* advc_graph_hold_params(g, on) calls it for every node (NULL: none):
      * on, the parameters stay as they are until the next call with off,
      * so the op may make copies derived from them (a transposed weight)
@@ -106,6 +112,11 @@ struct nn_node {
     float *dy;              /* (batch, shape) dL/dy                       */
     float *saved;           /* (batch, op->saved(v)), or NULL              */
     nn_node *alias;         /* if not NULL, y and dy are alias's (flatten) */
+    nn_node *place;         /* if not NULL, y and dy are this concat's
+                               channels from `at` on (place.c)          */
+    size_t at;              /* floats into place's sample               */
+    size_t ld;              /* floats from a sample of y (dy) to the next:
+                               nn_size, or place's ld when placed        */
     bool grad_live;         /* this backward has written dy (nn_input_grad) */
     bool no_y, no_dy;       /* set by absorb: y (dy) is never used, so
                                compile gives it no buffer (NULL)         */
@@ -138,6 +149,16 @@ struct nn_ctx {
 static inline size_t nn_size(const nn_node *v)
 {
     return advc_shape_size(v->shape);
+}
+
+/* Sample i's output (its dL/dy) in v's buffers, ld apart. */
+static inline float *nn_y_at(const nn_node *v, size_t i)
+{
+    return v->y + i * v->ld;
+}
+static inline float *nn_dy_at(const nn_node *v, size_t i)
+{
+    return v->dy + i * v->ld;
 }
 
 /* ---- building (graph.c) ------------------------------------------------- */
@@ -207,14 +228,33 @@ void nn_forward_from(advc_graph *g, int first, int n, advc_mode mode);
 
 /* ---- activations in other ops' passes (activation.c) --------------------- */
 
-/* True if v is an activation node. */
+/* True if v is an activation node; if its input's op computes it. */
 bool nn_is_act(const nn_node *v);
+bool nn_act_fused(const nn_node *v);
 /* Marks activation node v as computed by its input's op (fused) or not. */
 void nn_act_fuse(nn_node *v, bool fused);
 /* Its forward function, and the backward rule of pass c (override
  * applied). */
 advc_act_spec nn_act_spec(const nn_node *v);
 advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c);
+
+/* ---- concatenation in place (place.c) ------------------------------------ */
+
+/* True if v is a concat node. */
+bool nn_is_concat(const nn_node *v);
+/* At compile, after fusion, for the graph's nodes[0 .. nn) and exit
+ * nodes: places every input of a concat that can be placed (place.c says
+ * when) in its slice of the concat's output, so its producer writes there
+ * and the concat copies nothing for it (on false: none).  Sets every
+ * node's place, at and ld (ld final after nn_point_placed). */
+advc_status nn_place_concat_inputs(nn_node *const *nodes, int nn,
+                                   const int *exits, int nexits, bool on);
+/* Points the placed nodes' y and dy into their concats' buffers (after
+ * the graph pointed the others). */
+void nn_point_placed(nn_node *const *nodes, int nn);
+/* Whether v's dL/dy holds this backward's gradient: written through v,
+ * or through the concat (chain) v is placed in. */
+bool nn_grad_live(const nn_node *v);
 
 /* The graph's nodes in build order (node 0 is the input). */
 int nn_num_nodes(const advc_graph *g);

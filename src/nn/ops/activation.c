@@ -7,7 +7,8 @@
  * possible.  Threads take fixed contiguous ranges of the n*size values.
  * When the input's op applies the activation itself (batch norm, add:
  * nn_op.absorb), this node only passes through: its input's op writes y
- * and reads dy.
+ * and reads dy.  When y is a concat's slice (place.c), threads take whole
+ * samples instead, y and dy ld apart.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,10 @@ typedef struct {
 typedef struct {
     advc_act_spec rule;
     const float *x;  /* (n, shape) forward input  */
-    float *y;        /* (n, shape) forward output */
-    float *dy, *dx;  /* (n, shape)                */
+    float *y;        /* (n, shape) forward output, ld apart */
+    float *dy, *dx;  /* (n, shape), dy ld apart             */
     bool acc;
+    size_t size, ld; /* values per sample; from one y (dy) to the next */
 } act_job;
 
 /* Values per part: elementwise work is cheap, so parts are large. */
@@ -36,29 +38,66 @@ static void forward_range(void *p, size_t lo, size_t hi, int t)
     advc_act_forward(j->rule.f, j->rule.alpha, hi - lo, j->x + lo, j->y + lo);
 }
 
-static void backward_range(void *p, size_t lo, size_t hi, int t)
+/* dx (+)= dy * r'(x) over len values */
+static void backward_values(const act_job *j, size_t len, const float *x,
+                            float *dy, float *dx)
 {
-    const act_job *j = p;
-    size_t len = hi - lo;
-    (void)t;
     if (!j->acc) {
-        advc_act_backward(j->rule.f, j->rule.alpha, len, j->x + lo,
-                          j->dy + lo, j->dx + lo);
+        advc_act_backward(j->rule.f, j->rule.alpha, len, x, dy, dx);
         return;
     }
     /* dy is not needed after this node: scale it in place, then add. */
-    advc_act_backward(j->rule.f, j->rule.alpha, len, j->x + lo, j->dy + lo,
-                      j->dy + lo);
-    advc_axpy(len, 1.0f, j->dy + lo, j->dx + lo);
+    advc_act_backward(j->rule.f, j->rule.alpha, len, x, dy, dy);
+    advc_axpy(len, 1.0f, dy, dx);
+}
+
+static void backward_range(void *p, size_t lo, size_t hi, int t)
+{
+    const act_job *j = p;
+    (void)t;
+    backward_values(j, hi - lo, j->x + lo, j->dy + lo, j->dx + lo);
+}
+
+/* Samples [lo, hi), y and dy ld apart (a placed node). */
+static void forward_samples(void *p, size_t lo, size_t hi, int t)
+{
+    const act_job *j = p;
+    (void)t;
+    for (size_t i = lo; i < hi; i++)
+        advc_act_forward(j->rule.f, j->rule.alpha, j->size,
+                         j->x + i * j->size, j->y + i * j->ld);
+}
+
+static void backward_samples(void *p, size_t lo, size_t hi, int t)
+{
+    const act_job *j = p;
+    (void)t;
+    for (size_t i = lo; i < hi; i++)
+        backward_values(j, j->size, j->x + i * j->size, j->dy + i * j->ld,
+                        j->dx + i * j->size);
+}
+
+/* Runs the job over the pass's values: contiguous ranges, or samples
+ * when y is ld apart. */
+static void act_run(const nn_node *v, const nn_ctx *c, act_job *j,
+                    nn_range_fn values, nn_range_fn samples)
+{
+    j->size = nn_size(v);
+    j->ld = v->ld;
+    if (j->ld == j->size)
+        nn_parallel(c->pool, (size_t)c->n * j->size, 16, ACT_GRAIN, values,
+                    j);
+    else
+        nn_parallel(c->pool, (size_t)c->n, 1, 1 + ACT_GRAIN / j->size,
+                    samples, j);
 }
 
 static void act_forward(nn_node *v, const nn_ctx *c)
 {
     const act_op *d = v->priv;
     if (d->fused) return; /* the input's op wrote y */
-    act_job j = { d->act, v->in[0]->y, v->y, NULL, NULL, false };
-    nn_parallel(c->pool, (size_t)c->n * nn_size(v), 16, ACT_GRAIN,
-                forward_range, &j);
+    act_job j = { d->act, v->in[0]->y, v->y, NULL, NULL, false, 0, 0 };
+    act_run(v, c, &j, forward_range, forward_samples);
 }
 
 advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c)
@@ -71,11 +110,11 @@ advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c)
 static void act_backward(nn_node *v, const nn_ctx *c)
 {
     const act_op *d = v->priv;
-    act_job j = { nn_act_rule(v, c), v->in[0]->y, NULL, v->dy, NULL, false };
+    act_job j = { nn_act_rule(v, c), v->in[0]->y, NULL, v->dy, NULL, false,
+                  0, 0 };
     j.dx = nn_input_grad(v, 0, &j.acc);
     if (d->fused) return; /* the input's op reads dy (marked live above) */
-    nn_parallel(c->pool, (size_t)c->n * nn_size(v), 16, ACT_GRAIN,
-                backward_range, &j);
+    act_run(v, c, &j, backward_range, backward_samples);
 }
 
 /* Incremental forward (forward_patch.c): y = f(x) on the same rectangle,
@@ -140,10 +179,15 @@ static void act_describe(const nn_node *v, char *buf, size_t size)
 static const nn_op act_vt = {
     .name = "act", .forward = act_forward, .backward = act_backward,
     .describe = act_describe, .reach = act_reach, .patch = act_patch,
-    .patch_floats = act_patch_floats,
+    .patch_floats = act_patch_floats, .writes_strided = true,
 };
 
 bool nn_is_act(const nn_node *v) { return v->op == &act_vt; }
+
+bool nn_act_fused(const nn_node *v)
+{
+    return ((const act_op *)v->priv)->fused;
+}
 
 void nn_act_fuse(nn_node *v, bool fused)
 {

@@ -11,7 +11,10 @@
  * When the activation after it is fused here (nn_op.absorb), forward
  * writes f(y) straight to the activation's output (y is never stored) and
  * backward first turns the activation's dL/d(f(y)) into dy, recomputing
- * y from x: one pass over memory less each way, the same bits.
+ * y from x: one pass over memory less each way, the same bits.  The
+ * output (the activation's, when fused) may be a concat's slice
+ * (place.c): y and its dL/dy are then ys floats from one image to the
+ * next instead of c*h*w.
  */
 #include <math.h>
 #include <stdio.h>
@@ -40,6 +43,8 @@ typedef struct {
      * backward dy is BN's own dL/dy, written here from ady. */
     advc_act_spec f;     /* forward function, or the pass's backward rule */
     const float *ady;    /* (n, c, h, w) dL/d(activation output)         */
+    size_t ys;           /* floats from one image of y (ady) to the next */
+    size_t dys;          /* of dy: the same unless an activation is fused */
 } bn_job;
 
 /* Values per block when an activation is applied here: the normalised
@@ -166,7 +171,7 @@ static void forward_channels(void *p, size_t lo, size_t hi, int t)
         float beta = d->beta[ch];
         for (int i = 0; i < n; i++) {
             const float *xi = x + i * stride;
-            float *yi = y + i * stride;
+            float *yi = y + i * j->ys;
             if (!d->act) {
                 bn_affine(yi, xi, hw, mu, scale, beta);
                 continue;
@@ -210,11 +215,12 @@ static void backward_channels(void *p, size_t lo, size_t hi, int t)
         float mu = d->mean[ch], istd = d->invstd[ch];
         double sdy = 0, sdev = 0; /* sum dy, sum dy (x - mu) */
         for (int i = 0; i < n; i++) {
-            size_t at = i * stride;
+            size_t at = i * stride, dat = i * j->dys;
             if (d->act) /* dy = ady * r'(bn(x)), first */
-                act_grad_plane(j, x + at, j->ady + ch * hw + at, dy + at, hw,
-                               mu, d->gamma[ch] * istd, d->beta[ch]);
-            plane_dy_sums(dy + at, x + at, hw, mu, &sdy, &sdev);
+                act_grad_plane(j, x + at, j->ady + ch * hw + i * j->ys,
+                               dy + dat, hw, mu, d->gamma[ch] * istd,
+                               d->beta[ch]);
+            plane_dy_sums(dy + dat, x + at, hw, mu, &sdy, &sdev);
         }
         double sdyx = sdev * istd; /* sum dy xhat */
         if (j->c->pass == ADVC_PASS_UPDATE) {
@@ -228,7 +234,7 @@ static void backward_channels(void *p, size_t lo, size_t hi, int t)
         float mdy = train ? (float)(sdy / N) : 0.0f;
         float mdyx = train ? (float)(sdyx / N) : 0.0f;
         for (int i = 0; i < n; i++)
-            bn_dx(dx + i * stride, dy + i * stride, x + i * stride, hw, mu,
+            bn_dx(dx + i * stride, dy + i * j->dys, x + i * stride, hw, mu,
                   istd, scale, mdy, mdyx, j->acc);
     }
 }
@@ -244,9 +250,10 @@ static void bn_forward(nn_node *v, const nn_ctx *c)
 {
     const bn_op *d = v->priv;
     bn_job j = { d, c, v->in[0]->y, NULL, v->y, NULL, false, { 0, 0 },
-                 NULL };
+                 NULL, v->ld, v->ld };
     if (d->act) {
         j.y = d->act->y;
+        j.ys = d->act->ld;
         j.f = nn_act_spec(d->act);
     }
     nn_parallel(c->pool, (size_t)d->c, 1, bn_grain(d, c->n),
@@ -257,9 +264,10 @@ static void bn_backward(nn_node *v, const nn_ctx *c)
 {
     const bn_op *d = v->priv;
     bn_job j = { d, c, v->in[0]->y, v->dy, NULL, NULL, false, { 0, 0 },
-                 NULL };
+                 NULL, v->ld, v->ld };
     if (d->act) {
         j.ady = d->act->dy;
+        j.ys = d->act->ld;
         j.f = nn_act_rule(d->act, c);
     }
     j.dx = nn_input_grad(v, 0, &j.acc);
@@ -284,7 +292,7 @@ static void bn_describe(const nn_node *v, char *buf, size_t size)
 
 static const nn_op bn_vt = {
     .name = "batchnorm", .forward = bn_forward, .backward = bn_backward,
-    .describe = bn_describe, .absorb = bn_absorb,
+    .describe = bn_describe, .absorb = bn_absorb, .writes_strided = true,
 };
 
 int advc_batchnorm(advc_graph *g, const char *name, int x)

@@ -2,7 +2,9 @@
  * dense connectivity).
  *   forward   y_i = [x0_i; x1_i; ...]           per sample i
  *   backward  dxj_i += dy_i[channels of xj]
- * Threads take whole samples.
+ * An input placed in the output (place.c) is already there, its gradient
+ * too: both passes skip it.  The others are copied.  Threads take whole
+ * samples.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,6 @@
 
 typedef struct {
     const nn_node *v;
-    size_t size;        /* values per output sample             */
     bool acc[CONCAT_MAX];
     float *dx[CONCAT_MAX];
 } concat_job;
@@ -25,10 +26,11 @@ static void forward_samples(void *p, size_t lo, size_t hi, int t)
     const nn_node *v = j->v;
     (void)t;
     for (size_t i = lo; i < hi; i++) {
-        float *y = v->y + i * j->size;
+        float *y = nn_y_at(v, i);
         for (int k = 0; k < v->nin; k++) {
-            size_t sk = nn_size(v->in[k]);
-            memcpy(y, v->in[k]->y + i * sk, sk * sizeof *y);
+            const nn_node *u = v->in[k];
+            size_t sk = nn_size(u);
+            if (u->place != v) memcpy(y, nn_y_at(u, i), sk * sizeof *y);
             y += sk;
         }
     }
@@ -42,15 +44,25 @@ static void backward_samples(void *p, size_t lo, size_t hi, int t)
     const nn_node *v = j->v;
     (void)t;
     for (size_t i = lo; i < hi; i++) {
-        const float *dy = v->dy + i * j->size;
+        const float *dy = nn_dy_at(v, i);
         for (int k = 0; k < v->nin; k++) {
             size_t sk = nn_size(v->in[k]);
-            float *dx = j->dx[k] + i * sk;
-            if (j->acc[k]) advc_axpy(sk, 1.0f, dy, dx);
-            else memcpy(dx, dy, sk * sizeof *dx);
+            if (j->dx[k]) { /* else placed: dy is dx */
+                float *dx = j->dx[k] + i * v->in[k]->ld;
+                if (j->acc[k]) advc_axpy(sk, 1.0f, dy, dx);
+                else memcpy(dx, dy, sk * sizeof *dx);
+            }
             dy += sk;
         }
     }
+}
+
+/* How many of v's inputs are placed in it. */
+static int placed(const nn_node *v)
+{
+    int n = 0;
+    for (int k = 0; k < v->nin; k++) n += v->in[k]->place == v;
+    return n;
 }
 
 static size_t concat_grain(const nn_node *v)
@@ -62,7 +74,7 @@ static void concat_forward(nn_node *v, const nn_ctx *c)
 {
     concat_job j;
     j.v = v;
-    j.size = nn_size(v);
+    if (placed(v) == v->nin) return; /* every input wrote its slice */
     nn_parallel(c->pool, (size_t)c->n, 1, concat_grain(v), forward_samples,
                 &j);
 }
@@ -71,21 +83,32 @@ static void concat_backward(nn_node *v, const nn_ctx *c)
 {
     concat_job j;
     j.v = v;
-    j.size = nn_size(v);
-    for (int k = 0; k < v->nin; k++) j.dx[k] = nn_input_grad(v, k, &j.acc[k]);
+    if (placed(v) == v->nin) return; /* every slice is its input's dx */
+    for (int k = 0; k < v->nin; k++)
+        j.dx[k] = v->in[k]->place == v ? NULL
+                                       : nn_input_grad(v, k, &j.acc[k]);
     nn_parallel(c->pool, (size_t)c->n, 1, concat_grain(v), backward_samples,
                 &j);
 }
 
 static void concat_describe(const nn_node *v, char *buf, size_t size)
 {
-    snprintf(buf, size, "inputs=%d", v->nin);
+    snprintf(buf, size, "inputs=%d in place=%d", v->nin, placed(v));
+}
+
+static bool concat_reads_strided(const nn_node *v)
+{
+    (void)v;
+    return true;
 }
 
 static const nn_op concat_vt = {
     .name = "concat", .forward = concat_forward, .backward = concat_backward,
-    .describe = concat_describe,
+    .describe = concat_describe, .reads_strided = concat_reads_strided,
+    .writes_strided = true,
 };
+
+bool nn_is_concat(const nn_node *v) { return v->op == &concat_vt; }
 
 int advc_concat(advc_graph *g, const int *xs, int n)
 {

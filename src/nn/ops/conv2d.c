@@ -183,6 +183,7 @@ static conv_job make_job(nn_node *v, const nn_ctx *c)
     j.d = v->priv;
     j.c = c;
     j.x = v->in[0]->y;
+    j.xld = v->in[0]->ld;
     j.shared = c->ws;
     j.cols = c->keep_saved ? v->saved : NULL; /* NULL: lower again */
     return j;
@@ -293,11 +294,19 @@ static double conv_macs(const nn_node *v)
     return (double)d->cout * d->kdim * d->ohw;
 }
 
+/* x may be a concat's slice (place.c) but for Winograd, whose input
+ * transform reads whole batches of tiles. */
+static bool conv_reads_strided(const nn_node *v)
+{
+    return ((const conv_op *)v->priv)->algo != ADVC_CONV_WINOGRAD;
+}
+
 static const nn_op conv_vt = {
     .name = "conv2d", .forward = conv_forward, .backward = conv_backward,
     .workspace = conv_workspace, .describe = conv_describe,
     .macs = conv_macs, .prepare = conv_prepare, .saved = conv_saved,
     .reach = conv_reach, .patch = conv_patch,
+    .reads_strided = conv_reads_strided,
     .patch_floats = conv_patch_floats, .hold = conv_sparse_hold,
 };
 

@@ -46,6 +46,9 @@ typedef struct {
     const nn_ctx *c;
     const float *x, *dy;  /* (n, cin, h, w), (n, cout, oh, ow)            */
     float *y, *dx;        /* (n, cout, oh, ow), (n, cin, h, w)            */
+    size_t xld;           /* floats from one image of x (dx) to the next:
+                             cin*h*w, or more when x is a concat's slice
+                             (place.c; not for Winograd)                 */
     bool dx_acc;          /* add to dx (another consumer wrote it first)  */
     float *shared;        /* transformed or flipped filters               */
     float *cols;          /* gemm: the forward's lowered input, kept for

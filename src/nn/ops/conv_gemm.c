@@ -190,8 +190,8 @@ static void forward_chunks(void *p, size_t lo, size_t hi, int t)
         if (acc)
             for (int o = 0; o < d->cout; o++)
                 fill_bias(y0 + (size_t)o * ohw, (size_t)ohw, d->b[o]);
-        gemm_cols(j, low, &d->geom, j->x + i0 * in_floats(d), in_floats(d),
-                  m, d->cout, d->w, d->kdim, acc, C, col);
+        gemm_cols(j, low, &d->geom, j->x + i0 * j->xld, j->xld, m, d->cout,
+                  d->w, d->kdim, acc, C, col);
         if (q == 1) continue;
         for (int k = 0; k < m; k++) /* y_i[o] = Y_c[o, k-th block] + b[o] */
             for (int o = 0; o < d->cout; o++) {
@@ -224,7 +224,7 @@ static void weight_chunk(const conv_job *j, size_t ch, float *part,
     int m;
     conv_chunk_images(j, d->q, ch, &i0, &m);
     int ld = m * d->ohw;
-    const float *x0 = j->x + i0 * in_floats(d);
+    const float *x0 = j->x + i0 * j->xld;
     const float *A = j->dy + i0 * out_floats(d); /* (cout, ld) */
     float *buf, *col = chunk_cols(j, i0, t, &buf);
     if (d->q > 1) {
@@ -235,7 +235,7 @@ static void weight_chunk(const conv_job *j, size_t ch, float *part,
     if (!(d->pointwise && d->q == 1)) {
         if (!j->cols) /* else the forward's is there */
             for (int k = 0; k < m; k++)
-                advc_im2col_ld(&d->geom, x0 + k * in_floats(d),
+                advc_im2col_ld(&d->geom, x0 + k * j->xld,
                                col + (size_t)k * d->ohw, (size_t)ld);
         B = col;
     }
@@ -289,7 +289,7 @@ static void flip_chunks(void *p, size_t lo, size_t hi, int t)
         int m;
         conv_chunk_images(j, d->qb, ch, &i0, &m);
         const float *dy0 = j->dy + i0 * out_floats(d);
-        float *dx0 = j->dx + i0 * in_floats(d);
+        float *dx0 = j->dx + i0 * j->xld;
         int cols = m * hw;
         bool direct = d->qb == 1;
         float *C = direct ? dx0 : outs;
@@ -299,7 +299,7 @@ static void flip_chunks(void *p, size_t lo, size_t hi, int t)
         if (direct) continue;
         for (int k = 0; k < m; k++)
             for (int ci = 0; ci < cin; ci++)
-                conv_copy(dx0 + k * in_floats(d) + (size_t)ci * hw,
+                conv_copy(dx0 + k * j->xld + (size_t)ci * hw,
                           C + (size_t)ci * cols + (size_t)k * hw, (size_t)hw,
                           j->dx_acc);
     }
@@ -320,7 +320,7 @@ static void col2im_images(const conv_job *j, size_t i0, int m, int t)
     advc_sgemm(j->gemm_pool, ADVC_TRANS, ADVC_NOTRANS, d->kdim, ld, d->cout,
                d->w, d->kdim, dyc, ld, false, dcol, ld);
     for (int k = 0; k < m; k++) {
-        float *dxi = j->dx + (i0 + (size_t)k) * in_floats(d);
+        float *dxi = j->dx + (i0 + (size_t)k) * j->xld;
         if (!j->dx_acc) conv_zero(dxi, in_floats(d));
         advc_col2im_ld(&d->geom, dcol + (size_t)k * d->ohw, (size_t)ld, dxi);
     }

@@ -132,7 +132,7 @@ bool conv_sparse_forward_ok(const conv_job *j, size_t i0, int m, int t)
     size_t in = (size_t)d->geom.c * d->hw, cap = fwd_values(d);
     fwd_scratch s = fwd_buf(j, t);
     for (int k = 0; k < m; k++)
-        if (advc_values(in, j->x + (i0 + (size_t)k) * in, cap, s.pos,
+        if (advc_values(in, j->x + (i0 + (size_t)k) * j->xld, cap, s.pos,
                         s.v) > cap)
             return false;
     return true;
@@ -200,7 +200,7 @@ void conv_sparse_forward(const conv_job *j, size_t i, int t)
     fwd_scratch s = fwd_buf(j, t);
     int *ptr = s.ptr, *idx = s.idx;
     float *val = s.val, *out = s.out;
-    const float *x = j->x + i * (size_t)d->geom.c * d->hw;
+    const float *x = j->x + i * j->xld;
     float *y = j->y + i * (size_t)d->cout * ohw;
     forward_csr(d, x, &s);
     bool bias_first = d->q == 1 && d->b;
@@ -300,7 +300,7 @@ bool conv_sparse_input_grad(const conv_job *j, size_t i, int t)
         last = p0;
     }
     size_t pw = (size_t)g->w + 2 * g->pad, ph = (size_t)g->h + 2 * g->pad;
-    float *dx = j->dx + i * (size_t)g->c * d->hw;
+    float *dx = j->dx + i * j->xld;
     for (int c = 0; c < g->c; c++)
         for (int y = 0; y < g->h; y++)
             conv_copy(dx + ((size_t)c * g->h + y) * g->w,
