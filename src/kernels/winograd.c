@@ -73,6 +73,13 @@ enum {
                             shifted de-interleave reads past the end    */
 };
 
+/* p[0 .. n) = 0: a loop (not an initializer, which GCC makes a memset
+ * call on every transform call; see the pragma above) */
+static void zero(float *p, int n)
+{
+    for (int i = 0; i < n; i++) p[i] = 0.0f;
+}
+
 int advc_wino_tiles(const advc_conv_geom *g)
 {
     return ((g->oh + M - 1) / M) * ((g->ow + M - 1) / M);
@@ -403,8 +410,10 @@ void advc_wino_input(const advc_conv_geom *g, const float *x, size_t t0,
                      int nt, float *V, int ldv)
 {
     /* zeroed once: lanes past a short block compute on these, unstored */
-    float strip[A * SW] = { 0 }, side[2 * A * L] = { 0 };
-    float t[A * SW] = { 0 }, v[P * L];
+    float strip[A * SW], side[2 * A * L], t[A * SW], v[P * L];
+    zero(strip, A * SW);
+    zero(side, 2 * A * L);
+    zero(t, A * SW);
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)g->c * ldv, end = t0 + (size_t)nt;
     const float *x_end = x + images_end(g, t0, nt) * g->c * g->h * g->w;
@@ -468,7 +477,8 @@ void advc_wino_output(const advc_conv_geom *g, int cout, const float *Mt,
                       int ldm, size_t t0, int nt, const float *bias,
                       bool accumulate, float *y)
 {
-    float m[P * L], q[A * SW] = { 0 }, strip[M * SW];
+    float m[P * L], q[A * SW], strip[M * SW];
+    zero(q, A * SW);
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)cout * ldm, end = t0 + (size_t)nt;
     const float *y_end = y + images_end(g, t0, nt) * cout * g->oh * g->ow;
@@ -514,7 +524,9 @@ void advc_wino_output_adjoint(const advc_conv_geom *g, int cout,
                               const float *dy, size_t t0, int nt, float *D,
                               int ldd)
 {
-    float strip[M * SW] = { 0 }, q[A * SW] = { 0 }, v[P * L];
+    float strip[M * SW], q[A * SW], v[P * L];
+    zero(strip, M * SW);
+    zero(q, A * SW);
     tile_block blk[MAX_BLOCKS];
     size_t plane = (size_t)cout * ldd, ohw = (size_t)g->oh * g->ow;
     size_t end = t0 + (size_t)nt;
