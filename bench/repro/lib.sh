@@ -402,14 +402,14 @@ paper_end() {
         echo "- **Date:** $(date -u '+%Y-%m-%d %H:%M UTC'); wall time" \
             "of this run $((secs / 60)) min $((secs % 60)) s; the runs that" \
             "made the models and evaluations it shows took $(made_time)" \
-            "(those found in build/repro/$PAPER are reused, not redone)."
+            "(those found in $WORK are reused, not redone)."
         [ -z "${RUN_NOTE:-}" ] || echo "- **How this run was made:** $RUN_NOTE"
         echo "- **Raw numbers:** [$PAPER.csv]($PAPER.csv)."
         cat "$WORK/rows.md"
         echo
         echo "## Commands"
         echo
-        echo "Every command this run executed, in order (\`build/repro/$PAPER/\`" \
+        echo "Every command this run executed, in order (\`$WORK/\`" \
             "holds the models and logs):"
         echo
         echo '```'

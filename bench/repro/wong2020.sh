@@ -68,10 +68,10 @@ claim "single-step training can overfit catastrophically" "yes (with larger step
     "$cos of $n seeds" "$( [ $cos -gt 0 ] && echo reproduced || echo 'not reproduced')" \
     "at the published step of 1.25 eps, $cos of $n seeds collapsed (the guard saw robustness fall, it never rose, or PGD-50x10 leaves under 20%)."
 # Side by side with PGD-AT (madry2018.sh), when it has run.
-mc=build/repro/madry2018/summary.txt
+mc=${REPRO_WORK:-build/repro}/madry2018/summary.txt
 if [ -f "$mc" ]; then
     section_plain "Side by side with PGD-AT (madry2018)" \
-        "From build/repro/madry2018/summary.txt (same evaluation on its own test images; see madry2018.md)."
+        "From $mc (same evaluation on its own test images; see madry2018.md)."
     printf '| recipe | model | clean | PGD-50x10 | %s | collapsed | train per run (s) |\n|---|---|---|---|---|---|---|\n| fgsm-rs | cnn-small | %s | %s | %s | %d of %d | %s |\n' \
         "$AA" "$(stats $cl)" "$(stats $pg)" "$(stats $aas)" $cos $n \
         "$(mean $ts)" >>"$WORK/rows.md"
