@@ -85,11 +85,11 @@ suffixed() { if [ "$2" = self ]; then echo "$1"; else echo "$1$2"; fi; }
 
 # keep OUT SUFFIXES: copies OUT's small files to its record.
 keep() {
-    r=$(record_of "$1")
-    mkdir -p "$(dirname "$r")"
-    for x in $2; do
-        f=$(suffixed "$1" $x)
-        [ ! -f "$f" ] || cp "$f" "$(suffixed "$r" $x)"
+    kp_rec=$(record_of "$1")
+    mkdir -p "$(dirname "$kp_rec")"
+    for kp_x in $2; do
+        kp_file=$(suffixed "$1" $kp_x)
+        [ ! -f "$kp_file" ] || cp "$kp_file" "$(suffixed "$kp_rec" $kp_x)"
     done
 }
 
@@ -118,30 +118,35 @@ made_by() {
         "$(date -u '+%Y-%m-%d %H:%M UTC')"
 }
 
+# Variables: sh has no locals, so the functions a paper script calls
+# directly name theirs with a prefix (tr_, ej_, es_, kp_, nm): a script's
+# own loop variable (goodfellow2015.sh's m) must survive a call.  The ones
+# called in $(...) run in a subshell and may use plain names.
+
 # train OUT ARGS...: advc train with the common flags; skips the run when
 # OUT exists already and its log shows it finished (resume a stopped
 # script by running it again), or when its record holds the same ARGS
 # (then OUT itself is made only if a later command needs it: need_model).
 train() {
-    out=$1
+    tr_out=$1
     shift
-    if [ -f "$out.done" ] && { [ -f "$out" ] || [ -f "$out.args" ]; }; then
-        echo "$ADVC train --threads $THREADS --out $out --log $out.csv $*" \
+    if [ -f "$tr_out.done" ] && { [ -f "$tr_out" ] || [ -f "$tr_out.args" ]; }; then
+        echo "$ADVC train --threads $THREADS --out $tr_out --log $tr_out.csv $*" \
             "   # reused" >>"$WORK/commands.txt"
         return 0
     fi
-    if [ "$(from_record "$out" "$RUN_FILES" --threads "$THREADS" "$@")" = yes ]; then
-        echo "$ADVC train --threads $THREADS --out $out --log $out.csv $*" \
-            "   # from its record ($(cat "$out.made"))" >>"$WORK/commands.txt"
+    if [ "$(from_record "$tr_out" "$RUN_FILES" --threads "$THREADS" "$@")" = yes ]; then
+        echo "$ADVC train --threads $THREADS --out $tr_out --log $tr_out.csv $*" \
+            "   # from its record ($(cat "$tr_out.made"))" >>"$WORK/commands.txt"
         return 0
     fi
-    t0=$(date +%s)
-    run "$ADVC" train --threads "$THREADS" --out "$out" --log "$out.csv" "$@" \
-        2>"$out.err" || { tail -n 3 "$out.err" >&2; return 1; }
-    echo $(($(date +%s) - t0)) >"$out.done"
-    echo "--threads $THREADS $*" >"$out.args"
-    made_by >"$out.made"
-    keep "$out" "$RUN_FILES"
+    tr_t0=$(date +%s)
+    run "$ADVC" train --threads "$THREADS" --out "$tr_out" --log "$tr_out.csv" "$@" \
+        2>"$tr_out.err" || { tail -n 3 "$tr_out.err" >&2; return 1; }
+    echo $(($(date +%s) - tr_t0)) >"$tr_out.done"
+    echo "--threads $THREADS $*" >"$tr_out.args"
+    made_by >"$tr_out.made"
+    keep "$tr_out" "$RUN_FILES"
 }
 
 # log_no_seconds LOG.csv: a training log without its seconds column.
@@ -154,14 +159,14 @@ log_no_seconds() {
 # from its record is retrained with the recorded arguments, and its new
 # log must match the record's in every column but the seconds.
 need_model() {
-    m=$1
-    [ ! -f "$m" ] || return 0
-    [ -f "$m.args" ] || { echo "repro: $m is missing and has no record" >&2; return 1; }
-    echo "repro: retraining $m from its record" >&2
-    run "$ADVC" train --out "$m" --log "$m.retrain.csv" $(cat "$m.args") \
-        2>"$m.retrain.err" || { tail -n 3 "$m.retrain.err" >&2; return 1; }
-    if [ "$(log_no_seconds "$m.csv")" != "$(log_no_seconds "$m.retrain.csv")" ]; then
-        echo "repro: $m retrained from its record does not match it (see $m.retrain.csv); delete its record to redo its runs" >&2
+    nm=$1
+    [ ! -f "$nm" ] || return 0
+    [ -f "$nm.args" ] || { echo "repro: $nm is missing and has no record" >&2; return 1; }
+    echo "repro: retraining $nm from its record" >&2
+    run "$ADVC" train --out "$nm" --log "$nm.retrain.csv" $(cat "$nm.args") \
+        2>"$nm.retrain.err" || { tail -n 3 "$nm.retrain.err" >&2; return 1; }
+    if [ "$(log_no_seconds "$nm.csv")" != "$(log_no_seconds "$nm.retrain.csv")" ]; then
+        echo "repro: $nm retrained from its record does not match it (see $nm.retrain.csv); delete its record to redo its runs" >&2
         return 1
     fi
 }
@@ -172,7 +177,7 @@ need_models() {
     while [ $# -gt 1 ]; do
         case $1 in
         --model | --transfer-from)
-            for f in $(echo "$2" | tr ',' ' '); do need_model "$f" || return 1; done ;;
+            for nm_f in $(echo "$2" | tr ',' ' '); do need_model "$nm_f" || return 1; done ;;
         esac
         shift
     done
@@ -194,21 +199,21 @@ epoch_seconds() {
 # evaljson OUT.json ARGS...: advc eval --json, cached like train (in
 # $WORK, else in its record).
 evaljson() {
-    out=$1
+    ej_out=$1
     shift
-    if [ -s "$out" ] || [ "$(from_record "$out" "$EVAL_FILES" --threads "$THREADS" "$@")" = yes ]; then
+    if [ -s "$ej_out" ] || [ "$(from_record "$ej_out" "$EVAL_FILES" --threads "$THREADS" "$@")" = yes ]; then
         echo "$ADVC eval --threads $THREADS --json $*   # reused" \
             >>"$WORK/commands.txt"
         return 0
     fi
     need_models "$@" || return 1
-    t0=$(date +%s)
-    run "$ADVC" eval --threads "$THREADS" --json "$@" >"$out.tmp" 2>"$out.err" &&
-        mv "$out.tmp" "$out" || { tail -n 3 "$out.err" >&2; return 1; }
-    echo $(($(date +%s) - t0)) >"$out.secs"
-    echo "--threads $THREADS $*" >"$out.args"
-    made_by >"$out.made"
-    keep "$out" "$EVAL_FILES"
+    ej_t0=$(date +%s)
+    run "$ADVC" eval --threads "$THREADS" --json "$@" >"$ej_out.tmp" 2>"$ej_out.err" &&
+        mv "$ej_out.tmp" "$ej_out" || { tail -n 3 "$ej_out.err" >&2; return 1; }
+    echo $(($(date +%s) - ej_t0)) >"$ej_out.secs"
+    echo "--threads $THREADS $*" >"$ej_out.args"
+    made_by >"$ej_out.made"
+    keep "$ej_out" "$EVAL_FILES"
 }
 
 # evalshards OUT.json TOTAL SIZE ARGS...: evaljson over the first TOTAL
@@ -221,7 +226,7 @@ evaljson() {
 # fooled_conf is left out, and each shard's masking-check lines are kept
 # as they are.
 evalshards() {
-    # (es_ names: sh has no locals, and evaljson sets out, t0, f, r, x.)
+    # (es_ names: sh has no locals; see the note above train.)
     es_out=$1 es_total=$2 es_size=$3
     shift 3
     es_files=""
