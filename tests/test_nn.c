@@ -2,6 +2,7 @@
  * are in test_nn_grad.c): ATTACK vs UPDATE passes, backward-activation
  * overrides, seeded init, recompiling, partial batches, builder errors,
  * thread-count independence, the tensor table and describe. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,6 +603,48 @@ static void describe_append(const char *line, void *ctx)
 
 /* Batch norm + act and add + act fused give the same bits as apart, with
  * the forward's derivative and with an overridden backward rule. */
+/* An exit that is also a concat input stays where it is (its logits are
+ * read as contiguous rows), while the concat's other input is placed;
+ * logits and input gradient equal those with fusion off, bit for bit. */
+START_TEST(test_concat_exit_not_placed)
+{
+    float out[2][2 * 4 * 2 + 2 * 4];
+    for (int fused = 0; fused <= 1; fused++) {
+        advc_graph *g = advc_graph_new((advc_shape){ 4, 1, 1 });
+        advc_act_spec silu = { ADVC_ACT_SILU, 0.0f };
+        advc_act_spec tanh_ = { ADVC_ACT_TANH, 0.0f };
+        int a = advc_activation(g, 0, silu);
+        int b = advc_activation(g, 0, tanh_);
+        int xs[2] = { a, b };
+        int d = advc_dense(g, "fc", advc_concat(g, xs, 2), 4, true);
+        advc_graph_add_exit(g, a, 1.0f);
+        advc_graph_add_exit(g, d, 1.0f);
+        advc_graph_set_fusion(g, fused);
+        ck_assert(advc_graph_compile(g, 2, NULL) == ADVC_OK);
+        advc_graph_init_params(g, 7);
+        char buf[4096] = "";
+        advc_graph_describe(g, describe_append, buf);
+        ck_assert_msg(strstr(buf, fused ? "in place=1" : "in place=0"), "%s",
+                      buf);
+        float x[8];
+        tu_fill(x, 8, -1.0f, 1.0f, 8);
+        advc_graph_forward(g, x, 2, ADVC_MODE_TRAIN);
+        for (int e = 0; e < 2; e++) {
+            memcpy(out[fused] + e * 8, advc_graph_logits(g, e), 8 * 4);
+            tu_fill(advc_graph_dlogits(g, e), 8, -1.0f, 1.0f, 9 + e);
+        }
+        for (int q = 0; q < 8; q++) /* exit 0 is silu(x) itself */
+            ck_assert(fabsf(out[fused][q] - x[q] / (1.0f + expf(-x[q]))) <
+                      1e-6f);
+        advc_graph_zero_grads(g);
+        advc_graph_backward(g, ADVC_PASS_UPDATE);
+        memcpy(out[fused] + 16, advc_graph_input_grad(g), 8 * 4);
+        advc_graph_free(g);
+    }
+    ck_assert(memcmp(out[0], out[1], sizeof out[0]) == 0);
+}
+END_TEST
+
 START_TEST(test_fusion_bitwise)
 {
     size_t cap = 1 << 16;
@@ -721,6 +764,7 @@ Suite *advc_suite_nn(void)
     tcase_add_test(tc, test_forward_for_attack_bitwise);
     tcase_add_test(tc, test_keep_rows_bitwise);
     tcase_add_test(tc, test_fusion_bitwise);
+    tcase_add_test(tc, test_concat_exit_not_placed);
     tcase_add_test(tc, test_dropout_mask);
     tcase_add_test(tc, test_tensor_table);
     suite_add_tcase(s, tc);

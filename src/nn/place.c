@@ -28,10 +28,12 @@
 #include "graph_internal.h"
 
 /* For each node, the first and last build index of its consumers
- * (exits count as consumers after every node: their dL/dy is written
- * first), and how often it is consumed. */
+ * (an exit counts as a consumer after every node: its dL/dy is written
+ * first), and whether it is an exit (its logits and dL/dlogits are read
+ * and written as contiguous rows: never placed). */
 typedef struct {
-    int first, last, uses;
+    int first, last;
+    bool exit;
 } uses_t;
 
 static uses_t *count_uses(nn_node *const *nodes, int nn, const int *exits,
@@ -39,20 +41,19 @@ static uses_t *count_uses(nn_node *const *nodes, int nn, const int *exits,
 {
     uses_t *u = malloc((size_t)nn * sizeof *u);
     if (!u) return NULL;
-    for (int i = 0; i < nn; i++) u[i] = (uses_t){ nn + 1, -1, 0 };
+    for (int i = 0; i < nn; i++) u[i] = (uses_t){ nn + 1, -1, false };
     for (int i = 0; i < nn; i++) {
         const nn_node *v = nodes[i];
         for (int k = 0; k < v->nin; k++) {
             uses_t *x = &u[v->in[k]->id];
             if (i < x->first) x->first = i;
             if (i > x->last) x->last = i;
-            x->uses++;
         }
     }
     for (int e = 0; e < nexits; e++) {
         uses_t *x = &u[exits[e]];
         x->last = nn;
-        x->uses += 2; /* never placed */
+        x->exit = true;
     }
     return u;
 }
@@ -69,8 +70,8 @@ static bool placeable(nn_node *const *nodes, const uses_t *use,
                       const nn_node *c, int k)
 {
     const nn_node *u = c->in[k];
-    if (u->id == 0 || u->alias || u->place || u->no_y || u->no_dy ||
-        !writer(u)->op->writes_strided)
+    if (u->id == 0 || use[u->id].exit || u->alias || u->place || u->no_y ||
+        u->no_dy || !writer(u)->op->writes_strided)
         return false;
     for (int j = 0; j < c->nin; j++)
         if (j != k && c->in[j] == u) return false;
