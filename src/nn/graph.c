@@ -460,48 +460,41 @@ static advc_status alloc_params(advc_graph *g)
     return ADVC_OK;
 }
 
+/* Who reads each node (nn_use), counted once per compile for the two
+ * rewrites below; NULL after recording an error. */
+static nn_use *count_uses(const advc_graph *g)
+{
+    nn_use *use = malloc((size_t)g->nnodes * sizeof *use);
+    if (!use) {
+        advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a graph");
+        return NULL;
+    }
+    for (int i = 0; i < g->nnodes; i++)
+        use[i] = (nn_use){ 0, g->nnodes, -1, NULL, false };
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            nn_use *u = &use[g->nodes[i]->in[k]->id];
+            u->uses++;
+            if (i < u->first) u->first = i;
+            u->last = i;
+            u->user = g->nodes[i];
+        }
+    for (int e = 0; e < g->nexits; e++) use[g->exits[e].node].exit = true;
+    return use;
+}
+
 /* Lets each op that can (nn_op.absorb) apply the activation that is its
  * only consumer in its own pass; undoes it where the graph no longer
  * allows it (fusion off). */
-static advc_status fuse_activations(advc_graph *g)
+static void fuse_activations(advc_graph *g, const nn_use *use)
 {
-    size_t nn = (unsigned)g->nnodes;
-    int *uses = calloc(nn, sizeof *uses);
-    nn_node **user = calloc(nn, sizeof *user);
-    if (!uses || !user) {
-        free(uses), free(user);
-        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
-                              "graph");
-    }
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++) {
-            int u = g->nodes[i]->in[k]->id;
-            uses[u]++;
-            user[u] = g->nodes[i];
-        }
-    for (int e = 0; e < g->nexits; e++) uses[g->exits[e].node] += 2;
     for (int i = 0; i < g->nnodes; i++) {
         nn_node *v = g->nodes[i];
         if (!v->op->absorb) continue;
-        bool fuse = !g->no_fusion && uses[i] == 1 && nn_is_act(user[i]);
-        v->op->absorb(v, fuse ? user[i] : NULL);
+        bool fuse = !g->no_fusion && use[i].uses == 1 && !use[i].exit &&
+                    nn_is_act(use[i].user);
+        v->op->absorb(v, fuse ? use[i].user : NULL);
     }
-    free(uses), free(user);
-    return ADVC_OK;
-}
-
-/* Concat inputs written in place (place.c), when fusion is on. */
-static advc_status place_concat_inputs(advc_graph *g)
-{
-    int *exits = malloc(((size_t)g->nexits + 1) * sizeof *exits);
-    if (!exits)
-        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
-                              "graph");
-    for (int e = 0; e < g->nexits; e++) exits[e] = g->exits[e].node;
-    advc_status s = nn_place_concat_inputs(g->nodes, g->nnodes, exits,
-                                           g->nexits, !g->no_fusion);
-    free(exits);
-    return s;
 }
 
 /* Sizes of the run buffers for one batch, floats except aux (bytes). */
@@ -621,8 +614,13 @@ advc_status advc_graph_compile(advc_graph *g, int batch, advc_pool *pool)
     for (int i = 0; i < g->nnodes; i++)
         if (g->nodes[i]->op->prepare)
             g->nodes[i]->op->prepare(g->nodes[i], g);
-    if (fuse_activations(g) != ADVC_OK) return advc_last_status();
-    if (place_concat_inputs(g) != ADVC_OK) return advc_last_status();
+    /* The rewrites fusion allows: activations into their producers,
+     * concat inputs into the concat's output (place.c). */
+    nn_use *use = count_uses(g);
+    if (!use) return advc_last_status();
+    fuse_activations(g, use);
+    nn_place_concat_inputs(g->nodes, g->nnodes, use, !g->no_fusion);
+    free(use);
 
     /* Size, allocate once, point. */
     run_sizes z = size_run_buffers(g, batch, T);

@@ -240,15 +240,26 @@ advc_act_spec nn_act_rule(const nn_node *v, const nn_ctx *c);
 
 /* ---- concatenation in place (place.c) ------------------------------------ */
 
+/* Who reads a node, counted by the graph at compile (graph.c). */
+typedef struct {
+    int uses;               /* reads by nodes (an input listed twice: 2)  */
+    int first, last;        /* build index of the first and last reader
+                               (first > last: none)                       */
+    nn_node *user;          /* the last reader                            */
+    bool exit;              /* an exit: its logits and dL/dlogits are
+                               read and written as contiguous rows        */
+} nn_use;
+
 /* True if v is a concat node. */
 bool nn_is_concat(const nn_node *v);
-/* At compile, after fusion, for the graph's nodes[0 .. nn) and exit
- * nodes: places every input of a concat that can be placed (place.c says
- * when) in its slice of the concat's output, so its producer writes there
- * and the concat copies nothing for it (on false: none).  Sets every
- * node's place, at and ld (ld final after nn_point_placed). */
-advc_status nn_place_concat_inputs(nn_node *const *nodes, int nn,
-                                   const int *exits, int nexits, bool on);
+/* At compile, after fusion, for the graph's nodes[0 .. nn) and their
+ * readers use[0 .. nn): places every input of a concat that can be
+ * placed (place.c says when) in its slice of the concat's output, so its
+ * producer writes there and the concat copies nothing for it (on false:
+ * none).  Sets every node's place, at and ld (ld final after
+ * nn_point_placed). */
+void nn_place_concat_inputs(nn_node *const *nodes, int nn, const nn_use *use,
+                            bool on);
 /* Points the placed nodes' y and dy into their concats' buffers (after
  * the graph pointed the others). */
 void nn_point_placed(nn_node *const *nodes, int nn);

@@ -24,39 +24,7 @@
  * of dL/du there.  So u's slice is live (nn_grad_live) when u has been
  * written directly or c is live, following the chain of places.
  */
-#include <stdlib.h>
 #include "graph_internal.h"
-
-/* For each node, the first and last build index of its consumers
- * (an exit counts as a consumer after every node: its dL/dy is written
- * first), and whether it is an exit (its logits and dL/dlogits are read
- * and written as contiguous rows: never placed). */
-typedef struct {
-    int first, last;
-    bool exit;
-} uses_t;
-
-static uses_t *count_uses(nn_node *const *nodes, int nn, const int *exits,
-                          int nexits)
-{
-    uses_t *u = malloc((size_t)nn * sizeof *u);
-    if (!u) return NULL;
-    for (int i = 0; i < nn; i++) u[i] = (uses_t){ nn + 1, -1, false };
-    for (int i = 0; i < nn; i++) {
-        const nn_node *v = nodes[i];
-        for (int k = 0; k < v->nin; k++) {
-            uses_t *x = &u[v->in[k]->id];
-            if (i < x->first) x->first = i;
-            if (i > x->last) x->last = i;
-        }
-    }
-    for (int e = 0; e < nexits; e++) {
-        uses_t *x = &u[exits[e]];
-        x->last = nn;
-        x->exit = true;
-    }
-    return u;
-}
 
 /* The node whose op writes v's y: v, or the op an activation is fused
  * into. */
@@ -66,7 +34,7 @@ static const nn_node *writer(const nn_node *v)
 }
 
 /* Whether input k of concat c can be placed there (the rules above). */
-static bool placeable(nn_node *const *nodes, const uses_t *use,
+static bool placeable(nn_node *const *nodes, const nn_use *use,
                       const nn_node *c, int k)
 {
     const nn_node *u = c->in[k];
@@ -87,8 +55,8 @@ static bool placeable(nn_node *const *nodes, const uses_t *use,
     return true;
 }
 
-advc_status nn_place_concat_inputs(nn_node *const *nodes, int nn,
-                                   const int *exits, int nexits, bool on)
+void nn_place_concat_inputs(nn_node *const *nodes, int nn, const nn_use *use,
+                            bool on)
 {
     for (int i = 0; i < nn; i++) {
         nn_node *v = nodes[i];
@@ -96,12 +64,7 @@ advc_status nn_place_concat_inputs(nn_node *const *nodes, int nn,
         v->at = 0;
         v->ld = nn_size(v);
     }
-    if (!on) return ADVC_OK;
-    uses_t *use = count_uses(nodes, nn, exits, nexits);
-    if (!use)
-        return advc_set_error(ADVC_ERR_NOMEM, "out of memory compiling a "
-                              "graph");
-    for (int i = 0; i < nn; i++) {
+    for (int i = 0; on && i < nn; i++) {
         nn_node *c = nodes[i];
         if (!nn_is_concat(c)) continue;
         size_t at = 0;
@@ -113,8 +76,6 @@ advc_status nn_place_concat_inputs(nn_node *const *nodes, int nn,
             at += nn_size(c->in[k]);
         }
     }
-    free(use);
-    return ADVC_OK;
 }
 
 void nn_point_placed(nn_node *const *nodes, int nn)
