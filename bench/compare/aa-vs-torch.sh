@@ -21,7 +21,9 @@
 # `flock /work/cpu.lock` on a shared machine.  BUILD=dir uses another
 # build folder.  FIRST=I takes test images I to I+N-1 instead (a shard of
 # a measurement too long for one sitting: both sides' times add up over
-# shards).  Needs Debian's python3-torch (benchmark side only).
+# shards).  TOGETHER=1 (with THREADS=1) runs the two sides at the same
+# time, each pinned to its own CPU (see below).  Needs Debian's
+# python3-torch (benchmark side only).
 set -eu
 cd "$(dirname "$0")/../.."
 if [ $# -lt 3 ]; then
@@ -70,34 +72,67 @@ jfield() {
         sed -n "s/.*\"$3\":\([-0-9.e]*\).*/\1/p"
 }
 
+# run_advc T SEED: advc's side, its key=value line to $tmp/advc.line.
+run_advc() {
+    start=$(date +%s.%N)
+    $PIN_ADVC "$ADVC" eval --model "$model" --data "$data" --attack aa \
+        --eps "$eps" --first "$FIRST" --limit "$n" --threads "$1" \
+        --seed "$2" --json --no-checks > "$tmp/advc.json" || return 1
+    end=$(date +%s.%N)
+    line="side=advc first=$FIRST n=$n eps=$eps threads=$1 seed=$2"
+    line="$line clean_acc=$(grep '"exit":"final","n"' "$tmp/advc.json" |
+        sed -n 's/.*"clean_acc":\([0-9.]*\).*/\1/p')"
+    secs=0
+    for a in apgd-ce apgd-t fab-t square; do
+        line="$line after_$a=$(jfield "$tmp/advc.json" $a robust_acc)"
+        secs=$(echo "$secs $(jfield "$tmp/advc.json" $a seconds)" |
+            awk '{printf "%.1f", $1 + $2}')
+    done
+    line="$line robust_acc=$(jfield "$tmp/advc.json" aa robust_acc)"
+    echo "$line seconds=$secs process_s=$(echo "$start $end" |
+        awk '{printf "%.1f", $2 - $1}')" > "$tmp/advc.line"
+}
+
+# run_ref T SEED: the reference's side, its key=value line to $tmp/ref.line
+# (the reference's seed is advc's - 1: both default to their first).
+run_ref() {
+    start=$(date +%s.%N)
+    tl=$(torch_env "$1" $PIN_REF "$PY" bench/compare/aa_torch.py \
+        --autoattack "$ref" --npz "$tmp/m.npz" --spec "$spec" --act "$act" \
+        --data "$data" --first "$FIRST" --n "$n" --eps "$eps" \
+        --threads "$1" --seed $(($2 - 1))) || return 1
+    end=$(date +%s.%N)
+    echo "$tl process_s=$(echo "$start $end" |
+        awk '{printf "%.1f", $2 - $1}')" > "$tmp/ref.line"
+}
+
+# TOGETHER=1 (one thread only): both sides at once, advc pinned to CPU 1
+# and the reference to CPU 0 (taskset), so that a long one-thread
+# measurement takes the reference's time instead of the sum of both.  Each
+# side then shares the last-level cache and memory with the other for as
+# long as both run; bench/RESULTS.md measures what that changes.
+PIN_ADVC="" PIN_REF=""
+if [ "${TOGETHER:-0}" = 1 ]; then
+    [ "$THREADS" = 1 ] || { echo "aa-vs-torch: TOGETHER=1 needs THREADS=1" >&2; exit 2; }
+    [ "$(nproc)" -ge 2 ] || { echo "aa-vs-torch: TOGETHER=1 needs two CPUs" >&2; exit 2; }
+    PIN_ADVC="taskset -c 1" PIN_REF="taskset -c 0"
+    echo "together: advc on CPU 1, the reference on CPU 0, at the same time"
+fi
+
 for t in $THREADS; do
     for seed in $SEEDS; do
-        start=$(date +%s.%N)
-        "$ADVC" eval --model "$model" --data "$data" --attack aa --eps "$eps" \
-            --first "$FIRST" --limit "$n" --threads "$t" --seed "$seed" \
-            --json --no-checks \
-            > "$tmp/advc.json"
-        end=$(date +%s.%N)
-        line="side=advc first=$FIRST n=$n eps=$eps threads=$t seed=$seed"
-        line="$line clean_acc=$(grep '"exit":"final","n"' "$tmp/advc.json" |
-            sed -n 's/.*"clean_acc":\([0-9.]*\).*/\1/p')"
-        secs=0
-        for a in apgd-ce apgd-t fab-t square; do
-            line="$line after_$a=$(jfield "$tmp/advc.json" $a robust_acc)"
-            secs=$(echo "$secs $(jfield "$tmp/advc.json" $a seconds)" |
-                awk '{printf "%.1f", $1 + $2}')
-        done
-        line="$line robust_acc=$(jfield "$tmp/advc.json" aa robust_acc)"
-        line="$line seconds=$secs process_s=$(echo "$start $end" |
-            awk '{printf "%.1f", $2 - $1}')"
+        if [ -n "$PIN_ADVC" ]; then
+            run_advc "$t" "$seed" &
+            pid=$!
+            run_ref "$t" "$seed" || { pkill -P $pid; kill $pid 2>/dev/null; exit 1; }
+            wait $pid
+        else
+            run_advc "$t" "$seed"
+            run_ref "$t" "$seed"
+        fi
+        line=$(cat "$tmp/advc.line") tl=$(cat "$tmp/ref.line")
         echo "$line"
-        start=$(date +%s.%N)
-        tl=$(torch_env "$t" "$PY" bench/compare/aa_torch.py --autoattack "$ref" \
-            --npz "$tmp/m.npz" --spec "$spec" --act "$act" --data "$data" \
-            --first "$FIRST" --n "$n" --eps "$eps" --threads "$t" \
-            --seed $((seed - 1)))
-        end=$(date +%s.%N)
-        echo "$tl process_s=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')"
+        echo "$tl"
         cmp="compare=aa model=$model first=$FIRST n=$n threads=$t seed=$seed"
         for a in apgd-ce apgd-t fab-t square; do
             va=$(field "$line" after_$a) vt=$(field "$tl" after_$a)
