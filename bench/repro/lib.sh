@@ -93,6 +93,17 @@ keep() {
     done
 }
 
+# args_key ARGS...: a run's arguments as its .args file keeps them, the
+# work folder's path written @WORK, so that a record made in one folder
+# (REPRO_WORK) serves a run in any other.  args_expand FILE: the other way.
+args_key() {
+    echo "$*" | awk -v w="$WORK/" '{
+        while ((i = index($0, w)) > 0)
+            $0 = substr($0, 1, i - 1) "@WORK/" substr($0, i + length(w))
+        print }'
+}
+args_expand() { awk -v w="$WORK/" '{ gsub(/@WORK\//, w); print }' "$1"; }
+
 # from_record OUT SUFFIXES ARGS...: "yes" after restoring OUT's small
 # files from its record when the record was made with these very ARGS,
 # else "no".
@@ -100,7 +111,7 @@ from_record() {
     out=$1 xs=$2
     shift 2
     r=$(record_of "$out")
-    if [ -f "$r.args" ] && [ "$(cat "$r.args")" = "$*" ]; then
+    if [ -f "$r.args" ] && [ "$(cat "$r.args")" = "$(args_key "$@")" ]; then
         for x in $xs; do
             f=$(suffixed "$r" $x)
             [ ! -f "$f" ] || cp "$f" "$(suffixed "$out" $x)"
@@ -111,6 +122,28 @@ from_record() {
     fi
 }
 
+# same_args OUT ARGS...: was OUT (a model or an evaluation in $WORK) made
+# with these ARGS?  Its .args file says, written beside it when it was
+# made.
+same_args() {
+    sa_out=$1
+    shift
+    [ -f "$sa_out.args" ] && [ "$(cat "$sa_out.args")" = "$(args_key "$@")" ]
+}
+
+# forget_evals OUT DIR: deletes every evaluation under DIR (its JSON and
+# companions) whose arguments name the model OUT: they were made from an
+# earlier model of that name.
+forget_evals() {
+    for fe_a in $(find "$2" -name '*.json.args' 2>/dev/null); do
+        if model_files $(args_expand "$fe_a") | grep -qxF -- "$1"; then
+            fe_j=${fe_a%.args}
+            echo "repro: $fe_j was made from an earlier $1: made again" >&2
+            for fe_x in $EVAL_FILES; do rm -f "$(suffixed "$fe_j" $fe_x)"; done
+        fi
+    done
+}
+
 # made_by: the commit, CPU family and date a run was made with.
 made_by() {
     echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +changes)," \
@@ -119,32 +152,44 @@ made_by() {
 }
 
 # Variables: sh has no locals, so the functions a paper script calls
-# directly name theirs with a prefix (tr_, ej_, es_, kp_, nm): a script's
-# own loop variable (goodfellow2015.sh's m) must survive a call.  The ones
-# called in $(...) run in a subshell and may use plain names.
+# directly name theirs with a prefix (tr_, ej_, es_, kp_, nm, nms_, fe_,
+# sa_): a script's own loop variable (goodfellow2015.sh's m) must survive
+# a call.  The ones called in $(...) run in a subshell and may use plain
+# names.
 
 # train OUT ARGS...: advc train with the common flags; skips the run when
-# OUT exists already and its log shows it finished (resume a stopped
-# script by running it again), or when its record holds the same ARGS
-# (then OUT itself is made only if a later command needs it: need_model).
+# OUT was made already with these very ARGS and its log shows it finished
+# (resume a stopped script by running it again), or when its record holds
+# the same ARGS (then OUT itself is made only if a later command needs it:
+# need_model).  A file made with other ARGS (the other budget's model of
+# the same name, say) is made again.
 train() {
     tr_out=$1
     shift
-    if [ -f "$tr_out.done" ] && { [ -f "$tr_out" ] || [ -f "$tr_out.args" ]; }; then
+    if [ -f "$tr_out.done" ] && { [ -f "$tr_out" ] || [ -f "$tr_out.args" ]; } &&
+        same_args "$tr_out" --threads "$THREADS" "$@"; then
         echo "$ADVC train --threads $THREADS --out $tr_out --log $tr_out.csv $*" \
             "   # reused" >>"$WORK/commands.txt"
         return 0
     fi
+    # What is here of a model of this name was made with other ARGS (the
+    # other budget's, say) or did not finish: it goes, and the evaluations
+    # made from it.
+    [ ! -f "$tr_out.args" ] || forget_evals "$tr_out" "$WORK"
+    rm -f "$tr_out"
     if [ "$(from_record "$tr_out" "$RUN_FILES" --threads "$THREADS" "$@")" = yes ]; then
         echo "$ADVC train --threads $THREADS --out $tr_out --log $tr_out.csv $*" \
             "   # from its record ($(cat "$tr_out.made"))" >>"$WORK/commands.txt"
         return 0
     fi
+    # Trained anew: the recorded evaluations of an earlier model of this
+    # name (its record deleted to redo it, or made with other ARGS) go too.
+    forget_evals "$tr_out" "$RECORDS"
     tr_t0=$(date +%s)
     run "$ADVC" train --threads "$THREADS" --out "$tr_out" --log "$tr_out.csv" "$@" \
         2>"$tr_out.err" || { tail -n 3 "$tr_out.err" >&2; return 1; }
     echo $(($(date +%s) - tr_t0)) >"$tr_out.done"
-    echo "--threads $THREADS $*" >"$tr_out.args"
+    args_key --threads "$THREADS" "$@" >"$tr_out.args"
     made_by >"$tr_out.made"
     keep "$tr_out" "$RUN_FILES"
 }
@@ -163,7 +208,7 @@ need_model() {
     [ ! -f "$nm" ] || return 0
     [ -f "$nm.args" ] || { echo "repro: $nm is missing and has no record" >&2; return 1; }
     echo "repro: retraining $nm from its record" >&2
-    run "$ADVC" train --out "$nm" --log "$nm.retrain.csv" $(cat "$nm.args") \
+    run "$ADVC" train --out "$nm" --log "$nm.retrain.csv" $(args_expand "$nm.args") \
         2>"$nm.retrain.err" || { tail -n 3 "$nm.retrain.err" >&2; return 1; }
     if [ "$(log_no_seconds "$nm.csv")" != "$(log_no_seconds "$nm.retrain.csv")" ]; then
         echo "repro: $nm retrained from its record does not match it (see $nm.retrain.csv); delete its record to redo its runs" >&2
@@ -171,16 +216,20 @@ need_model() {
     fi
 }
 
-# need_models ARGS...: need_model for every file an advc command's ARGS
-# name with --model or --transfer-from (comma lists too).
-need_models() {
+# model_files ARGS...: the model files an advc command's ARGS name with
+# --model or --transfer-from (comma lists too), one a line.
+model_files() {
     while [ $# -gt 1 ]; do
         case $1 in
-        --model | --transfer-from)
-            for nm_f in $(echo "$2" | tr ',' ' '); do need_model "$nm_f" || return 1; done ;;
+        --model | --transfer-from) echo "$2" | tr ',' '\n' ;;
         esac
         shift
     done
+}
+
+# need_models ARGS...: need_model for every model file ARGS name.
+need_models() {
+    for nms_f in $(model_files "$@"); do need_model "$nms_f" || return 1; done
 }
 
 # train_seconds OUT: the wall time the training run of OUT took (from its
@@ -201,7 +250,8 @@ epoch_seconds() {
 evaljson() {
     ej_out=$1
     shift
-    if [ -s "$ej_out" ] || [ "$(from_record "$ej_out" "$EVAL_FILES" --threads "$THREADS" "$@")" = yes ]; then
+    if { [ -s "$ej_out" ] && same_args "$ej_out" --threads "$THREADS" "$@"; } ||
+        [ "$(from_record "$ej_out" "$EVAL_FILES" --threads "$THREADS" "$@")" = yes ]; then
         echo "$ADVC eval --threads $THREADS --json $*   # reused" \
             >>"$WORK/commands.txt"
         return 0
@@ -211,7 +261,7 @@ evaljson() {
     run "$ADVC" eval --threads "$THREADS" --json "$@" >"$ej_out.tmp" 2>"$ej_out.err" &&
         mv "$ej_out.tmp" "$ej_out" || { tail -n 3 "$ej_out.err" >&2; return 1; }
     echo $(($(date +%s) - ej_t0)) >"$ej_out.secs"
-    echo "--threads $THREADS $*" >"$ej_out.args"
+    args_key --threads "$THREADS" "$@" >"$ej_out.args"
     made_by >"$ej_out.made"
     keep "$ej_out" "$EVAL_FILES"
 }
