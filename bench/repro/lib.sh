@@ -96,13 +96,17 @@ keep() {
 # args_key ARGS...: a run's arguments as its .args file keeps them, the
 # work folder's path written @WORK, so that a record made in one folder
 # (REPRO_WORK) serves a run in any other.  args_expand FILE: the other way.
-args_key() {
-    echo "$*" | awk -v w="$WORK/" '{
-        while ((i = index($0, w)) > 0)
-            $0 = substr($0, 1, i - 1) "@WORK/" substr($0, i + length(w))
-        print }'
+args_key() { echo "$*" | swap_text "$WORK/" "@WORK/"; }
+args_expand() { swap_text "@WORK/" "$WORK/" <"$1"; }
+
+# swap_text FROM TO: stdin with every FROM replaced by TO (plain text, not
+# patterns: a path may hold any character).
+swap_text() {
+    awk -v a="$1" -v b="$2" '{ o = ""
+        while ((i = index($0, a)) > 0) {
+            o = o substr($0, 1, i - 1) b; $0 = substr($0, i + length(a)) }
+        print o $0 }'
 }
-args_expand() { awk -v w="$WORK/" '{ gsub(/@WORK\//, w); print }' "$1"; }
 
 # from_record OUT SUFFIXES ARGS...: "yes" after restoring OUT's small
 # files from its record when the record was made with these very ARGS,
@@ -111,7 +115,7 @@ from_record() {
     out=$1 xs=$2
     shift 2
     r=$(record_of "$out")
-    if [ -f "$r.args" ] && [ "$(cat "$r.args")" = "$(args_key "$@")" ]; then
+    if same_args "$r" "$@"; then
         for x in $xs; do
             f=$(suffixed "$r" $x)
             [ ! -f "$f" ] || cp "$f" "$(suffixed "$out" $x)"
@@ -122,9 +126,9 @@ from_record() {
     fi
 }
 
-# same_args OUT ARGS...: was OUT (a model or an evaluation in $WORK) made
-# with these ARGS?  Its .args file says, written beside it when it was
-# made.
+# same_args OUT ARGS...: was OUT (a model or an evaluation, in $WORK or
+# its record) made with these ARGS?  Its .args file says, written beside
+# it when it was made.
 same_args() {
     sa_out=$1
     shift
