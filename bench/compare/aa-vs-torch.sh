@@ -22,7 +22,8 @@
 # build folder.  FIRST=I takes test images I to I+N-1 instead (a shard of
 # a measurement too long for one sitting: both sides' times add up over
 # shards).  TOGETHER=1 (with THREADS=1) runs the two sides at the same
-# time, each pinned to its own CPU (see below).  Needs Debian's
+# time, each pinned to its own CPU; CPU=N (with THREADS=1) pins both to
+# CPU N, for two shards at once (see below).  Needs Debian's
 # python3-torch (benchmark side only).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -50,12 +51,39 @@ if [ -z "$ref" ]; then
 fi
 [ -d "$ref/autoattack" ] || { echo "aa-vs-torch: $ref has no autoattack/ package" >&2; exit 1; }
 
+# TOGETHER=1 (one thread only): both sides at once, advc pinned to CPU 1
+# and the reference to CPU 0 (taskset), so that a long one-thread
+# measurement takes the reference's time instead of the sum of both.  Each
+# side then shares the last-level cache and memory with the other for as
+# long as both run; bench/RESULTS.md measures what that changes.
+# CPU=N (one thread only): both sides back to back, pinned to CPU N.  Two
+# such runs on two shards, CPU=0 and CPU=1 at the same time, take both
+# shards in the time of one shard's two sides (TOGETHER=1: each shard in
+# the reference's time, with the advc CPU idle once advc is done), each
+# side sharing the machine with one other one-thread process, as in
+# TOGETHER=1.
+PIN_ADVC="" PIN_REF=""
+if [ -n "${CPU:-}" ]; then
+    [ "$THREADS" = 1 ] || { echo "aa-vs-torch: CPU=$CPU needs THREADS=1" >&2; exit 2; }
+    [ "${TOGETHER:-0}" = 0 ] || { echo "aa-vs-torch: CPU= and TOGETHER=1 exclude each other" >&2; exit 2; }
+    case $CPU in *[!0-9]*) CPU=x ;; esac
+    [ "$CPU" != x ] && [ "$CPU" -lt "$(nproc)" ] ||
+        { echo "aa-vs-torch: CPU must name one of CPUs 0-$(($(nproc) - 1))" >&2; exit 2; }
+    PIN_ADVC="taskset -c $CPU" PIN_REF="taskset -c $CPU"
+    echo "pinned: both sides on CPU $CPU, one after the other"
+elif [ "${TOGETHER:-0}" = 1 ]; then
+    [ "$THREADS" = 1 ] || { echo "aa-vs-torch: TOGETHER=1 needs THREADS=1" >&2; exit 2; }
+    [ "$(nproc)" -ge 2 ] || { echo "aa-vs-torch: TOGETHER=1 needs two CPUs" >&2; exit 2; }
+    PIN_ADVC="taskset -c 1" PIN_REF="taskset -c 0"
+    echo "together: advc on CPU 1, the reference on CPU 0, at the same time"
+fi
+
 make -s BUILD="$BUILD" "$ADVC" "$BUILD/advc-bench"
 # The machine, the measured FMA peak of one core and torch's BLAS.
 echo "machine cpu=\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"" \
     "family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
     "model=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
-    "$("$BUILD/advc-bench" peak --threads 1 --reps 3 | grep 'isa_width=yes' |
+    "$($PIN_ADVC "$BUILD/advc-bench" peak --threads 1 --reps 3 | grep 'isa_width=yes' |
         sed -n 's/.*\(isa=[a-z0-9]*\).*\(peak_gflops=[0-9.]*\).*/\1 \2/p')" \
     "torch=$("$PY" -c 'import torch; print(torch.__version__)') blas=$(torch_blas)" \
     "load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" date=$(date -u +%Y-%m-%dT%H:%MZ)"
@@ -106,22 +134,9 @@ run_ref() {
         awk '{printf "%.1f", $2 - $1}')" > "$tmp/ref.line"
 }
 
-# TOGETHER=1 (one thread only): both sides at once, advc pinned to CPU 1
-# and the reference to CPU 0 (taskset), so that a long one-thread
-# measurement takes the reference's time instead of the sum of both.  Each
-# side then shares the last-level cache and memory with the other for as
-# long as both run; bench/RESULTS.md measures what that changes.
-PIN_ADVC="" PIN_REF=""
-if [ "${TOGETHER:-0}" = 1 ]; then
-    [ "$THREADS" = 1 ] || { echo "aa-vs-torch: TOGETHER=1 needs THREADS=1" >&2; exit 2; }
-    [ "$(nproc)" -ge 2 ] || { echo "aa-vs-torch: TOGETHER=1 needs two CPUs" >&2; exit 2; }
-    PIN_ADVC="taskset -c 1" PIN_REF="taskset -c 0"
-    echo "together: advc on CPU 1, the reference on CPU 0, at the same time"
-fi
-
 for t in $THREADS; do
     for seed in $SEEDS; do
-        if [ -n "$PIN_ADVC" ]; then
+        if [ "${TOGETHER:-0}" = 1 ]; then
             run_advc "$t" "$seed" &
             pid=$!
             run_ref "$t" "$seed" || { pkill -P $pid; kill $pid 2>/dev/null; exit 1; }
