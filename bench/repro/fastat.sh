@@ -18,7 +18,8 @@
 #   SEEDS="1 2 3 4 5"   seeds of every arm (cnn and msdnet: the first 3
 #                       unless SEEDS_BIG is set)
 #   UNSEEN="6 7 8 9 10" seeds for the fast recipe's not-tuned-on row
-#   NEVAL=10000         test images attacked (clean accuracy: always all)
+#   NEVAL=10000         test images attacked (quick: 500; clean accuracy:
+#                       always all)
 #   VARIANTS="..."      the variants of every arm (default: per arm below)
 #   V_<arm>="...", S_<arm>="...", L_<arm>=N  one arm's variants, seeds and
 #                       cost-epoch size ('-' in the arm's name as '_', e.g.
@@ -26,7 +27,8 @@
 #   STUDY_NOTE="..."    a paragraph for the results file (how this run was
 #                       assembled, when it reuses earlier runs)
 #   AA_VARIANTS="..."   variants also evaluated with --attack aa (default:
-#                       all; the others get PGD-50x10 and aa-lite only)
+#                       all, quick: "fgsm-rs fast"; set but empty: all;
+#                       the others get PGD-50x10 and aa-lite only)
 #   AA_CACHED=1         AutoAttack figures only from runs already made
 #   LOCK=/path          the cost measurements run under `flock $LOCK`
 #   COST_LIMIT=6000     training images per cost-measurement epoch
@@ -36,8 +38,12 @@ set -eu
 need_data mnist fashion-mnist
 paper_begin fastat "Fast adversarial training that does not collapse (issue 13): FGSM-RS, N-FGSM, eps ramps, ELLE, smooth backward, multi-exit L2 against PGD-AT"
 if [ "$BUDGET" = quick ]; then
+    # 17 runs of 3 epochs: AutoAttack on the two recipes the study sets
+    # against each other keeps it under 10 minutes on two Zen 5 cores
+    # (AutoAttack on every run would take about 5 more).
     EPOCHS=3 SEEDS=${SEEDS:-1 2} NEVAL=${NEVAL:-500} RESTARTS=2
     ARMS=${ARMS:-mnist-cnn-small} UNSEEN=${UNSEEN:-3}
+    AA_VARIANTS=${AA_VARIANTS-fgsm-rs fast}
 else
     EPOCHS=10 SEEDS=${SEEDS:-1 2 3 4 5} NEVAL=${NEVAL:-10000} RESTARTS=10
     ARMS=${ARMS:-mnist-cnn-small fmnist-cnn-small mnist-cnn mnist-msdnet}
@@ -121,18 +127,19 @@ one() {
 # ran on only some of them.
 aa_cell() {
     if [ -z "$aas" ]; then echo -; return; fi
-    if [ "$(echo $aseeds | wc -w)" = "$(echo $seeds | wc -w)" ]; then
+    if [ "$(echo $aseeds | wc -w)" = "$(echo $rseeds | wc -w)" ]; then
         stats $aas
     else
         echo "$(stats $aas) (seed$( [ $(echo $aseeds | wc -w) = 1 ] || echo s) $(echo $aseeds | tr ' ' ','))"
     fi
 }
 
-# row DATA MODEL EPS VARIANT "SEEDS" LABEL: one table row over the seeds.
+# row DATA MODEL EPS VARIANT "SEEDS" LABEL: one table row over the seeds
+# (rseeds: sh has no locals, and arm's seeds must outlive the row).
 row() {
-    data=$1 model=$2 eps=$3 v=$4 seeds=$5 label=$6
+    data=$1 model=$2 eps=$3 v=$4 rseeds=$5 label=$6
     cl="" pg="" li="" aas="" aseeds="" w="" cos=0 ts=""
-    for s in $seeds; do
+    for s in $rseeds; do
         set -- $(one $data $model $eps $v $s)
         cl="$cl $(pct $1)" pg="$pg $(pct $2)" li="$li $(pct $3)"
         [ "$4" = - ] || { aas="$aas $(pct $4)" aseeds="$aseeds $s"; }
@@ -143,7 +150,7 @@ row() {
     printf '| %s | %s | %s | %s | %s | %s | %d of %d | %.0f |\n' "$label" \
         "$(stats $cl)" "$(stats $pg)" "$(stats $li)" \
         "$(aa_cell)" "$worst" "$cos" \
-        "$(echo $seeds | wc -w)" "$(mean $ts)" >>"$WORK/rows.md"
+        "$(echo $rseeds | wc -w)" "$(mean $ts)" >>"$WORK/rows.md"
 }
 
 # cost DATA MODEL EPS "VARIANTS": seconds per epoch of COST_LIMIT images for each
