@@ -174,13 +174,14 @@ cost() {
         ts=""
         for k in 1 2 3; do
             m="$WORK/cost-$(basename $data)-$(echo $model | tr ':=,' '---')-$v-$k.advc"
-            # a finished measurement is reused, like the runs above
-            [ -f "$m.done" ] || { ${LOCK:+flock $LOCK} nice -n "$NICE" \
-                "$ADVC" train --threads "$THREADS" --out "$m" \
-                --log "$m.csv" --data data/$data --model $model --eps $eps \
-                $flags --epochs 1 --limit $COST_LIMIT --guard-batch 0 \
-                2>/dev/null && touch "$m.done"; }
-            echo "$ADVC train --threads $THREADS --out $m --log $m.csv --data data/$data --model $model --eps $eps $flags --epochs 1 --limit $COST_LIMIT --guard-batch 0" >>"$WORK/commands.txt"
+            cmd="$ADVC train --threads $THREADS --out $m --log $m.csv --data data/$data --model $model --eps $eps $flags --epochs 1 --limit $COST_LIMIT --guard-batch 0"
+            # a finished measurement is reused when the same command made
+            # it (its .done holds the command), like the runs above
+            [ "$(cat "$m.done" 2>/dev/null)" = "$cmd" ] || {
+                rm -f "$m.done"
+                ${LOCK:+flock $LOCK} nice -n "$NICE" $cmd 2>/dev/null &&
+                    echo "$cmd" >"$m.done"; }
+            echo "$cmd" >>"$WORK/commands.txt"
             ts="$ts $(awk -F, 'NR > 1 { s += $9 } END { printf "%.2f", s }' \
                 "$m.csv")"
         done
