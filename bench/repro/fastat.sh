@@ -40,7 +40,7 @@ need_data mnist fashion-mnist
 paper_begin fastat "Fast adversarial training that does not collapse (issue 13): FGSM-RS, N-FGSM, eps ramps, ELLE, smooth backward, multi-exit L2 against PGD-AT"
 if [ "$BUDGET" = quick ]; then
     # 17 runs of 3 epochs: AutoAttack on the two recipes the study sets
-    # against each other keeps it under 10 minutes on two Zen 5 cores
+    # against each other keeps it to 10.5 minutes on two Zen 5 cores
     # (AutoAttack on every run would take about 5 more).
     EPOCHS=3 SEEDS=${SEEDS:-1 2} NEVAL=${NEVAL:-500} RESTARTS=2
     ARMS=${ARMS:-mnist-cnn-small} UNSEEN=${UNSEEN:-3}
